@@ -1,0 +1,70 @@
+"""The job boundary: runs a task's work against its ``jobs`` row and turns every outcome into state.
+
+A task body calls :func:`run_job`; whatever the work raises ends as a failed job with its message,
+:class:`~media.job_store.JobCanceled` ends as canceled, and nothing propagates to Huey (no Huey retry
+is wanted: a retry is a new, visible job attempt the creator starts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from huey.api import TaskWrapper
+
+from media import job_store
+from media.job_store import JobCanceled
+
+log = logging.getLogger(__name__)
+
+
+class UserFacingError(Exception):
+    """An error whose message is meant for the creator as it is (bad input, missing key...)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the job row: the message of a known error, or type and message otherwise."""
+    if isinstance(exc, UserFacingError):
+        return str(exc)
+    text = str(exc).strip() or exc.__class__.__name__
+    if isinstance(exc, (ValueError, FileNotFoundError, LookupError, RuntimeError, TimeoutError)):
+        return text
+    return f"{exc.__class__.__name__}: {text}"
+
+
+def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
+            on_failure: Callable[[str], None] | None = None,
+            on_cancel: Callable[[], None] | None = None) -> str:
+    """Run ``work`` for job ``job_id`` and record the outcome on its row.
+
+    Returns the final status (``completed``, ``failed`` or ``canceled``). ``work`` returns the output
+    payload. ``on_failure(message)`` and ``on_cancel()`` let the caller update its own rows.
+    """
+    try:
+        job_store.start_job(job_id)
+        output = work() or {}
+    except JobCanceled:
+        job_store.cancel_job(job_id)
+        if on_cancel:
+            on_cancel()
+        return "canceled"
+    except Exception as exc:  # the job boundary: every error ends up on the row
+        message = describe_error(exc)
+        log.warning("job %s failed: %s", job_id, message, exc_info=not isinstance(exc, UserFacingError))
+        job_store.fail_job(job_id, message)
+        if on_failure:
+            on_failure(message)
+        return "failed"
+    job_store.complete_job(job_id, output)
+    return "completed"
+
+
+def submit(job_id: str, task: TaskWrapper, *args: Any, **kwargs: Any) -> str:
+    """Mark job ``job_id`` queued and enqueue ``task(job_id, *args, **kwargs)``; returns the task id."""
+    job_store.update_job(job_id, status="queued", message="waiting for a worker")
+    result = task(job_id, *args, **kwargs)
+    task_id = getattr(result, "id", None)
+    if task_id:
+        job_store.update_job(job_id, task_id=task_id)
+    return task_id or ""

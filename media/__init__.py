@@ -1,0 +1,1 @@
+"""NOVAI Studio core: catalog, file store and media processing. Never imports gradio."""

@@ -1,0 +1,160 @@
+"""Job rows: the single place a task reports state, progress and errors, and the UI reads them.
+
+Huey's own result store is not used for state (reading a result deletes it); every job has a ``jobs``
+row whose ``status`` moves pending -> queued -> processing -> completed | failed | canceled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from media.db import session_scope
+from media.models import ACTIVE_JOB_STATUSES, CostRecord, Job, utcnow
+
+
+class JobCanceled(Exception):
+    """Raised inside a task when its job row was canceled; the task stops and cleans up."""
+
+
+class JobNotFound(LookupError):
+    """No job row with that id."""
+
+
+def create_job(job_type: str, input_payload: dict[str, Any] | None = None,
+               reference_id: str | None = None) -> Job:
+    """Insert a ``pending`` job row and return it."""
+    with session_scope() as session:
+        job = Job(type=job_type, input_payload=input_payload or {}, reference_id=reference_id)
+        session.add(job)
+    return job
+
+
+def get_job(job_id: str) -> Job:
+    """The job row; raises :class:`JobNotFound`."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        return job
+
+
+def update_job(job_id: str, **fields: Any) -> Job:
+    """Set columns on a job row and return it; raises :class:`JobNotFound`."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        for key, value in fields.items():
+            setattr(job, key, value)
+        session.add(job)
+        return job
+
+
+def mark_queued(job_id: str, task_id: str | None) -> Job:
+    """The job's Huey task is enqueued."""
+    return update_job(job_id, status="queued", task_id=task_id, message="waiting for a worker")
+
+
+def start_job(job_id: str) -> Job:
+    """Mark a job ``processing``; raises :class:`JobCanceled` if it was canceled while queued."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        if job.status == "canceled":
+            raise JobCanceled(job_id)
+        job.status = "processing"
+        job.started_at = utcnow()
+        job.attempts += 1
+        job.error_message = None
+        job.message = "started"
+        session.add(job)
+        return job
+
+
+def report_progress(job_id: str, progress: float, message: str | None = None) -> None:
+    """Write progress (0-100, clamped) and an optional step message.
+
+    Raises :class:`JobCanceled` when the row was canceled meanwhile, so long work stops promptly.
+    """
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        if job.status == "canceled":
+            raise JobCanceled(job_id)
+        job.progress = int(max(0, min(100, progress)))
+        if message is not None:
+            job.message = message
+        session.add(job)
+
+
+def check_canceled(job_id: str) -> None:
+    """Raise :class:`JobCanceled` if the job row is canceled."""
+    if get_job(job_id).status == "canceled":
+        raise JobCanceled(job_id)
+
+
+def complete_job(job_id: str, output_payload: dict[str, Any] | None = None, message: str = "done") -> Job:
+    """Mark a job ``completed`` with progress 100."""
+    return update_job(job_id, status="completed", progress=100, message=message,
+                      output_payload=output_payload or {}, completed_at=utcnow())
+
+
+def fail_job(job_id: str, error: str) -> Job:
+    """Mark a job ``failed`` with a message a creator can act on."""
+    return update_job(job_id, status="failed", error_message=error, message="failed",
+                      completed_at=utcnow())
+
+
+def cancel_job(job_id: str) -> Job:
+    """Mark an active job ``canceled`` (its task stops at its next progress report).
+
+    A job already finished is returned unchanged.
+    """
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        if job.status in ACTIVE_JOB_STATUSES:
+            job.status = "canceled"
+            job.message = "canceled"
+            job.completed_at = utcnow()
+            session.add(job)
+        return job
+
+
+def list_jobs(statuses: tuple[str, ...] | None = None, job_type: str | None = None,
+              limit: int = 100) -> list[Job]:
+    """Jobs newest first, optionally filtered by status and type."""
+    with session_scope() as session:
+        query = select(Job).order_by(col(Job.created_at).desc()).limit(limit)
+        if statuses:
+            query = query.where(col(Job.status).in_(statuses))
+        if job_type:
+            query = query.where(Job.type == job_type)
+        return list(session.exec(query))
+
+
+def record_cost(job_id: str | None, job_type: str, amount_cents: int, description: str) -> CostRecord:
+    """Insert a ``cost_records`` row and add the amount to the job's ``cost_cents``."""
+    with session_scope() as session:
+        record = CostRecord(job_id=job_id, job_type=job_type, amount_cents=int(amount_cents),
+                            description=description)
+        session.add(record)
+        if job_id:
+            job = session.get(Job, job_id)
+            if job is not None:
+                job.cost_cents += int(amount_cents)
+                session.add(job)
+        return record
+
+
+def spend_since(since: datetime) -> int:
+    """Total cents recorded since ``since`` (UTC)."""
+    with session_scope() as session:
+        rows = session.exec(select(CostRecord.amount_cents).where(CostRecord.created_at >= since))
+        return int(sum(rows))

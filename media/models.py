@@ -1,0 +1,220 @@
+"""The catalog's SQLModel tables, after the studio's design (``shared/design/original-architecture.md``).
+
+Keys are UUID4 strings. File columns hold paths relative to the media folder (``media/store.py``
+resolves them), so the data folder can move. Times are naive UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal, get_args
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+CollectionType = Literal["video", "audio", "image"]
+VideoType = Literal["source", "face_swapped", "variant"]
+JobStatus = Literal["pending", "queued", "processing", "completed", "failed", "canceled"]
+BatchStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed", "expired"]
+VariantStatus = Literal["pending", "queued", "processing", "completed", "failed", "canceled"]
+LoraStatus = Literal["pending", "training", "ready", "failed"]
+DiagramStatus = Literal["pending", "processing", "ready", "failed"]
+
+ACTIVE_JOB_STATUSES: tuple[str, ...] = ("pending", "queued", "processing")
+FINAL_JOB_STATUSES: tuple[str, ...] = ("completed", "failed", "canceled")
+ALL_JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
+
+
+def new_id() -> str:
+    """A fresh UUID4 key as a 32-character hex string."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """Current UTC time, naive (SQLite stores no zone)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+
+
+class Collection(SQLModel, table=True):
+    __tablename__ = "collections"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(index=True)
+    type: str = Field(index=True, description="video | audio | image")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Video(SQLModel, table=True):
+    __tablename__ = "videos"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    type: str = Field(default="source", index=True, description="source | face_swapped | variant")
+    collection_id: str | None = Field(default=None, foreign_key="collections.id", index=True)
+    parent_video_id: str | None = Field(default=None, foreign_key="videos.id")
+    character_diagram_id: str | None = Field(default=None, foreign_key="character_diagrams.id")
+    face_image_id: str | None = Field(default=None, foreign_key="images.id")
+    batch_id: str | None = Field(default=None, foreign_key="variant_batches.id", index=True)
+    kept: bool = Field(default=False, description="a variant moved into the library survives expiry")
+    file: str
+    thumbnail: str | None = None
+    duration_s: float = 0.0
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    has_audio: bool = False
+    video_codec: str = ""
+    audio_codec: str = ""
+    rotation: int = 0
+    size_bytes: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AudioFile(SQLModel, table=True):
+    __tablename__ = "audio_files"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    collection_id: str | None = Field(default=None, foreign_key="collections.id", index=True)
+    file: str
+    duration_s: float = 0.0
+    sample_rate: int = 0
+    channels: int = 0
+    codec: str = ""
+    size_bytes: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Hook(SQLModel, table=True):
+    __tablename__ = "hooks"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    text: str
+    category: str = Field(default="", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Image(SQLModel, table=True):
+    __tablename__ = "images"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    collection_id: str | None = Field(default=None, foreign_key="collections.id", index=True)
+    character_diagram_id: str | None = Field(default=None, description="set when the image is a diagram")
+    file: str
+    thumbnail: str | None = None
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    size_bytes: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LoraModel(SQLModel, table=True):
+    __tablename__ = "lora_models"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    trigger_word: str = ""
+    status: str = Field(default="pending", description="pending | training | ready | failed")
+    source: str = Field(default="trained", description="trained | imported")
+    training_images_file: str | None = None
+    training_steps: int = 0
+    weights_file: str | None = None
+    high_noise_file: str | None = None
+    config_file: str | None = None
+    thumbnail: str | None = None
+    rank: int | None = None
+    tensor_count: int = 0
+    size_bytes: int = 0
+    info: dict = _json_column()
+    cost_cents: int = 0
+    error_message: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None
+
+
+class CharacterDiagram(SQLModel, table=True):
+    __tablename__ = "character_diagrams"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    source_image_id: str | None = Field(default=None, foreign_key="images.id")
+    image_id: str | None = Field(default=None, description="the diagram as a library image")
+    file: str | None = None
+    thumbnail: str | None = None
+    provider: str = "local"
+    notes: str = ""
+    status: str = Field(default="pending", description="pending | processing | ready | failed")
+    cost_cents: int = 0
+    error_message: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "jobs"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    type: str = Field(index=True, description="variant | variant_zip | face_swap | character | lora_train ...")
+    reference_id: str | None = Field(default=None, index=True, description="the row the job works on")
+    status: str = Field(default="pending", index=True)
+    progress: int = Field(default=0, ge=0, le=100)
+    message: str = Field(default="", description="current step, shown beside the progress bar")
+    external_request_id: str | None = None
+    external_status: str | None = None
+    task_id: str | None = Field(default=None, description="Huey task id (for revoke)")
+    input_payload: dict = _json_column()
+    output_payload: dict = _json_column()
+    error_message: str | None = None
+    cost_cents: int = 0
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class CostRecord(SQLModel, table=True):
+    __tablename__ = "cost_records"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    job_id: str | None = Field(default=None, foreign_key="jobs.id", index=True)
+    job_type: str
+    amount_cents: int
+    description: str = ""
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class VariantBatch(SQLModel, table=True):
+    __tablename__ = "variant_batches"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = ""
+    status: str = Field(default="queued", index=True)
+    total: int = 0
+    options: dict = _json_column()
+    zip_file: str | None = None
+    zip_job_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(default_factory=utcnow, index=True)
+    completed_at: datetime | None = None
+
+
+class Variant(SQLModel, table=True):
+    """One planned output of a batch: variant number ``index`` (j, 0-based over the batch)."""
+
+    __tablename__ = "variants"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    batch_id: str = Field(foreign_key="variant_batches.id", index=True)
+    index: int
+    video_id: str = Field(foreign_key="videos.id")
+    audio_id: str | None = Field(default=None, foreign_key="audio_files.id")
+    hook_id: str | None = Field(default=None, foreign_key="hooks.id")
+    job_id: str | None = Field(default=None, foreign_key="jobs.id")
+    output_video_id: str | None = Field(default=None, foreign_key="videos.id")
+    status: str = Field(default="pending")
+    error: str | None = None
+    file_name: str = ""
+    render_path: str = Field(default="", description="fast (hook window) | full | copy")
+    # Snapshot of what the variant used, so the manifest survives library edits.
+    snapshot: dict = _json_column()

@@ -1,0 +1,1 @@
+"""NOVAI Studio UI: Gradio layout only; the work lives in jobs/ and media/."""

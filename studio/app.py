@@ -1,0 +1,35 @@
+"""Builds the NOVAI Studio Gradio app: one tab per tool, each from its own module."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio import (
+    characters_tab,
+    dashboard_tab,
+    jobs_tab,
+    library_tab,
+    lora_tab,
+    settings_tab,
+    swapper_tab,
+    variants_tab,
+)
+
+TABS = [dashboard_tab, lora_tab, characters_tab, swapper_tab, variants_tab, library_tab, jobs_tab,
+        settings_tab]
+
+CSS = """
+.novai-status {font-size: 0.95em}
+footer {visibility: hidden}
+"""
+
+
+def build_app() -> gr.Blocks:
+    """Lay out every tab and register the named API endpoints (see docs/API.md)."""
+    with gr.Blocks(title="NOVAI Studio") as demo:
+        gr.Markdown("# NOVAI Studio")
+        with gr.Tabs():
+            for tab in TABS:
+                with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
+                    tab.build()
+    return demo

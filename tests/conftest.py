@@ -1,0 +1,39 @@
+"""Test set-up: every test session gets its own data folder, before any studio module is imported."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="novai-test-"))
+os.environ["NOVAI_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ.setdefault("NOVAI_OUTPUT_PRESET", "ultrafast")
+for _key in ("FAL_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "DAILY_COST_LIMIT_CENTS"):
+    os.environ.pop(_key, None)
+
+SAMPLES = (Path(__file__).resolve().parent.parent.parent / "shared" / "samples")
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """``../shared/samples`` (real media); tests needing it skip with the reason if it is absent."""
+    if not SAMPLES.is_dir():
+        pytest.skip(f"sample media not found at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture
+def fresh_data_dir(tmp_path, monkeypatch):
+    """Point the catalog and media folder at an empty data folder for one test."""
+    from media.db import reset_engine
+    from media.settings import reset_settings
+
+    monkeypatch.setenv("NOVAI_DATA_DIR", str(tmp_path / "data"))
+    reset_settings()
+    reset_engine()
+    yield tmp_path / "data"
+    reset_engine()
+    reset_settings()
