@@ -262,6 +262,8 @@ def delete_item(kind: str, item_id: str) -> None:
         row = session.get(TABLES[_check_kind(kind)], item_id)
         if row is None:
             raise LibraryError(f"no {kind} with id {item_id}")
-        files = (row.file, getattr(row, "thumbnail", None))
+        files = [row.file, getattr(row, "thumbnail", None)]
+        if kind == "video":
+            files.append(f"cache/{item_id}")  # its normalised copies and hook segments
         session.delete(row)
     store.remove_files(*files)
