@@ -1,0 +1,73 @@
+"""A character's colour palette (skin, hair, clothing) sampled from a photo around its face landmarks.
+
+Regions, in units of the face's width ``w`` and height ``h`` (forehead top, landmark 10, to chin,
+landmark 152, of the Face Mesh): skin = small patches on both cheeks (landmarks 50, 280) and the
+forehead (151); hair = a band from 0.25 h to 0.03 h above the forehead top, 0.6 w wide; clothing = a
+box from 0.5 h to 1.1 h below the chin, 1.2 w wide. A region mostly outside the photo is reported as
+not visible rather than guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+SKIN_POINTS = (50, 280, 151)
+FOREHEAD_TOP = 10
+CHIN = 152
+MIN_VISIBLE = 0.4  # share of a region that must lie inside the photo
+
+
+@dataclass(frozen=True)
+class Swatch:
+    """One palette entry: ``rgb`` is None when the region is not visible in the photo."""
+
+    label: str
+    rgb: tuple[int, int, int] | None
+
+    @property
+    def hex(self) -> str:
+        """``#rrggbb``, or ``not visible``."""
+        return "#%02x%02x%02x" % self.rgb if self.rgb else "not visible"
+
+
+def _box(photo: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray | None:
+    """Pixels of the box clipped to the photo, or None when less than ``MIN_VISIBLE`` of it is inside."""
+    height, width = photo.shape[:2]
+    area = max(x1 - x0, 1.0) * max(y1 - y0, 1.0)
+    cx0, cy0 = int(max(0, round(x0))), int(max(0, round(y0)))
+    cx1, cy1 = int(min(width, round(x1))), int(min(height, round(y1)))
+    if cx1 <= cx0 or cy1 <= cy0 or (cx1 - cx0) * (cy1 - cy0) < MIN_VISIBLE * area:
+        return None
+    return photo[cy0:cy1, cx0:cx1]
+
+
+def dominant_colour(pixels: np.ndarray, colours: int = 4) -> tuple[int, int, int]:
+    """Most common colour of an RGB pixel block after median-cut quantisation to ``colours`` colours."""
+    block = Image.fromarray(np.ascontiguousarray(pixels.reshape(-1, 1, 3)).astype(np.uint8))
+    quantised = block.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    counts = quantised.getcolors() or [(1, 0)]
+    _, index = max(counts)
+    palette = quantised.getpalette() or [0, 0, 0]
+    return tuple(int(v) for v in palette[index * 3:index * 3 + 3])  # type: ignore[return-value]
+
+
+def face_palette(photo: np.ndarray, landmarks: np.ndarray) -> list[Swatch]:
+    """Skin, hair and clothing swatches of the face given by ``landmarks`` ((468, 2) pixels) in
+    ``photo`` (RGB uint8 (H, W, 3)). Always three swatches, in that order."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    top, chin = points[FOREHEAD_TOP], points[CHIN]
+    w = float(np.ptp(points[:, 0]))
+    h = float(max(chin[1] - top[1], 1.0))
+    cx = float(points[:, 0].mean())
+    radius = max(2.0, 0.05 * w)
+    patches = [_box(photo, x - radius, y - radius, x + radius, y + radius) for x, y in points[list(SKIN_POINTS)]]
+    skin_pixels = [p.reshape(-1, 3) for p in patches if p is not None and p.size]
+    skin = tuple(int(v) for v in np.median(np.concatenate(skin_pixels), axis=0)) if skin_pixels else None
+    hair = _box(photo, cx - 0.3 * w, top[1] - 0.25 * h, cx + 0.3 * w, top[1] - 0.03 * h)
+    clothing = _box(photo, cx - 0.6 * w, chin[1] + 0.5 * h, cx + 0.6 * w, chin[1] + 1.1 * h)
+    return [Swatch("skin", skin),  # type: ignore[arg-type]
+            Swatch("hair", dominant_colour(hair) if hair is not None else None),
+            Swatch("clothing", dominant_colour(clothing) if clothing is not None else None)]
