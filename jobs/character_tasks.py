@@ -10,6 +10,7 @@ job with ``output_payload["result_ids"] = [diagram_id]``.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from jobs.character_providers import PROVIDER_NAMES, get_provider
@@ -125,3 +126,38 @@ def _recover(job: Job) -> bool:
 
 
 register_recovery(JOB_TYPE, _recover)
+
+
+def list_characters() -> list[dict[str, Any]]:
+    """Every character, newest first, as plain dicts (see ``catalog.diagram_to_dict``)."""
+    return [catalog.diagram_to_dict(d) for d in catalog.list_diagrams()]
+
+
+def rename_character(character_id: str, name: str) -> dict[str, Any]:
+    """Rename a character (and its library image); returns its dict."""
+    return catalog.diagram_to_dict(catalog.rename_diagram(character_id, name))
+
+
+def delete_character(character_id: str) -> dict[str, Any]:
+    """Delete a character's rows and files; returns ``{"deleted": character_id}``.
+
+    A job still making it is canceled first. Raises ``CharacterNotFound``.
+    """
+    catalog.get_diagram(character_id)
+    for job in job_store.list_jobs(statuses=("pending", "queued", "processing"), job_type=JOB_TYPE,
+                                   limit=1000):
+        if job.reference_id == character_id:
+            job_store.cancel_job(job.id)
+    catalog.delete_diagram(character_id)
+    return {"deleted": character_id}
+
+
+def import_character(path: str, name: str) -> dict[str, Any]:
+    """Add an existing diagram image as a character directly (no job); returns its dict."""
+    return catalog.diagram_to_dict(catalog.import_diagram(Path(path), name))
+
+
+def upload_source_photo(path: str, name: str = "") -> dict[str, Any]:
+    """Add an uploaded photo to the library (checked by content); returns ``{"image_id", "name"}``."""
+    image = catalog.store_source_photo(Path(path), name)
+    return {"image_id": image.id, "name": image.name}

@@ -2,7 +2,8 @@
 
 Regions, in units of the face's width ``w`` and height ``h`` (forehead top, landmark 10, to chin,
 landmark 152, of the Face Mesh): skin = small patches on both cheeks (landmarks 50, 280) and the
-forehead (151); hair = a band from 0.25 h to 0.03 h above the forehead top, 0.6 w wide; clothing = a
+forehead (151); hair = a band from 0.3 h to 0.03 h above the forehead top, 0.6 w wide: its most
+common colour cluster unlike the skin and unlike the background beside the head (none: not visible); clothing = a
 box from 0.5 h to 1.1 h below the chin, 1.2 w wide. A region mostly outside the photo is reported as
 not visible rather than guessed.
 """
@@ -18,6 +19,7 @@ SKIN_POINTS = (50, 280, 151)
 FOREHEAD_TOP = 10
 CHIN = 152
 MIN_VISIBLE = 0.4  # share of a region that must lie inside the photo
+COLOUR_DISTANCE = 60.0  # RGB distance under which a hair cluster is taken for skin or background
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,45 @@ def _box(photo: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.nd
     return photo[cy0:cy1, cx0:cx1]
 
 
-def dominant_colour(pixels: np.ndarray, colours: int = 4) -> tuple[int, int, int]:
-    """Most common colour of an RGB pixel block after median-cut quantisation to ``colours`` colours."""
+def colour_clusters(pixels: np.ndarray, colours: int = 4) -> list[tuple[int, tuple[int, int, int]]]:
+    """``(pixel count, rgb)`` of an RGB pixel block's median-cut clusters, most common first."""
     block = Image.fromarray(np.ascontiguousarray(pixels.reshape(-1, 1, 3)).astype(np.uint8))
     quantised = block.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
-    counts = quantised.getcolors() or [(1, 0)]
-    _, index = max(counts)
     palette = quantised.getpalette() or [0, 0, 0]
-    return tuple(int(v) for v in palette[index * 3:index * 3 + 3])  # type: ignore[return-value]
+    clusters = [(count, tuple(int(v) for v in palette[i * 3:i * 3 + 3]))
+                for count, i in (quantised.getcolors() or [])]
+    return sorted(clusters, reverse=True)  # type: ignore[return-value]
+
+
+def _far(rgb: tuple[int, int, int], others: list[tuple[int, int, int]], distance: float) -> bool:
+    return all(float(np.linalg.norm(np.subtract(rgb, other))) >= distance for other in others)
+
+
+def dominant_colour(pixels: np.ndarray, avoid: list[tuple[int, int, int]] | None = None,
+                    min_share: float = 0.1) -> tuple[int, int, int] | None:
+    """Most common cluster colour of a pixel block. With ``avoid``, the most common cluster at least
+    ``COLOUR_DISTANCE`` (RGB Euclidean) from every colour in it and covering ``min_share`` of the
+    block, or None when there is none."""
+    clusters = colour_clusters(pixels)
+    if not avoid:
+        return clusters[0][1] if clusters else None
+    total = sum(count for count, _ in clusters) or 1
+    for count, rgb in clusters:
+        if count >= min_share * total and _far(rgb, avoid, COLOUR_DISTANCE):
+            return rgb
+    return None
+
+
+def _background(photo: np.ndarray, cx: float, top: float, w: float, h: float) -> list[tuple[int, int, int]]:
+    """Main colours beside the head (boxes 0.7-1.1 w left and right of it, at forehead height)."""
+    colours: list[tuple[int, int, int]] = []
+    for x0, x1 in ((cx - 1.1 * w, cx - 0.7 * w), (cx + 0.7 * w, cx + 1.1 * w)):
+        box = _box(photo, x0, top - 0.3 * h, x1, top + 0.1 * h)
+        if box is not None:
+            clusters = colour_clusters(box)
+            total = sum(count for count, _ in clusters) or 1
+            colours += [rgb for count, rgb in clusters if count >= 0.2 * total]
+    return colours
 
 
 def face_palette(photo: np.ndarray, landmarks: np.ndarray) -> list[Swatch]:
@@ -66,8 +99,9 @@ def face_palette(photo: np.ndarray, landmarks: np.ndarray) -> list[Swatch]:
     patches = [_box(photo, x - radius, y - radius, x + radius, y + radius) for x, y in points[list(SKIN_POINTS)]]
     skin_pixels = [p.reshape(-1, 3) for p in patches if p is not None and p.size]
     skin = tuple(int(v) for v in np.median(np.concatenate(skin_pixels), axis=0)) if skin_pixels else None
-    hair = _box(photo, cx - 0.3 * w, top[1] - 0.25 * h, cx + 0.3 * w, top[1] - 0.03 * h)
+    hair = _box(photo, cx - 0.3 * w, top[1] - 0.3 * h, cx + 0.3 * w, top[1] - 0.03 * h)
+    avoid = ([skin] if skin else []) + _background(photo, cx, float(top[1]), w, h)
     clothing = _box(photo, cx - 0.6 * w, chin[1] + 0.5 * h, cx + 0.6 * w, chin[1] + 1.1 * h)
     return [Swatch("skin", skin),  # type: ignore[arg-type]
-            Swatch("hair", dominant_colour(hair) if hair is not None else None),
+            Swatch("hair", dominant_colour(hair, avoid=avoid) if hair is not None else None),
             Swatch("clothing", dominant_colour(clothing) if clothing is not None else None)]

@@ -18,15 +18,15 @@ from PIL import Image, ImageDraw, ImageFont
 
 from media.characters.palette import Swatch
 
-SHEET_SIZE = (1800, 1000)
+SHEET_SIZE = (1800, 1040)
 BACKGROUND = (248, 247, 244)
 INK = (34, 34, 38)
 MUTED = (110, 110, 118)
 RULE = (214, 212, 206)
-PHOTO_BOX = (60, 170, 700, 780)  # x, y, w, h
-CLOSEUP_BOX = (820, 170, 600, 600)
-NOTES_BOX = (820, 800, 600, 150)
-PALETTE_BOX = (1480, 170, 260, 780)
+PHOTO_BOX = (60, 200, 700, 780)  # x, y, w, h
+CLOSEUP_BOX = (820, 200, 600, 600)
+NOTES_BOX = (820, 830, 600, 150)
+PALETTE_BOX = (1480, 200, 260, 780)
 SUBTITLE = "Reference sheet composed from one photo: no views were invented"
 
 
@@ -99,8 +99,8 @@ def compose_sheet(photo: Image.Image, closeup: Image.Image, swatches: list[Swatc
     draw.text((60, 36), name, fill=INK, font=font_for(name, 56, bold=True))
     stamp = made_on.isoformat()
     draw.text((SHEET_SIZE[0] - 60, 50), stamp, fill=MUTED, font=font_for(stamp, 30), anchor="ra")
-    draw.text((60, 104), SUBTITLE, fill=MUTED, font=font_for(SUBTITLE, 22))
-    draw.line((60, 140, SHEET_SIZE[0] - 60, 140), fill=RULE, width=2)
+    draw.text((60, 108), SUBTITLE, fill=MUTED, font=font_for(SUBTITLE, 22))
+    draw.line((60, 150, SHEET_SIZE[0] - 60, 150), fill=RULE, width=2)
 
     px, py, pw, ph = PHOTO_BOX
     fitted = fit_into(photo.convert("RGB"), pw, ph)
