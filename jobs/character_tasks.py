@@ -19,7 +19,9 @@ from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, run_job, submit
 from media import job_store
+from media import library
 from media.characters import catalog
+from media.characters.images import check_image_file
 from media.models import Job
 from media.settings import get_settings
 from media.store import abs_path
@@ -158,6 +160,15 @@ def import_character(path: str, name: str) -> dict[str, Any]:
 
 
 def upload_source_photo(path: str, name: str = "") -> dict[str, Any]:
-    """Add an uploaded photo to the library (checked by content); returns ``{"image_id", "name"}``."""
-    image = catalog.store_source_photo(Path(path), name)
-    return {"image_id": image.id, "name": image.name}
+    """Add an uploaded photo to the library as a source image; returns ``{"image_id", "name"}``.
+
+    Checked by content (``media.characters.images.check_image_file``: an image, at most
+    ``NOVAI_MAX_IMAGE_UPLOAD_MB``) and stored through the Library (``media.library.import_file``).
+    Raises ``ImageFileError`` / ``LibraryError`` naming the file.
+    """
+    check_image_file(Path(path))
+    label = " ".join((name or "").split()) or Path(path).stem
+    outcome = library.import_file(path, "image", name=label)
+    if outcome.error or not outcome.id:
+        raise library.LibraryError(outcome.error or f"could not add {label} to the library")
+    return {"image_id": outcome.id, "name": label}

@@ -147,29 +147,6 @@ def import_diagram(path: Path, name: str) -> CharacterDiagram:
         raise
 
 
-def store_source_photo(path: Path, name: str = "") -> Image:
-    """Add an uploaded photo to the library as an ``images`` row (to pick as a source).
-
-    Raises ``ImageFileError`` naming the file when it is not an acceptable image.
-    """
-    path = Path(path)
-    facts = check_image_file(path)
-    label = " ".join((name or "").split()) or path.stem
-    with work_dir("upload-") as tmp:
-        src = tmp / "upload"
-        shutil.copyfile(path, src)
-        file_rel, thumb_rel = _store_file(src, label, facts)
-    try:
-        with session_scope() as session:
-            image = Image(name=label, file=file_rel, thumbnail=thumb_rel, width=facts.width,
-                          height=facts.height, format=facts.format.lower(), size_bytes=facts.size_bytes)
-            session.add(image)
-            return image
-    except Exception:
-        remove_files(file_rel, thumb_rel)
-        raise
-
-
 def list_diagrams(statuses: tuple[str, ...] | None = None) -> list[CharacterDiagram]:
     """Diagram rows, newest first, optionally only those with a status in ``statuses``."""
     with session_scope() as session:
