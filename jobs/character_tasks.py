@@ -17,7 +17,7 @@ from jobs.character_providers import PROVIDER_NAMES, get_provider
 from jobs.character_providers.base import CharacterRequest
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, run_job, submit
+from jobs.runner import UserFacingError, register_task, run_job, submit
 from media import job_store
 from media import library
 from media.characters import catalog
@@ -49,7 +49,7 @@ def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple
 def _enqueue(diagram_id: str, provider: str) -> dict[str, Any]:
     job = job_store.create_job(JOB_TYPE, {"character_id": diagram_id, "provider": provider},
                                reference_id=diagram_id)
-    submit(job.id, character_task, diagram_id)
+    submit(job.id, character_task)
     return {"job_id": job.id, "character_id": diagram_id}
 
 
@@ -112,11 +112,16 @@ def _mark_failed(diagram_id: str, message: str) -> None:
 
 
 @huey.task()
-def character_task(job_id: str, diagram_id: str) -> str:
-    """Huey task: run :func:`generate_character` at the job boundary; returns the final job status."""
+def character_task(job_id: str) -> str:
+    """Huey task: run :func:`generate_character` for the diagram named by the job's input (so the
+    Jobs tab's Retry can run it again) at the job boundary; returns the final job status."""
+    diagram_id = job_store.get_job(job_id).input_payload["character_id"]
     return run_job(job_id, lambda: generate_character(job_id, diagram_id),
                    on_failure=lambda message: _mark_failed(diagram_id, message),
                    on_cancel=lambda: _mark_failed(diagram_id, "canceled"))
+
+
+register_task(JOB_TYPE, character_task)
 
 
 def _recover(job: Job) -> bool:

@@ -210,12 +210,12 @@ def delete_diagram(diagram_id: str) -> None:
 
 def diagram_to_dict(diagram: CharacterDiagram) -> dict[str, Any]:
     """A plain dict for the API and UI: ids, name, status, provider, notes, cost (cents), error, times
-    (ISO 8601 UTC) and absolute ``path`` / ``thumbnail_path`` of the stored files (None until ready)."""
+    (ISO 8601 UTC) and absolute ``file_path`` / ``thumbnail_file`` of the stored files (None until ready)."""
     def _abs(rel: str | None) -> str | None:
         return str(abs_path(rel)) if rel else None
 
     return {"id": diagram.id, "name": diagram.name, "status": diagram.status, "provider": diagram.provider,
             "notes": diagram.notes, "source_image_id": diagram.source_image_id, "image_id": diagram.image_id,
-            "path": _abs(diagram.file), "thumbnail_path": _abs(diagram.thumbnail),
+            "file_path": _abs(diagram.file), "thumbnail_file": _abs(diagram.thumbnail),
             "cost_cents": diagram.cost_cents, "error": diagram.error_message,
             "created_at": diagram.created_at.isoformat() + "Z", "updated_at": diagram.updated_at.isoformat() + "Z"}

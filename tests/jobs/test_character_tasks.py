@@ -165,13 +165,13 @@ def test_regenerate_rename_delete(data, samples):
     assert second["character_id"] != first["character_id"] and second["job_id"] != first["job_id"]
     listed = character_tasks.list_characters()
     assert {c["id"] for c in listed} == {first["character_id"], second["character_id"]}
-    assert all(c["status"] == "ready" and Path(c["path"]).is_file() for c in listed)
+    assert all(c["status"] == "ready" and Path(c["file_path"]).is_file() for c in listed)
 
     renamed = character_tasks.rename_character(first["character_id"], "  Lin  Manuel ")
     assert renamed["name"] == "Lin Manuel"
     assert catalog.get_library_image(renamed["image_id"]).name == "Lin Manuel"
 
-    files = [Path(renamed["path"]), Path(renamed["thumbnail_path"])]
+    files = [Path(renamed["file_path"]), Path(renamed["thumbnail_file"])]
     character_tasks.delete_character(first["character_id"])
     assert not any(f.exists() for f in files)
     assert [c["id"] for c in character_tasks.list_characters()] == [second["character_id"]]
@@ -211,3 +211,19 @@ def test_upload_source_photo_then_create(data, samples):
     assert catalog.get_library_image(uploaded["image_id"]).character_diagram_id is None
     started = character_tasks.create_character(uploaded["image_id"], "Barack", "local")
     assert job_store.get_job(started["job_id"]).status == "completed"
+
+
+def test_failed_gemini_job_can_be_retried_from_the_jobs_tab(data, samples, monkeypatch):
+    from jobs.runner import retry_job
+
+    image_id = add_library_image(samples / "photos" / "obama.jpg")
+    fake = FakeGemini(script=[safety_answer(), image_answer()])
+    with FakeGeminiServer(fake) as server:
+        _use_fake(monkeypatch, server)
+        started = character_tasks.create_character(image_id, "Second try", "gemini")
+        assert job_store.get_job(started["job_id"]).status == "failed"
+        retry_job(started["job_id"])
+    job = job_store.get_job(started["job_id"])
+    assert job.status == "completed" and job.output_payload["result_ids"] == [started["character_id"]]
+    assert catalog.get_diagram(started["character_id"]).status == "ready"
+    assert len(fake.requests) == 2 and [c.amount_cents for c in rows(CostRecord)] == [7]
