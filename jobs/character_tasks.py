@@ -18,8 +18,7 @@ from jobs.character_providers.base import CharacterRequest
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
-from media import job_store
-from media import library
+from media import job_store, library
 from media.characters import catalog
 from media.characters.images import check_image_file
 from media.models import Job
@@ -93,7 +92,7 @@ def generate_character(job_id: str, diagram_id: str) -> dict[str, Any]:
     request = CharacterRequest(photo=photo, face=faces[0], name=diagram.name, notes=diagram.notes,
                                made_on=date.today())
     result = provider.generate(request, progress)
-    cents = int(round(result.cost_cents))
+    cents = round(result.cost_cents)
     if result.cost_cents > 0:
         job_store.record_cost(job_id, JOB_TYPE, cents,
                               f"{diagram.provider} {result.model}: 1 image for character {diagram.name!r}")

@@ -129,7 +129,7 @@ def _upload(upload: Any, name: str):
 def _pick_source(image_id: str | None, name: str):
     path = _image_path(image_id)
     if not name and image_id:
-        labels = dict((v, k) for k, v in _source_choices())
+        labels = {v: k for k, v in _source_choices()}
         name = labels.get(image_id, "").split(" · ")[0]
     return path, name
 

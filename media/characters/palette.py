@@ -32,7 +32,7 @@ class Swatch:
     @property
     def hex(self) -> str:
         """``#rrggbb``, or ``not visible``."""
-        return "#%02x%02x%02x" % self.rgb if self.rgb else "not visible"
+        return "#{:02x}{:02x}{:02x}".format(*self.rgb) if self.rgb else "not visible"
 
 
 def _box(photo: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray | None:

@@ -111,7 +111,7 @@ def compose_sheet(photo: Image.Image, closeup: Image.Image, swatches: list[Swatc
     sheet.paste(closeup.convert("RGB").resize((cw, ch), Image.Resampling.LANCZOS), (cx, cy))
     _label(draw, cx, cy, "FACE CLOSE-UP (ALIGNED)")
 
-    nx, ny, nw, _ = NOTES_BOX
+    nx, ny, _, _ = NOTES_BOX
     if notes.strip():
         lines = textwrap.wrap(" ".join(notes.split()), width=52)[:4]
         body = font_for(notes, 24)

@@ -38,8 +38,8 @@ def _request(notes: str = "") -> CharacterRequest:
 
 
 def _provider(server: FakeGeminiServer, api_key: str = "test-key", **overrides) -> GeminiCharacterProvider:
-    fields = dict(api_key=api_key, base_url=server.base_url, api_version="v1beta", timeout_s=5.0,
-                  attempts=3, initial_delay_s=0.01, jitter_s=0.01, price_cents=7.0)
+    fields = {"api_key": api_key, "base_url": server.base_url, "api_version": "v1beta", "timeout_s": 5.0,
+              "attempts": 3, "initial_delay_s": 0.01, "jitter_s": 0.01, "price_cents": 7.0}
     fields.update(overrides)
     return GeminiCharacterProvider(GeminiConfig(**fields))
 
