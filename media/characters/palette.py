@@ -1,11 +1,11 @@
 """A character's colour palette (skin, hair, clothing) sampled from a photo around its face landmarks.
 
 Regions, in units of the face's width ``w`` and height ``h`` (forehead top, landmark 10, to chin,
-landmark 152, of the Face Mesh): skin = small patches on both cheeks (landmarks 50, 280) and the
-forehead (151); hair = a band from 0.3 h to 0.03 h above the forehead top, 0.6 w wide: its most
-common colour cluster unlike the skin and unlike the background beside the head (none: not visible); clothing = a
-box from 0.5 h to 1.1 h below the chin, 1.2 w wide. A region mostly outside the photo is reported as
-not visible rather than guessed.
+landmark 152, of the Face Mesh): skin = the median of small patches on both cheeks (landmarks 50, 280)
+and the forehead (151); hair = a band from 0.3 h to 0.03 h above the forehead top, 0.6 w wide: its most
+common colour cluster unlike the skin and unlike the background beside the head (none: not visible);
+clothing = the most common colour cluster of a box from 0.4 h to 1.5 h below the chin, 1.6 w wide. A
+region less than 30% inside the photo is reported as not visible rather than guessed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from PIL import Image
 SKIN_POINTS = (50, 280, 151)
 FOREHEAD_TOP = 10
 CHIN = 152
-MIN_VISIBLE = 0.4  # share of a region that must lie inside the photo
+MIN_VISIBLE = 0.3  # share of a region that must lie inside the photo
 COLOUR_DISTANCE = 60.0  # RGB distance under which a hair cluster is taken for skin or background
 
 
@@ -101,7 +101,7 @@ def face_palette(photo: np.ndarray, landmarks: np.ndarray) -> list[Swatch]:
     skin = tuple(int(v) for v in np.median(np.concatenate(skin_pixels), axis=0)) if skin_pixels else None
     hair = _box(photo, cx - 0.3 * w, top[1] - 0.3 * h, cx + 0.3 * w, top[1] - 0.03 * h)
     avoid = ([skin] if skin else []) + _background(photo, cx, float(top[1]), w, h)
-    clothing = _box(photo, cx - 0.6 * w, chin[1] + 0.5 * h, cx + 0.6 * w, chin[1] + 1.1 * h)
+    clothing = _box(photo, cx - 0.8 * w, chin[1] + 0.4 * h, cx + 0.8 * w, chin[1] + 1.5 * h)
     return [Swatch("skin", skin),  # type: ignore[arg-type]
             Swatch("hair", dominant_colour(hair, avoid=avoid) if hair is not None else None),
             Swatch("clothing", dominant_colour(clothing) if clothing is not None else None)]

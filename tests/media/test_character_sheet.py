@@ -48,7 +48,7 @@ def test_palette_samples_the_right_regions(obama):
     top, chin = lm[FOREHEAD_TOP], lm[CHIN]
     w, h, cx = np.ptp(lm[:, 0]), chin[1] - top[1], lm[:, 0].mean()
     painted[int(top[1] - 0.3 * h):int(top[1] - 0.03 * h), int(cx - 0.3 * w):int(cx + 0.3 * w)] = (20, 200, 30)
-    painted[int(chin[1] + 0.5 * h):int(chin[1] + 1.1 * h), int(cx - 0.6 * w):int(cx + 0.6 * w)] = (30, 40, 220)
+    painted[int(chin[1] + 0.4 * h):int(chin[1] + 1.5 * h), int(cx - 0.8 * w):int(cx + 0.8 * w)] = (30, 40, 220)
     skin, hair, clothing = face_palette(painted, lm)
     assert (skin.label, hair.label, clothing.label) == ("skin", "hair", "clothing")
     assert np.abs(np.subtract(hair.rgb, (20, 200, 30))).max() < 12
