@@ -45,9 +45,10 @@ def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple
     return catalog.clean_name(name), notes
 
 
-def _enqueue(diagram_id: str, provider: str) -> dict[str, Any]:
-    job = job_store.create_job(JOB_TYPE, {"character_id": diagram_id, "provider": provider},
-                               reference_id=diagram_id)
+def _enqueue(diagram_id: str, image_id: str, provider: str) -> dict[str, Any]:
+    # image_id in the input lets the Library refuse to delete the photo while the job runs.
+    job = job_store.create_job(JOB_TYPE, {"character_id": diagram_id, "image_id": image_id,
+                                          "provider": provider}, reference_id=diagram_id)
     submit(job.id, character_task)
     return {"job_id": job.id, "character_id": diagram_id}
 
@@ -60,7 +61,7 @@ def create_character(image_id: str, name: str, provider: str = "local", notes: s
     """
     clean, notes = _check_request(image_id, name, provider, notes)
     diagram = catalog.create_pending_diagram(clean, image_id, provider, notes)
-    return _enqueue(diagram.id, provider)
+    return _enqueue(diagram.id, image_id, provider)
 
 
 def regenerate_character(character_id: str, provider: str | None = None) -> dict[str, Any]:

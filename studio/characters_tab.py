@@ -5,6 +5,7 @@ Layout and wiring only; the work is in ``jobs/character_tasks.py`` and ``media/c
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -83,9 +84,14 @@ def _image_path(image_id: str | None) -> str | None:
         return None
 
 
+def _shown(character: dict) -> bool:
+    """In the gallery: ready, with its file still on disk."""
+    return character["status"] == "ready" and bool(character["file_path"]) and Path(character["file_path"]).is_file()
+
+
 def _gallery() -> list[tuple[str, str]]:
     return [(c["thumbnail_file"] or c["file_path"], f"{c['name']} · {c['provider']}")
-            for c in character_tasks.list_characters() if c["status"] == "ready" and c["file_path"]]
+            for c in character_tasks.list_characters() if _shown(c)]
 
 
 def _table() -> list[list[Any]]:
@@ -179,7 +185,7 @@ def _poll(job_id: str, selected: str | None):
 
 
 def _select_gallery(evt: gr.SelectData):
-    ready = [c for c in character_tasks.list_characters() if c["status"] == "ready" and c["file_path"]]
+    ready = [c for c in character_tasks.list_characters() if _shown(c)]
     character_id = ready[evt.index]["id"] if 0 <= evt.index < len(ready) else None
     return (character_id, *_show(character_id))
 
