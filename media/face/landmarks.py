@@ -1,0 +1,189 @@
+"""Face landmarks: MediaPipe's legacy Face Detection (full-range) + Face Mesh (468 points).
+
+Both models ship inside the ``mediapipe==0.10.21`` wheel (``mediapipe/modules/face_detection`` and
+``face_landmark``), so nothing is downloaded. Detection runs on the whole image with the full-range model
+(faces up to ~5 m away); when it finds nothing, a retry runs it again on overlapping tiles (a crop and
+upscale, since each tile is resized to the model's 192x192 input). Each detected face is then cropped
+with a margin, upscaled when small, and given to Face Mesh in static-image mode.
+
+MediaPipe graphs are not thread-safe, so each thread keeps its own detector and mesh.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# The mesh crop is the face box grown by this factor (Face Mesh expects the face to fill ~60% of it).
+MESH_CROP_SCALE = 1.8
+# Crops smaller than this (pixels, longer side) are upscaled before Face Mesh.
+MESH_MIN_CROP = 256
+# Tile layout of the retry: a 2x2 grid of tiles each 60% of the image's width and height.
+RETRY_TILE_FRACTION = 0.6
+MIN_DETECTION_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face: detector box and score, and the 468 Face Mesh landmarks, all in input pixels."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h in pixels of the input image
+    score: float  # detector confidence 0..1
+    landmarks: np.ndarray  # (468, 2) float32, Face Mesh points in pixels (x, y)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """Centre of the box, (x, y) in pixels."""
+        x, y, w, h = self.box
+        return (x + w / 2.0, y + h / 2.0)
+
+    @property
+    def area(self) -> int:
+        """Box area in square pixels."""
+        return int(self.box[2] * self.box[3])
+
+
+_local = threading.local()
+
+
+def _detector():
+    if getattr(_local, "detector", None) is None:
+        import mediapipe as mp
+
+        _local.detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
+        )
+    return _local.detector
+
+
+def _mesh():
+    if getattr(_local, "mesh", None) is None:
+        import mediapipe as mp
+
+        _local.mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=2, refine_landmarks=False, min_detection_confidence=0.4
+        )
+    return _local.mesh
+
+
+def _detect_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+    """Full-range detections as (x, y, w, h, score) in pixels, clipped to the image."""
+    h, w = rgb.shape[:2]
+    result = _detector().process(np.ascontiguousarray(rgb))
+    boxes = []
+    for det in result.detections or []:
+        rel = det.location_data.relative_bounding_box
+        x0, y0 = max(rel.xmin * w, 0.0), max(rel.ymin * h, 0.0)
+        x1, y1 = min((rel.xmin + rel.width) * w, w), min((rel.ymin + rel.height) * h, h)
+        if x1 - x0 >= 4 and y1 - y0 >= 4:
+            boxes.append((x0, y0, x1 - x0, y1 - y0, float(det.score[0])))
+    return boxes
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
+    ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _detect_boxes_tiled(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+    """Retry for small faces: detect on a 2x2 grid of overlapping tiles, merge overlapping boxes."""
+    h, w = rgb.shape[:2]
+    tw, th = int(w * RETRY_TILE_FRACTION), int(h * RETRY_TILE_FRACTION)
+    boxes: list[tuple[float, float, float, float, float]] = []
+    for ty in (0, h - th):
+        for tx in (0, w - tw):
+            for x, y, bw, bh, s in _detect_boxes(rgb[ty : ty + th, tx : tx + tw]):
+                boxes.append((x + tx, y + ty, bw, bh, s))
+    merged: list[tuple[float, float, float, float, float]] = []
+    for box in sorted(boxes, key=lambda b: -b[4]):
+        if all(_iou(box, kept) < 0.3 for kept in merged):
+            merged.append(box)
+    return merged
+
+
+def _crop_square(box: tuple[float, ...], width: int, height: int) -> tuple[int, int, int, int]:
+    """A square crop (x0, y0, x1, y1) around the box, grown by MESH_CROP_SCALE, clipped to the image."""
+    cx, cy = box[0] + box[2] / 2.0, box[1] + box[3] / 2.0
+    half = max(box[2], box[3]) * MESH_CROP_SCALE / 2.0
+    x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+    x1, y1 = int(min(cx + half, width)), int(min(cy + half, height))
+    return x0, y0, x1, y1
+
+
+def mesh_in_box(rgb: np.ndarray, box: tuple[float, ...]) -> np.ndarray | None:
+    """Face Mesh landmarks (468, 2) float32 in image pixels for the face in ``box`` (x, y, w, h), or None.
+
+    The crop around the box is upscaled to at least MESH_MIN_CROP pixels so small faces get a usable mesh.
+    """
+    import cv2
+
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = _crop_square(box, width, height)
+    crop = rgb[y0:y1, x0:x1]
+    if crop.shape[0] < 8 or crop.shape[1] < 8:
+        return None
+    scale = max(1.0, MESH_MIN_CROP / max(crop.shape[:2]))
+    if scale > 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    result = _mesh().process(np.ascontiguousarray(crop))
+    if not result.multi_face_landmarks:
+        return None
+    ch, cw = crop.shape[:2]
+    target = np.array([box[0] + box[2] / 2.0 - x0, box[1] + box[3] / 2.0 - y0]) * scale
+    best, best_dist = None, np.inf
+    for face in result.multi_face_landmarks:
+        pts = np.array([(p.x * cw, p.y * ch) for p in face.landmark], dtype=np.float32)[:468]
+        dist = float(np.linalg.norm(pts.mean(axis=0) - target))
+        if dist < best_dist:
+            best, best_dist = pts, dist
+    best = best / scale + np.array([x0, y0], dtype=np.float32)
+    return best.astype(np.float32)
+
+
+def detect_faces(rgb: np.ndarray, max_faces: int = 5) -> list[Face]:
+    """Faces in an RGB uint8 image (H, W, 3), largest first; [] when none.
+
+    Uses MediaPipe's legacy Face Detection (full-range model for small faces, with a crop-and-upscale
+    retry on 2x2 tiles when the whole image gives nothing) + Face Mesh, whose models ship inside the
+    mediapipe==0.10.21 wheel. A detection for which Face Mesh finds no face is dropped.
+    Raises ValueError when ``rgb`` is not an (H, W, 3) uint8 array.
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"detect_faces needs an RGB uint8 (H, W, 3) array, got {getattr(rgb, 'shape', rgb)}")
+    boxes = _detect_boxes(rgb) or _detect_boxes_tiled(rgb)
+    boxes.sort(key=lambda b: -(b[2] * b[3]))
+    faces: list[Face] = []
+    for box in boxes[: max(max_faces, 0)]:
+        landmarks = mesh_in_box(rgb, box)
+        if landmarks is None:
+            continue
+        x, y, w, h = (int(round(v)) for v in box[:4])
+        faces.append(Face(box=(x, y, w, h), score=box[4], landmarks=landmarks))
+    return faces
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """Image file -> RGB uint8 array (H, W, 3), EXIF orientation applied, alpha flattened on white.
+
+    Raises ValueError naming the file when it is not an image (or is missing).
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                img = Image.alpha_composite(background, rgba)
+            return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ValueError(f"not a readable image: {path.name} ({exc})") from exc
