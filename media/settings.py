@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     lora_trainer_endpoint: str = Field(default="fal-ai/wan-22-image-trainer")
     lora_test_image_endpoint: str = Field(default="fal-ai/wan/v2.2-a14b/text-to-image/lora")
     lora_train_timeout_s: float = Field(default=6 * 3600.0, gt=0, description="longest LoRA training wait")
+    lora_max_image_pixels: int = Field(default=64_000_000, ge=1, description="larger dataset images are refused")
+    lora_default_trigger: str = Field(default="ohwx", description="default trigger word (a rare token)")
     # USD per unit, with a minimum of units billed. Source: fal.ai's model page of the Wan 2.2 image
     # trainer ("$0.0045 per step, 100 steps minimum"), see shared/design/contracts.md.
     fal_prices: dict[str, dict[str, float | str]] = Field(
