@@ -34,6 +34,7 @@ from typing import Any
 import fal_client
 import fal_client.client as fal_wire
 import httpx
+import tenacity
 
 from jobs.runner import UserFacingError
 from media.settings import get_settings
@@ -173,10 +174,24 @@ def fal_errors(action: str) -> Iterator[None]:
         raise to_fal_error(exc, action) from exc
 
 
+def _token_refusal_is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (429, 502, 503, 504)
+
+
+# fal-client 1.0.3 retries its queue and upload calls, but not the CDN token request
+# (CDNTokenManager._refresh_token calls raise_for_status directly), so a 429 there would fail the upload.
+_retry_token = tenacity.retry(retry=tenacity.retry_if_exception(_token_refusal_is_transient),
+                              wait=tenacity.wait_exponential(multiplier=0.2, max=5),
+                              stop=tenacity.stop_after_attempt(5), reraise=True)
+
+
 def upload_file(client: fal_client.SyncClient, path: Path) -> str:
-    """Upload a local file to fal's storage (``client.upload_file``); returns its URL. Raises FalError."""
+    """Upload a local file to fal's storage (``client.upload_file``); returns its URL. Raises FalError.
+
+    A 429/502/503/504 on the CDN token request is retried (up to 5 tries); fal-client retries the rest.
+    """
     with fal_errors(f"uploading {path.name}"):
-        return client.upload_file(path)
+        return _retry_token(client.upload_file)(path)
 
 
 def submit(client: fal_client.SyncClient, endpoint: str, arguments: dict[str, Any]) -> fal_client.SyncRequestHandle:

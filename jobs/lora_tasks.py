@@ -24,7 +24,7 @@ from PIL import Image
 from jobs import fal
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, run_job, submit
+from jobs.runner import UserFacingError, register_task, run_job, submit
 from media import job_store
 from media import lora_catalog as catalog
 from media.lora_import import LoraFileError, inspect_lora_file
@@ -126,11 +126,20 @@ def start_training(dataset_id: str, name: str, options: dict | None = None) -> d
 @huey.task()
 def lora_train_task(job_id: str) -> str:
     """Huey task: run (or resume) the training of job ``job_id``; the outcome is on the job row."""
-    job = job_store.get_job(job_id)
-    lora_id = job.input_payload["lora_id"]
-    return run_job(job_id, lambda: run_training(job_id),
-                   on_failure=lambda message: catalog.update_lora(lora_id, status="failed", error_message=message),
-                   on_cancel=lambda: catalog.update_lora(lora_id, status="failed", error_message="training canceled"))
+    lora_id = job_store.get_job(job_id).input_payload["lora_id"]
+
+    def ended(message: str) -> None:
+        # A retry starts a new fal request; the old id stays in the model's info.
+        job = job_store.get_job(job_id)
+        if job.external_request_id:
+            lora = catalog.get_lora(lora_id)
+            ids = [*(lora.info or {}).get("request_ids", []), job.external_request_id]
+            catalog.update_lora(lora_id, info={**dict(lora.info or {}), "request_ids": ids})
+            job_store.update_job(job_id, external_request_id=None)
+        catalog.update_lora(lora_id, status="failed", error_message=message)
+
+    return run_job(job_id, lambda: run_training(job_id), on_failure=ended,
+                   on_cancel=lambda: ended("training canceled"))
 
 
 class _Progress:
@@ -315,4 +324,6 @@ def recover_training(job: Job) -> bool:
 
 
 register_recovery(TRAIN_JOB, recover_training)
+register_task(TRAIN_JOB, lora_train_task)
+register_task(TEST_IMAGE_JOB, lora_test_image_task)
 
