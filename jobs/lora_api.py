@@ -54,11 +54,13 @@ def build_lora_dataset_from_files(paths: list[str | Path], trigger_word: str,
 
 
 def estimate_lora_training(steps: int = 1000) -> dict[str, Any]:
-    """Cost estimate of a training: ``{steps, billed_steps, cents, usd}`` from the settings' price table."""
+    """Cost estimate of a training: ``{steps, billed_steps, usd_per_step, cents, usd}`` from the settings'
+    price table (``fal_prices``; fal's published $0.0045 per step, 100 steps minimum)."""
     price = get_settings().fal_prices.get(get_settings().lora_trainer_endpoint, {})
     cents = lora_tasks.estimate_training_cents(int(steps))
     billed = max(int(steps), int(price.get("min_units", 0) or 0))
-    return {"steps": int(steps), "billed_steps": billed, "cents": cents, "usd": round(cents / 100, 2)}
+    return {"steps": int(steps), "billed_steps": billed, "usd_per_step": float(price.get("usd_per_unit", 0.0)),
+            "cents": cents, "usd": round(cents / 100, 2)}
 
 
 def train_lora(dataset_id: str, name: str, options: dict | None = None) -> dict[str, Any]:

@@ -138,8 +138,20 @@ def lora_train_task(job_id: str) -> str:
             job_store.update_job(job_id, external_request_id=None)
         catalog.update_lora(lora_id, status="failed", error_message=message)
 
-    return run_job(job_id, lambda: run_training(job_id), on_failure=ended,
-                   on_cancel=lambda: ended("training canceled"))
+    def canceled() -> None:
+        job = job_store.get_job(job_id)
+        if job.external_request_id:  # e.g. canceled while re-queued after a restart: stop it on fal too
+            _cancel_on_fal(job.external_request_id)
+        ended("training canceled")
+
+    return run_job(job_id, lambda: run_training(job_id), on_failure=ended, on_cancel=canceled)
+
+
+def _cancel_on_fal(request_id: str) -> None:
+    try:
+        fal.cancel(fal.attach(fal.get_client(), get_settings().lora_trainer_endpoint, request_id))
+    except fal.FalError:
+        pass
 
 
 class _Progress:
@@ -302,11 +314,8 @@ def cancel_training(job_id: str) -> Job:
     covers a job whose worker is not running (e.g. waiting to re-attach after a restart).
     """
     job = job_store.cancel_job(job_id)
-    if job.status == "canceled" and job.external_request_id and get_settings().fal_key:
-        try:
-            fal.cancel(fal.attach(fal.get_client(), get_settings().lora_trainer_endpoint, job.external_request_id))
-        except fal.FalError:
-            pass
+    if job.status == "canceled" and job.external_request_id:
+        _cancel_on_fal(job.external_request_id)
         lora_id = job.input_payload.get("lora_id")
         if lora_id:
             catalog.update_lora(lora_id, status="failed", error_message="training canceled")

@@ -234,3 +234,14 @@ def import_lora_file(path: Path, name: str, trigger_word: str = "", original_nam
         remove_files(lora.weights_file)
         raise
     return lora
+
+
+def dataset_source_choices() -> list[tuple[str, str]]:
+    """(label, id) of every library image and ready character diagram, for a dataset picker."""
+    with session_scope() as session:
+        images = list(session.exec(select(Image).order_by(col(Image.created_at).desc()).limit(1000)))
+        diagrams = list(session.exec(select(CharacterDiagram).where(CharacterDiagram.status == "ready")))
+    choices = [(f"diagram: {d.name}", d.id) for d in diagrams if d.image_id or d.file]
+    diagram_images = {d.image_id for d in diagrams}
+    choices += [(f"image: {i.name}", i.id) for i in images if i.id not in diagram_images]
+    return choices

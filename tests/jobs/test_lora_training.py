@@ -82,7 +82,8 @@ def _model_files() -> list[Path]:
 
 
 def test_estimate_shown_before_submitting() -> None:
-    assert estimate_lora_training(1000) == {"steps": 1000, "billed_steps": 1000, "cents": 450, "usd": 4.5}
+    assert estimate_lora_training(1000) == {"steps": 1000, "billed_steps": 1000, "usd_per_step": 0.0045,
+                                            "cents": 450, "usd": 4.5}
     assert estimate_lora_training(40)["cents"] == 45  # 100 steps minimum
 
 
