@@ -211,7 +211,7 @@ def cancel(handle: fal_client.SyncRequestHandle) -> bool:
     try:
         handle.cancel()
         return True
-    except Exception:  # best effort: the request may already be finished or gone
+    except Exception:  # noqa: BLE001  (best effort: the request may already be finished or gone)
         return False
 
 
@@ -301,8 +301,8 @@ def download(url: str, dest: Path, *, timeout_s: float | None = None, max_bytes:
     tmp = Path(tmp_name)
     try:
         written = 0
-        with os.fdopen(fd, "wb") as out, fal_errors(f"downloading {url.rsplit('/', 1)[-1]}"):
-            with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+        with (os.fdopen(fd, "wb") as out, fal_errors(f"downloading {url.rsplit('/', 1)[-1]}"),
+              httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response):
                 if response.is_error:
                     response.read()  # the error body names the problem
                 response.raise_for_status()
@@ -329,4 +329,4 @@ def estimate_cost_cents(endpoint: str, units: float) -> int | None:
     if not price:
         return None
     billed = max(float(units), float(price.get("min_units", 0) or 0))
-    return int(math.ceil(round(billed * float(price["usd_per_unit"]) * 100, 6)))
+    return math.ceil(round(billed * float(price["usd_per_unit"]) * 100, 6))

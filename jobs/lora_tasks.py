@@ -27,11 +27,20 @@ from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
 from media import job_store
 from media import lora_catalog as catalog
-from media.lora_import import LoraFileError, inspect_lora_file
 from media.db import session_scope
+from media.lora_import import LoraFileError, inspect_lora_file
 from media.models import Job, LoraModel, utcnow
 from media.settings import get_settings
-from media.store import abs_path, commit_file, media_root, new_file_path, rel_path, remove_files, safe_name, work_dir
+from media.store import (
+    abs_path,
+    commit_file,
+    media_root,
+    new_file_path,
+    rel_path,
+    remove_files,
+    safe_name,
+    work_dir,
+)
 
 log = logging.getLogger(__name__)
 

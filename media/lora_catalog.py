@@ -18,7 +18,16 @@ from media.db import session_scope
 from media.lora_import import inspect_lora_file
 from media.models import CharacterDiagram, Image, LoraDataset, LoraModel, utcnow
 from media.settings import get_settings
-from media.store import abs_path, commit_file, media_root, new_file_path, rel_path, remove_files, safe_name, work_dir
+from media.store import (
+    abs_path,
+    commit_file,
+    media_root,
+    new_file_path,
+    rel_path,
+    remove_files,
+    safe_name,
+    work_dir,
+)
 
 
 class DatasetNotFound(LookupError):

@@ -187,8 +187,8 @@ def crop_box(width: int, height: int, crop: CropMode,
         return (0, 0, width, height)
     side = min(width, height)
     cx, cy = face_center if face_center is not None else (width / 2.0, height / 2.0)
-    left = int(round(min(max(cx - side / 2.0, 0), width - side)))
-    top = int(round(min(max(cy - side / 2.0, 0), height - side)))
+    left = round(min(max(cx - side / 2.0, 0), width - side))
+    top = round(min(max(cy - side / 2.0, 0), height - side))
     return (left, top, left + side, top + side)
 
 

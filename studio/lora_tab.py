@@ -126,10 +126,10 @@ def _train(dataset_id, name, steps, lr, is_style, face_det, face_crop, masks, sy
                "use_masks": bool(masks), "include_synthetic_captions": bool(synth), "test_image": bool(test_image)}
     try:
         started = lora_api.train_lora(dataset_id, name, options)
-    except Exception as exc:  # shown to the creator as it is (missing key, bad option, cost limit)
+    except Exception as exc:  # noqa: BLE001  (shown to the creator as it is: missing key, bad option, cost limit)
         return notice(str(exc), False), None
-    return notice(f"training queued (job {started['job_id'][:8]}, about ${started['estimate_cents'] / 100:.2f})"), \
-        started["job_id"]
+    message = f"training queued (job {started['job_id'][:8]}, about ${started['estimate_cents'] / 100:.2f})"
+    return notice(message), started["job_id"]
 
 
 def _job_progress(job_id: str | None) -> str:
@@ -160,9 +160,10 @@ def _import(file, name, trigger):
     except (ValueError, LookupError) as exc:
         return notice(str(exc), False)
     meta = result["info"]["import"]["metadata"]
-    lines = [notice(f"imported **{result['name']}**"),
-             f"- rank {result['rank']} · {result['tensor_count']} tensors · {fmt_bytes(result['size_bytes'])} · "
-             f"{result['info']['import']['naming']} names · {', '.join(result['info']['import']['dtypes'])}"]
+    facts = result["info"]["import"]
+    summary = (f"- rank {result['rank']} · {result['tensor_count']} tensors · {fmt_bytes(result['size_bytes'])} · "
+               f"{facts['naming']} names · {', '.join(facts['dtypes'])}")
+    lines = [notice(f"imported **{result['name']}**"), summary]
     lines += [f"- `{k}`: {v[:120]}" for k, v in list(meta.items())[:12]]
     return "\n".join(lines)
 
@@ -194,7 +195,7 @@ def _test_image(lora_id: str | None) -> str:
         return notice("pick a model first", False)
     try:
         started = lora_tasks.start_test_image(lora_id)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (shown to the creator: missing key, model not ready)
         return notice(str(exc), False)
     return notice(f"test image queued (job {started['job_id'][:8]}); refresh in a minute")
 
@@ -230,10 +231,10 @@ def _dataset_section() -> dict[str, Any]:
             save_btn = gr.Button("Save captions")
             zip_file = gr.File(label="Dataset ZIP (download)", interactive=False)
         current = gr.State(None)
-    return dict(uploads=uploads, picks=picks, trigger=trigger, template=template, name=name,
-                resolution=resolution, crop=crop, is_person=is_person, skip=skip, build_btn=build_btn,
-                status=status, gallery=gallery, captions=captions, save_btn=save_btn, zip_file=zip_file,
-                current=current)
+    return {"uploads": uploads, "picks": picks, "trigger": trigger, "template": template, "name": name,
+            "resolution": resolution, "crop": crop, "is_person": is_person, "skip": skip,
+            "build_btn": build_btn, "status": status, "gallery": gallery, "captions": captions,
+            "save_btn": save_btn, "zip_file": zip_file, "current": current}
 
 
 def _train_section() -> dict[str, Any]:
@@ -258,9 +259,10 @@ def _train_section() -> dict[str, Any]:
         status = gr.Markdown()
         progress = gr.HTML()
         job_id = gr.State(None)
-    return dict(dataset=dataset, name=name, steps=steps, lr=lr, is_style=is_style, face_det=face_det,
-                face_crop=face_crop, masks=masks, synth=synth, test_image=test_image, estimate=estimate,
-                train_btn=train_btn, cancel_btn=cancel_btn, status=status, progress=progress, job_id=job_id)
+    return {"dataset": dataset, "name": name, "steps": steps, "lr": lr, "is_style": is_style,
+            "face_det": face_det, "face_crop": face_crop, "masks": masks, "synth": synth,
+            "test_image": test_image, "estimate": estimate, "train_btn": train_btn, "cancel_btn": cancel_btn,
+            "status": status, "progress": progress, "job_id": job_id}
 
 
 def build() -> None:

@@ -16,7 +16,7 @@ Speaks what fal-client 1.0.3 sends (see ``jobs/fal.py`` and ``shared/design/cont
   are retried by fal-client itself), :class:`Script` gives COMPLETED-with-error, malformed results and
   ``hang`` (never completes), :meth:`FakeFal.stall` delays answers (bounded by :meth:`FakeFal.stop`).
 
-Use the :func:`fal_fake` fixture (import it into a test module), or ``FakeFal().start()`` / ``stop()``.
+Use the :func:`fal_fake` fixture (registered for every test by ``tests/conftest.py``), or ``FakeFal().start()`` / ``stop()``.
 """
 
 from __future__ import annotations
@@ -255,13 +255,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._submit(path.strip("/"))
         self._send(404, {"detail": f"no route for {method} {path}"})
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server names)
+    def do_GET(self) -> None:
         self._route()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._route()
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._route()
 
     # -- storage ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from jobs import fal
 from media.settings import reset_settings
-from tests.fakes.fal_server import FakeFal, fal_fake  # noqa: F401  (fixture)
+from tests.fakes.fal_server import FakeFal
 
 ENDPOINT = "fal-ai/some-app/sub/path"
 

@@ -11,7 +11,7 @@ from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest
 from jobs.swap_providers.fal_swap import FalSwapProvider
 from media.job_store import JobCanceled
 from media.settings import reset_settings
-from tests.fakes.fal_server import FakeFal, fal_fake  # noqa: F401  (fixture)
+from tests.fakes.fal_server import FakeFal
 
 ENDPOINT = "half-moon-ai/ai-face-swap/faceswapvideo"
 

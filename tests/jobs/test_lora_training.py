@@ -28,7 +28,7 @@ from media.db import session_scope
 from media.models import CostRecord
 from media.settings import reset_settings
 from media.store import abs_path, media_root
-from tests.fakes.fal_server import FakeFal, fal_fake  # noqa: F401  (fixture)
+from tests.fakes.fal_server import FakeFal
 
 TRAINER = "fal-ai/wan-22-image-trainer"
 TEST_IMAGE = "fal-ai/wan/v2.2-a14b/text-to-image/lora"
@@ -269,7 +269,7 @@ def test_optional_test_image_becomes_the_thumbnail(fal_fake: FakeFal, dataset: d
 
     job = job_store.get_job(started["job_id"])
     assert job.status == "completed" and job.output_payload["warnings"] == []
-    t2i = [s for s in fal_fake.submissions.values() if s.endpoint == TEST_IMAGE][0]
+    t2i = next(s for s in fal_fake.submissions.values() if s.endpoint == TEST_IMAGE)
     assert t2i.arguments["loras"] == [{"path": urls["high_noise_lora"], "scale": 1.0, "transformer": "high"},
                                       {"path": urls["diffusers_lora_file"], "scale": 1.0, "transformer": "low"}]
     assert "zxq person" in t2i.arguments["prompt"]

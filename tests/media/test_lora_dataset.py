@@ -17,7 +17,7 @@ from jobs.lora_api import build_lora_dataset, build_lora_dataset_from_files
 from media import lora_catalog as catalog
 from media.db import session_scope
 from media.face.landmarks import detect_faces
-from media.lora_dataset import caption_for, crop_box, load_image, ImageRejected
+from media.lora_dataset import ImageRejected, caption_for, crop_box, load_image
 from media.models import Image as ImageRow
 from media.store import abs_path, media_root
 

@@ -13,9 +13,9 @@ from gradio_client import Client, handle_file
 from jobs.queue import huey
 from media.settings import get_settings
 from studio import lora_tab
-from tests.fakes.fal_server import FakeFal, fal_fake  # noqa: F401  (fixture)
-from tests.media.test_lora_import import write_lora
+from tests.fakes.fal_server import FakeFal
 from tests.jobs.test_lora_training import TRAINER, script_trainer
+from tests.media.test_lora_import import write_lora
 
 
 def _free_port() -> int:
