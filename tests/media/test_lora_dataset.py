@@ -176,3 +176,17 @@ def test_caption_template_and_options_validation(fresh_data_dir, samples: Path) 
         build_lora_dataset(["nope"], "ohwx")
     with pytest.raises(ImageRejected):
         load_image(samples / "SOURCES.md", 10**8)
+
+
+def test_character_diagrams_are_dataset_sources(fresh_data_dir, samples: Path) -> None:
+    from media.models import CharacterDiagram
+
+    ids = _library_images(samples)
+    with session_scope() as session:
+        diagram = CharacterDiagram(name="Astronaut sheet", image_id=ids[3], status="ready")
+        session.add(diagram)
+    assert ("diagram: Astronaut sheet", diagram.id) in catalog.dataset_source_choices()
+    result = build_lora_dataset([diagram.id, ids[1]], "")  # empty trigger word -> the default rare token
+    dataset = catalog.get_dataset(result["dataset_id"])
+    assert result["trigger_word"] == "ohwx"
+    assert [item["source_image_id"] for item in dataset.items] == [ids[3], ids[1]]
