@@ -59,6 +59,10 @@ class FalTimeout(FalError):
     """A fal request did not finish within the allowed time (it was canceled on fal)."""
 
 
+class FalRequestFailed(FalError):
+    """fal ran the request and reported an error (status COMPLETED with ``error``); retrying it is pointless."""
+
+
 @dataclass(frozen=True)
 class QueueUpdate:
     """One status poll of a queued request.
@@ -185,6 +189,17 @@ _retry_token = tenacity.retry(retry=tenacity.retry_if_exception(_token_refusal_i
                               stop=tenacity.stop_after_attempt(5), reraise=True)
 
 
+def _server_error(exc: BaseException) -> bool:
+    return isinstance(exc, fal_client.FalClientHTTPError) and exc.status_code >= 500
+
+
+# A status poll that meets a 5xx is retried: fal-client retries only 408/409/429 and nginx ingress errors,
+# and one server hiccup must not fail an hour-long training that is still running on fal.
+_retry_poll = tenacity.retry(retry=tenacity.retry_if_exception(_server_error),
+                             wait=tenacity.wait_exponential(multiplier=0.2, max=10),
+                             stop=tenacity.stop_after_attempt(5), reraise=True)
+
+
 def upload_file(client: fal_client.SyncClient, path: Path) -> str:
     """Upload a local file to fal's storage (``client.upload_file``); returns its URL. Raises FalError.
 
@@ -240,8 +255,9 @@ def follow(handle: fal_client.SyncRequestHandle, on_update: Callable[[QueueUpdat
     """Poll ``handle`` until COMPLETED, reporting each poll to ``on_update``; returns the result JSON.
 
     ``timeout_s``/``poll_interval_s`` default to the settings (``fal_timeout_s``, ``fal_poll_interval_s``).
-    Raises :class:`FalError` when fal reports an error (COMPLETED with ``error``) or an HTTP error,
-    :class:`FalTimeout` past ``timeout_s`` (the request is canceled on fal first). Whatever
+    Raises :class:`FalRequestFailed` when fal reports an error (COMPLETED with ``error``), :class:`FalError`
+    on an HTTP error (a 5xx on a status poll is retried up to 5 tries first), :class:`FalTimeout` past
+    ``timeout_s`` (the request is canceled on fal first). Whatever
     ``on_update`` raises (e.g. ``JobCanceled``) cancels the request on fal and propagates.
     """
     settings = get_settings()
@@ -252,7 +268,7 @@ def follow(handle: fal_client.SyncRequestHandle, on_update: Callable[[QueueUpdat
     try:
         while True:
             with fal_errors(f"checking the status of {endpoint} request {handle.request_id}"):
-                status = handle.status(with_logs=True)
+                status = _retry_poll(handle.status)(with_logs=True)
             logs = _log_messages(getattr(status, "logs", None))
             new_logs, seen = logs[seen:], max(seen, len(logs))
             if isinstance(status, fal_client.Queued):
@@ -263,7 +279,7 @@ def follow(handle: fal_client.SyncRequestHandle, on_update: Callable[[QueueUpdat
                 on_update(QueueUpdate("COMPLETED", new_logs=new_logs, fraction=1.0))
                 if status.error:
                     kind = f" ({status.error_type})" if status.error_type else ""
-                    raise FalError(f"{endpoint} failed on fal{kind}: {status.error}")
+                    raise FalRequestFailed(f"{endpoint} failed on fal{kind}: {status.error}")
                 break
             if time.monotonic() >= deadline:
                 cancel(handle)

@@ -137,23 +137,35 @@ def lora_train_task(job_id: str) -> str:
     """Huey task: run (or resume) the training of job ``job_id``; the outcome is on the job row."""
     lora_id = job_store.get_job(job_id).input_payload["lora_id"]
 
-    def ended(message: str) -> None:
-        # A retry starts a new fal request; the old id stays in the model's info.
-        job = job_store.get_job(job_id)
-        if job.external_request_id:
-            lora = catalog.get_lora(lora_id)
-            ids = [*(lora.info or {}).get("request_ids", []), job.external_request_id]
-            catalog.update_lora(lora_id, info={**dict(lora.info or {}), "request_ids": ids})
-            job_store.update_job(job_id, external_request_id=None)
+    def failed(message: str) -> None:
         catalog.update_lora(lora_id, status="failed", error_message=message)
 
     def canceled() -> None:
         job = job_store.get_job(job_id)
         if job.external_request_id:  # e.g. canceled while re-queued after a restart: stop it on fal too
             _cancel_on_fal(job.external_request_id)
-        ended("training canceled")
+        forget_request(job_id)
+        failed("training canceled")
 
-    return run_job(job_id, lambda: run_training(job_id), on_failure=ended, on_cancel=canceled)
+    return run_job(job_id, lambda: run_training(job_id), on_failure=failed, on_cancel=canceled)
+
+
+def forget_request(job_id: str) -> None:
+    """Clear the job's fal request id (kept in the model's ``info.request_ids``) so a retry submits anew.
+
+    Called when the request can never succeed (fal reported an error, it timed out and was canceled, or
+    the job was canceled). Other failures (network, download) keep the id: a retry re-attaches and only
+    fetches the result again, without paying for a second training.
+    """
+    job = job_store.get_job(job_id)
+    lora_id = job.input_payload.get("lora_id")
+    if not job.external_request_id:
+        return
+    if lora_id:
+        lora = catalog.get_lora(lora_id)
+        ids = [*(lora.info or {}).get("request_ids", []), job.external_request_id]
+        catalog.update_lora(lora_id, info={**dict(lora.info or {}), "request_ids": ids})
+    job_store.update_job(job_id, external_request_id=None)
 
 
 def _cancel_on_fal(request_id: str) -> None:
@@ -210,8 +222,12 @@ def run_training(job_id: str) -> dict[str, Any]:
         handle = fal.attach(client, endpoint, job.external_request_id)
     else:
         handle = _submit_training(job_id, client, lora, train)
-    result = fal.follow(handle, _Progress(job_id), timeout_s=get_settings().lora_train_timeout_s,
-                        endpoint=endpoint)
+    try:
+        result = fal.follow(handle, _Progress(job_id), timeout_s=get_settings().lora_train_timeout_s,
+                            endpoint=endpoint)
+    except (fal.FalRequestFailed, fal.FalTimeout):
+        forget_request(job_id)
+        raise
     urls = {key: fal.result_url(result, key, endpoint) for key in RESULT_FILES}
     job_store.report_progress(job_id, 90, "downloading the LoRA weights")
     files = _download_results(lora, urls, endpoint)
@@ -325,6 +341,7 @@ def cancel_training(job_id: str) -> Job:
     job = job_store.cancel_job(job_id)
     if job.status == "canceled" and job.external_request_id:
         _cancel_on_fal(job.external_request_id)
+        forget_request(job_id)
         lora_id = job.input_payload.get("lora_id")
         if lora_id:
             catalog.update_lora(lora_id, status="failed", error_message="training canceled")

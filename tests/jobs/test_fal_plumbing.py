@@ -170,3 +170,25 @@ def test_price_table_estimate() -> None:
 def test_parse_fraction() -> None:
     assert fal.parse_fraction(["loading", "Training step 250/1000, loss 0.1"]) == 0.25
     assert fal.parse_fraction(["nothing here"]) is None
+
+
+def test_status_5xx_is_retried_then_reported(fal_fake: FakeFal) -> None:
+    fal_fake.script(ENDPOINT, queue_polls=0, progress_polls=1, result={"ok": 1})
+    handle = fal.submit(fal.get_client(), ENDPOINT, {})
+    fal_fake.fail("status", 500, times=2, detail="hiccup")
+    assert fal.follow(handle, lambda u: None) == {"ok": 1}
+
+    handle = fal.submit(fal.get_client(), ENDPOINT, {})
+    fal_fake.fail("status", 503, times=5, detail="down for maintenance")
+    with pytest.raises(fal.FalError, match=r"server error while checking the status.*HTTP 503"):
+        fal.follow(handle, lambda u: None)
+
+
+def test_stalled_download_times_out(tmp_path, monkeypatch, fal_fake: FakeFal) -> None:
+    url = fal_fake.add_file("slow.bin", b"abc")
+    fal_fake.stall("download", 10)
+    monkeypatch.setenv("NOVAI_FAL_HTTP_TIMEOUT_S", "0.3")
+    reset_settings()
+    with pytest.raises(fal.FalTimeout, match="did not answer in time while downloading slow.bin"):
+        fal.download(url, tmp_path / "slow.bin")
+    assert list(tmp_path.iterdir()) == []

@@ -22,6 +22,7 @@ from jobs import lora_tasks
 from jobs.lora_api import build_lora_dataset_from_files, estimate_lora_training, train_lora
 from jobs.queue import huey
 from jobs.recovery import recover_interrupted_jobs
+from jobs.runner import retry_job
 from media import job_store
 from media import lora_catalog as catalog
 from media.db import session_scope
@@ -240,6 +241,26 @@ def test_completed_with_error_stores_the_provider_message(fal_fake: FakeFal, dat
     script_trainer(fal_fake, error="Training data must contain at least 4 images", error_type="invalid_input")
     started = train_lora(dataset["dataset_id"], "E", {})
     _assert_failed(started, r"failed on fal \(invalid_input\): Training data must contain at least 4 images")
+    (sub,) = fal_fake.submissions.values()
+    assert job_store.get_job(started["job_id"]).external_request_id is None  # a retry submits anew
+    assert catalog.get_lora(started["lora_id"]).info["request_ids"] == [sub.request_id]
+
+
+def test_download_failure_then_retry_reattaches(fal_fake: FakeFal, dataset: dict, immediate) -> None:
+    """A failed download keeps fal's request id: Retry fetches the result again without a new training."""
+    script_trainer(fal_fake)
+    fal_fake.fail("download", 500, detail="CDN error")
+    started = train_lora(dataset["dataset_id"], "D", {"steps": 100})
+    _assert_failed(started, r"server error while downloading .*HTTP 500: CDN error")
+    (sub,) = fal_fake.submissions.values()
+    assert job_store.get_job(started["job_id"]).external_request_id == sub.request_id
+
+    retry_job(started["job_id"])
+    job = job_store.get_job(started["job_id"])
+    assert job.status == "completed", job.error_message
+    assert fal_fake.kinds().count("submit") == 1
+    assert catalog.get_lora(started["lora_id"]).status == "ready"
+    assert [c.amount_cents for c in _cost_rows(job.id)] == [45]
 
 
 def test_malformed_result(fal_fake: FakeFal, dataset: dict, immediate) -> None:
