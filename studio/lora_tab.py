@@ -208,7 +208,8 @@ MODEL_HEADERS = ["id", "name", "status", "source", "trigger word", "rank", "step
 def _dataset_section() -> dict[str, Any]:
     with gr.Accordion("1 · Dataset", open=True):
         with gr.Row():
-            uploads = gr.File(label="Upload images", file_count="multiple", file_types=["image"])
+            uploads = gr.File(label="Upload images", file_count="multiple", file_types=["image"],
+                              elem_id="lora-dataset-uploads")
             picks = gr.Dropdown(label="…or library images / character diagrams", multiselect=True,
                                 choices=catalog.dataset_source_choices())
         with gr.Row():
@@ -271,7 +272,7 @@ def build() -> None:
     tr = _train_section()
     with gr.Accordion("3 · Import a LoRA (.safetensors)", open=False):
         with gr.Row():
-            imp_file = gr.File(label="LoRA file")
+            imp_file = gr.File(label="LoRA file", elem_id="lora-import-file")
             imp_name = gr.Textbox(label="Name")
             imp_trigger = gr.Textbox(label="Trigger word (optional)")
         imp_btn = gr.Button("Import")
