@@ -121,9 +121,8 @@ def start_training(dataset_id: str, name: str, options: dict | None = None) -> d
         dest.write_bytes(abs_path(dataset.thumbnail).read_bytes())
         lora_thumb = rel_path(dest)
     lora = LoraModel(name=name, trigger_word=dataset.trigger_word, status="pending", source="trained",
-                             training_images_file=dataset.zip_file, training_steps=train.steps,
-                             thumbnail=lora_thumb, info={"dataset_id": dataset.id, "options": asdict(train),
-                                                         "estimate_cents": estimate})
+                     training_images_file=dataset.zip_file, training_steps=train.steps, thumbnail=lora_thumb,
+                     info={"dataset_id": dataset.id, "options": asdict(train), "estimate_cents": estimate})
     with session_scope() as session:
         session.add(lora)
     job = job_store.create_job(TRAIN_JOB, {"dataset_id": dataset.id, "lora_id": lora.id, "options": asdict(train),
@@ -214,6 +213,9 @@ def run_training(job_id: str) -> dict[str, Any]:
     job = job_store.get_job(job_id)
     lora = catalog.get_lora(job.input_payload["lora_id"])
     train = TrainOptions.from_dict(job.input_payload.get("options"))
+    if lora.status == "ready" and lora.weights_file:  # stopped after storing the weights: nothing left to do
+        return {"result_ids": [lora.id], "lora_id": lora.id, "request_id": (lora.info or {}).get("request_id"),
+                "cost_cents": 0, "warnings": []}
     endpoint = get_settings().lora_trainer_endpoint
     client = fal.get_client()
     catalog.update_lora(lora.id, status="training", error_message=None)
@@ -244,7 +246,7 @@ def run_training(job_id: str) -> dict[str, Any]:
     if train.test_image:
         job_store.report_progress(job_id, 95, "generating a test image with the LoRA")
         try:
-            make_test_image(lora.id, job_id)
+            make_test_image(lora.id)
         except fal.FalError as exc:
             warnings.append(f"test image failed: {exc}")
     return {"result_ids": [lora.id], "lora_id": lora.id, "request_id": handle.request_id, "cost_cents": cost,
@@ -272,7 +274,7 @@ def _download_results(lora: LoraModel, urls: dict[str, str], endpoint: str) -> d
     return out
 
 
-def make_test_image(lora_id: str, job_id: str | None = None) -> str:
+def make_test_image(lora_id: str) -> str:
     """Generate one sample with a trained LoRA (high + low noise) and store it as the model's thumbnail.
 
     Returns the thumbnail's relative path. Raises :class:`jobs.fal.FalError` (missing key, fal error,
@@ -327,7 +329,7 @@ def lora_test_image_task(job_id: str) -> str:
 
     def work() -> dict[str, Any]:
         job_store.report_progress(job_id, 10, "generating a test image on fal")
-        return {"result_ids": [lora_id], "thumbnail": make_test_image(lora_id, job_id)}
+        return {"result_ids": [lora_id], "thumbnail": make_test_image(lora_id)}
 
     return run_job(job_id, work)
 

@@ -297,3 +297,24 @@ def test_optional_test_image_becomes_the_thumbnail(fal_fake: FakeFal, dataset: d
     thumb = Image.open(abs_path(lora.thumbnail))
     assert thumb.size == (64, 48) and thumb.getpixel((5, 5))[0] > 150
     assert lora.info["test_image"] == lora.thumbnail
+
+
+def test_test_image_job_for_a_ready_lora(fal_fake: FakeFal, dataset: dict, immediate, tmp_path: Path) -> None:
+    script_trainer(fal_fake)
+    started = train_lora(dataset["dataset_id"], "Later", {"steps": 100})
+    before = catalog.get_lora(started["lora_id"]).thumbnail
+    fal_fake.script(TEST_IMAGE, queue_polls=0, progress_polls=0, result={"image": {"url": "not-a-url"}})
+    failed = lora_tasks.start_test_image(started["lora_id"])
+    job = job_store.get_job(failed["job_id"])
+    assert job.status == "failed" and "malformed result: no image.url" in job.error_message
+    assert catalog.get_lora(started["lora_id"]).thumbnail == before
+
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (0, 0, 255)).save(png, "PNG")
+    fal_fake.script(TEST_IMAGE, queue_polls=0, progress_polls=0,
+                    result={"images": [{"url": fal_fake.add_file("s.png", png.getvalue())}]})
+    done = lora_tasks.start_test_image(started["lora_id"])
+    assert job_store.get_job(done["job_id"]).status == "completed"
+    thumb = catalog.get_lora(started["lora_id"]).thumbnail
+    assert thumb != before and Image.open(abs_path(thumb)).getpixel((1, 1))[2] > 240  # JPEG of pure blue
+    assert not abs_path(before).exists()  # the dataset-made thumbnail was replaced, not left behind
