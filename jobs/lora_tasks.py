@@ -180,6 +180,7 @@ class _Progress:
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         self.status: str | None = None
+        self.fraction = 0.0  # never moves back (logs may count epochs and steps alike)
 
     def __call__(self, update: fal.QueueUpdate) -> None:
         if update.status != self.status:
@@ -188,9 +189,9 @@ class _Progress:
         if update.status == "IN_QUEUE":
             job_store.report_progress(self.job_id, 6, f"waiting in fal's queue (position {update.position})")
         elif update.status == "IN_PROGRESS":
-            fraction = update.fraction or 0.0
+            self.fraction = max(self.fraction, update.fraction or 0.0)
             text = update.new_logs[-1][:200] if update.new_logs else "training on fal"
-            job_store.report_progress(self.job_id, 10 + 78 * fraction, text)
+            job_store.report_progress(self.job_id, 10 + 78 * self.fraction, text)
         else:
             job_store.report_progress(self.job_id, 88, "training finished on fal")
 
