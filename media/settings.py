@@ -39,6 +39,25 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY")
     )
     gemini_base_url: str = Field(default="", description="override the Gemini API base URL")
+    # fal (jobs/fal.py): request polling and bounds, endpoints, price table.
+    fal_poll_interval_s: float = Field(default=2.0, gt=0, description="seconds between fal status polls")
+    fal_http_timeout_s: float = Field(default=120.0, gt=0, description="fal HTTP timeout (submit, upload)")
+    fal_timeout_s: float = Field(default=3600.0, gt=0, description="longest wait for one fal request")
+    fal_swap_endpoint: str = Field(default="half-moon-ai/ai-face-swap/faceswapvideo",
+                                   description="fal video face-swap endpoint (provider 'fal')")
+    lora_trainer_endpoint: str = Field(default="fal-ai/wan-22-image-trainer")
+    lora_test_image_endpoint: str = Field(default="fal-ai/wan/v2.2-a14b/text-to-image/lora")
+    lora_train_timeout_s: float = Field(default=6 * 3600.0, gt=0, description="longest LoRA training wait")
+    lora_max_image_pixels: int = Field(default=64_000_000, ge=1, description="larger dataset images are refused")
+    lora_default_trigger: str = Field(default="ohwx", description="default trigger word (a rare token)")
+    # USD per unit, with a minimum of units billed. Source: fal.ai's model page of the Wan 2.2 image
+    # trainer ("$0.0045 per step, 100 steps minimum"), see shared/design/contracts.md.
+    fal_prices: dict[str, dict[str, float | str]] = Field(
+        default_factory=lambda: {
+            "fal-ai/wan-22-image-trainer": {"usd_per_unit": 0.0045, "unit": "step", "min_units": 100},
+        },
+        description="price table: endpoint -> {usd_per_unit, unit, min_units}",
+    )
     # Characters tab (issue 4).
     gemini_image_model: str = Field(default="gemini-3.1-flash-image",
                                     description="Gemini image model for character diagrams")

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Shared fixtures: ``fal_fake`` (a loopback fake of fal's queue + storage, tests/fakes/fal_server.py).
+pytest_plugins = ["tests.fakes.fal_server"]
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="novai-test-"))
 os.environ["NOVAI_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.setdefault("NOVAI_OUTPUT_PRESET", "ultrafast")
