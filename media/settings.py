@@ -39,6 +39,15 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY")
     )
     gemini_base_url: str = Field(default="", description="override the Gemini API base URL")
+    # Face swap (Swapper tab; jobs/swap_providers).
+    swap_blend: str = Field(default="seamless", description="local engine blend: seamless | feather")
+    swap_detect_every: int = Field(default=8, ge=1, le=120,
+                                   description="local engine: run the face detector every N frames")
+    # Cloud price per second of output video, cents, by provider. fal publishes no price for
+    # half-moon-ai/ai-face-swap/faceswapvideo (see shared/design/contracts.md), so this is a setting:
+    # the 10 cents/s default is a placeholder (a third-party reseller lists ~$0.10/s for video face swap,
+    # https://muapi.ai/face-swap-api); set your own with NOVAI_SWAP_PRICE_CENTS_PER_SECOND='{"fal": 8}'.
+    swap_price_cents_per_second: dict[str, float] = Field(default_factory=lambda: {"fal": 10.0})
     daily_cost_limit_cents: int | None = Field(
         default=None,
         validation_alias=AliasChoices("DAILY_COST_LIMIT_CENTS", "NOVAI_DAILY_COST_LIMIT_CENTS"),

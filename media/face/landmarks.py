@@ -147,6 +147,25 @@ def mesh_in_box(rgb: np.ndarray, box: tuple[float, ...]) -> np.ndarray | None:
     return best.astype(np.float32)
 
 
+def detect_boxes(rgb: np.ndarray, tiled_retry: bool = True) -> list[tuple[float, float, float, float, float]]:
+    """Face boxes (x, y, w, h, score) in pixels from the full-range detector, largest first; with
+    ``tiled_retry`` the 2x2-tile retry runs when the whole image gives nothing."""
+    boxes = _detect_boxes(rgb) or (_detect_boxes_tiled(rgb) if tiled_retry else [])
+    return sorted(boxes, key=lambda b: -(b[2] * b[3]))
+
+
+def faces_in_boxes(rgb: np.ndarray, boxes: list[tuple[float, ...]]) -> list[Face]:
+    """A :class:`Face` (with its Face Mesh) for each box (x, y, w, h, score) where the mesh finds one."""
+    faces: list[Face] = []
+    for box in boxes:
+        landmarks = mesh_in_box(rgb, box)
+        if landmarks is None:
+            continue
+        x, y, w, h = (int(round(v)) for v in box[:4])
+        faces.append(Face(box=(x, y, w, h), score=float(box[4]), landmarks=landmarks))
+    return faces
+
+
 def detect_faces(rgb: np.ndarray, max_faces: int = 5) -> list[Face]:
     """Faces in an RGB uint8 image (H, W, 3), largest first; [] when none.
 
@@ -157,16 +176,7 @@ def detect_faces(rgb: np.ndarray, max_faces: int = 5) -> list[Face]:
     """
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"detect_faces needs an RGB uint8 (H, W, 3) array, got {getattr(rgb, 'shape', rgb)}")
-    boxes = _detect_boxes(rgb) or _detect_boxes_tiled(rgb)
-    boxes.sort(key=lambda b: -(b[2] * b[3]))
-    faces: list[Face] = []
-    for box in boxes[: max(max_faces, 0)]:
-        landmarks = mesh_in_box(rgb, box)
-        if landmarks is None:
-            continue
-        x, y, w, h = (int(round(v)) for v in box[:4])
-        faces.append(Face(box=(x, y, w, h), score=box[4], landmarks=landmarks))
-    return faces
+    return faces_in_boxes(rgb, detect_boxes(rgb)[: max(max_faces, 0)])
 
 
 def load_rgb(path: Path) -> np.ndarray:

@@ -1,0 +1,116 @@
+"""Piecewise-affine warp of a source face onto a target mesh, done as one ``cv2.remap``.
+
+For every pixel of the target region the triangle covering it is rasterised into an index map; each
+triangle's affine map (target -> source) is solved at once for all triangles; the per-pixel source
+coordinates then feed a single remap. This is the per-triangle affine warp without a Python loop of
+warpAffine calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Region:
+    """An axis-aligned pixel rectangle ``[x0, x1) x [y0, y1)``."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    def slices(self) -> tuple[slice, slice]:
+        """Numpy (row, column) slices of this region."""
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+
+def region_around(points: np.ndarray, width: int, height: int, margin: int = 8) -> Region | None:
+    """Bounding rectangle of ``points`` (N, 2) grown by ``margin`` pixels, clipped to the image.
+
+    Returns None when nothing of it lies inside the image.
+    """
+    x0 = max(int(np.floor(points[:, 0].min())) - margin, 0)
+    y0 = max(int(np.floor(points[:, 1].min())) - margin, 0)
+    x1 = min(int(np.ceil(points[:, 0].max())) + margin + 1, width)
+    y1 = min(int(np.ceil(points[:, 1].max())) + margin + 1, height)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    return Region(x0, y0, x1, y1)
+
+
+def triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Affine maps (M, 3, 2) taking each destination triangle onto its source triangle.
+
+    ``[x, y, 1] @ A[k]`` is the source point for destination point (x, y) in triangle k. Solved in closed
+    form (2x2 inverse of the triangle's edge vectors); degenerate destination triangles, which cover no
+    pixels, map everything to their source's first vertex.
+    """
+    d = dst[triangles].astype(np.float64)  # (M, 3, 2)
+    s = src[triangles].astype(np.float64)
+    de = np.stack([d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]], axis=1)  # (M, 2, 2) rows = edges
+    se = np.stack([s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]], axis=1)
+    det = de[:, 0, 0] * de[:, 1, 1] - de[:, 0, 1] * de[:, 1, 0]
+    ok = np.abs(det) > 1e-9
+    safe = np.where(ok, det, 1.0)
+    inv = np.empty_like(de)  # inverse of de, so that p - d0 = bary @ de  ->  bary = (p - d0) @ inv
+    inv[:, 0, 0] = de[:, 1, 1] / safe
+    inv[:, 0, 1] = -de[:, 0, 1] / safe
+    inv[:, 1, 0] = -de[:, 1, 0] / safe
+    inv[:, 1, 1] = de[:, 0, 0] / safe
+    linear = inv @ se  # (M, 2, 2): (p - d0) @ linear = source - s0
+    linear[~ok] = 0.0
+    translation = s[:, 0] - np.einsum("mi,mij->mj", d[:, 0], linear)
+    return np.concatenate([linear, translation[:, None, :]], axis=1)
+
+
+def triangle_index_map(dst: np.ndarray, triangles: np.ndarray, region: Region) -> np.ndarray:
+    """int32 map (region.height, region.width): index of the triangle covering each pixel, -1 for none."""
+    index = np.full((region.height, region.width), -1, dtype=np.int32)
+    # fillConvexPoly with 4 bits of sub-pixel precision; colours are triangle ids.
+    shift = 4
+    pts = np.round((dst[triangles] - (region.x0, region.y0)) * (1 << shift)).astype(np.int32)
+    for k, tri in enumerate(pts):
+        cv2.fillConvexPoly(index, tri, k, lineType=cv2.LINE_8, shift=shift)
+    return index
+
+
+def warp_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
+              region: Region) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remap coordinates for ``region``: (map_x, map_y) float32 into the source image and a uint8 mask
+    (255 where a triangle covers the pixel)."""
+    index = triangle_index_map(dst, triangles, region)
+    covered = index >= 0
+    affines = triangle_affines(src, dst, triangles).astype(np.float32)
+    ys, xs = np.nonzero(covered)
+    a = affines[index[ys, xs]]  # (P, 3, 2)
+    px = (xs + region.x0).astype(np.float32)
+    py = (ys + region.y0).astype(np.float32)
+    map_x = np.full(index.shape, -1.0, dtype=np.float32)
+    map_y = np.full(index.shape, -1.0, dtype=np.float32)
+    map_x[ys, xs] = px * a[:, 0, 0] + py * a[:, 1, 0] + a[:, 2, 0]
+    map_y[ys, xs] = px * a[:, 0, 1] + py * a[:, 1, 1] + a[:, 2, 1]
+    return map_x, map_y, covered.astype(np.uint8) * 255
+
+
+def warp_face(source: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray, triangles: np.ndarray,
+              region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Warp ``source`` (H, W, 3) so its mesh ``src_points`` lands on ``dst_points``, over ``region``.
+
+    Returns (warped image (region.height, region.width, 3) uint8, coverage mask uint8 0/255).
+    """
+    map_x, map_y, mask = warp_maps(src_points, dst_points, triangles, region)
+    warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    return warped, mask
