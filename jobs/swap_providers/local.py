@@ -21,6 +21,7 @@ from media.face.landmarks import Face, detect_faces, load_rgb
 from media.face.swapper import SourceFace, prepare_source, swap_face
 from media.face.tracking import FaceTracker
 from media.settings import get_settings
+from media.stage import Stage
 from media.video_pipes import FrameReader, FrameWriter, read_video_format
 
 # Seconds between progress reports (each is a catalog write and a cancellation check).
@@ -85,10 +86,12 @@ class LocalSwapProvider:
         total = swapped = 0
         last_report = 0.0
         context.progress(0, f"swapping {request.video_path.name}")
+        # Three threads and two processes overlap: FFmpeg decodes, the tracking stage finds landmarks of
+        # frame n+1 while this thread swaps frame n, and FFmpeg encodes.
         with FrameReader(request.video_path, fmt) as reader, \
+                Stage(lambda frame: (frame, tracker.update(frame)), reader, name="face-tracking") as tracked, \
                 FrameWriter(request.video_path, request.out_path, fmt, self.crf, self.preset) as writer:
-            for frame in reader:
-                targets = tracker.update(frame)
+            for frame, targets in tracked:
                 for landmarks in targets:
                     swap_face(frame, source, landmarks, self.blend)
                 swapped += bool(targets)

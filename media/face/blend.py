@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 # Largest side (pixels) of the region the Poisson solve runs at; bigger regions are solved downscaled.
-SEAMLESS_MAX_SIDE = 160
+SEAMLESS_MAX_SIDE = 96
 
 
 def feather_mask(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -17,11 +17,11 @@ STRIDE = 3
 
 def channel_stats(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-channel (mean, std) of ``image`` (H, W, 3) where ``mask`` > 0, or None for < 16 pixels."""
-    pixels = image[::STRIDE, ::STRIDE][mask[::STRIDE, ::STRIDE] > 0]
-    if len(pixels) < 16:
+    sub_mask = np.ascontiguousarray(mask[::STRIDE, ::STRIDE])
+    if cv2.countNonZero(sub_mask) < 16:
         return None
-    pixels = pixels.astype(np.float32)
-    return pixels.mean(axis=0), pixels.std(axis=0) + 1e-3
+    mean, std = cv2.meanStdDev(np.ascontiguousarray(image[::STRIDE, ::STRIDE]), mask=sub_mask)
+    return mean.ravel().astype(np.float32), std.ravel().astype(np.float32) + 1e-3
 
 
 def transfer_colour(source: np.ndarray, target: np.ndarray, mask: np.ndarray,

@@ -26,7 +26,7 @@ MOUTH_OPEN_THRESHOLD = 0.06
 # Source pyramid: stop halving when the face would be narrower than this (pixels).
 MIN_PYRAMID_FACE = 48
 # Geometry is computed on a grid at most this many pixels across the face (then upsampled).
-WORK_FACE_SIZE = 200
+WORK_FACE_SIZE = 160
 
 
 @dataclass(frozen=True)
@@ -105,18 +105,17 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     # Pixel centres of the grid in full-resolution coordinates match cv2.resize's (half-pixel) convention.
     local = (target - np.array([region.x0, region.y0], dtype=np.float32) + 0.5) * (sx, sy) - 0.5
     image, landmarks = source.level_for(size)
-    map_x, map_y, coverage = warp_maps(landmarks, local, source.triangles, Region(0, 0, grid[1], grid[0]))
+    coords, coverage = warp_maps(landmarks, local, source.triangles, Region(0, 0, grid[1], grid[0]))
     mask_small = _shrink(face_mask(local, grid, coverage), max(1, int(0.02 * size * scale)))
     if cv2.countNonZero(mask_small) < 16:
         return None
     full = (region.width, region.height)
     if scale < 1.0:
-        map_x = cv2.resize(map_x, full, interpolation=cv2.INTER_LINEAR)
-        map_y = cv2.resize(map_y, full, interpolation=cv2.INTER_LINEAR)
+        coords = cv2.resize(coords, full, interpolation=cv2.INTER_LINEAR)
         mask = cv2.resize(mask_small, full, interpolation=cv2.INTER_NEAREST)
     else:
         mask = mask_small
-    warped = cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(image, coords, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     roi = frame[region.slices()]
     if colour_strength > 0:
         warped = transfer_colour(warped, roi, mask, colour_strength)

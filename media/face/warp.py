@@ -87,21 +87,18 @@ def triangle_index_map(dst: np.ndarray, triangles: np.ndarray, region: Region) -
 
 
 def warp_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
-              region: Region) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Remap coordinates for ``region``: (map_x, map_y) float32 into the source image and a uint8 mask
-    (255 where a triangle covers the pixel)."""
+              region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Remap coordinates for ``region``: a (region.height, region.width, 2) float32 map of source-image
+    (x, y) for ``cv2.remap``, and a uint8 mask (255 where a triangle covers the pixel)."""
     index = triangle_index_map(dst, triangles, region)
     covered = index >= 0
     affines = triangle_affines(src, dst, triangles).astype(np.float32)
     ys, xs = np.nonzero(covered)
     a = affines[index[ys, xs]]  # (P, 3, 2)
-    px = (xs + region.x0).astype(np.float32)
-    py = (ys + region.y0).astype(np.float32)
-    map_x = np.full(index.shape, -1.0, dtype=np.float32)
-    map_y = np.full(index.shape, -1.0, dtype=np.float32)
-    map_x[ys, xs] = px * a[:, 0, 0] + py * a[:, 1, 0] + a[:, 2, 0]
-    map_y[ys, xs] = px * a[:, 0, 1] + py * a[:, 1, 1] + a[:, 2, 1]
-    return map_x, map_y, covered.astype(np.uint8) * 255
+    p = np.stack([xs + region.x0, ys + region.y0], axis=1).astype(np.float32)  # (P, 2)
+    coords = np.full(index.shape + (2,), -1.0, dtype=np.float32)
+    coords[ys, xs] = np.einsum("pi,pij->pj", p, a[:, :2, :]) + a[:, 2, :]
+    return coords, covered.astype(np.uint8) * 255
 
 
 def warp_face(source: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray, triangles: np.ndarray,
@@ -110,7 +107,6 @@ def warp_face(source: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray
 
     Returns (warped image (region.height, region.width, 3) uint8, coverage mask uint8 0/255).
     """
-    map_x, map_y, mask = warp_maps(src_points, dst_points, triangles, region)
-    warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+    coords, mask = warp_maps(src_points, dst_points, triangles, region)
+    warped = cv2.remap(source, coords, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return warped, mask
