@@ -16,16 +16,15 @@ from typing import Any
 
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, run_job, submit
+from jobs.runner import UserFacingError, register_task, run_job, submit
 from jobs.swap_providers import ProviderUnavailable, check_provider_name, load_provider, missing_key
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
 from jobs.swap_providers.local import pick_source_face
 from media import job_store, store
-from media.models import Job
-from media.probe import probe
+from media.library import LibraryError, get_item, register_file
+from media.models import Image, Job, Video
 from media.settings import get_settings
-from media.swap_catalog import add_swapped_video, diagram_of_image, get_image, get_video
-from media.thumbnail import write_thumbnail
+from media.swap_catalog import diagram_of_image
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +76,19 @@ def _options_payload(options: SwapOptions) -> dict[str, Any]:
 
 
 def _check_provider(provider: str) -> None:
+    """Known name, key present (checked first: the fix a creator needs first), module loadable."""
     try:
         check_provider_name(provider)
-        load_provider(provider)
-    except (ValueError, ProviderUnavailable) as exc:
+    except ValueError as exc:
         raise UserFacingError(str(exc)) from exc
     variable = missing_key(provider)
     if variable:
         raise UserFacingError(f"the {provider} provider needs an API key: set {variable} in the environment "
                               "(or .env) and restart the studio, or use the offline 'local' provider")
+    try:
+        load_provider(provider)
+    except ProviderUnavailable as exc:
+        raise UserFacingError(str(exc)) from exc
 
 
 def _stored_file(rel: str | None, what: str) -> Path:
@@ -93,6 +96,13 @@ def _stored_file(rel: str | None, what: str) -> Path:
     if path is None or not path.is_file():
         raise UserFacingError(f"the file of {what} is missing from the media folder")
     return path
+
+
+def _get(kind: str, item_id: str) -> Video | Image | None:
+    try:
+        return get_item(kind, item_id)
+    except LibraryError:
+        return None
 
 
 def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "local",
@@ -113,13 +123,13 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     swap_options = parse_options(options)
     provider = provider or "local"
     _check_provider(provider)
-    videos = {vid: get_video(vid) for vid in video_ids}
+    videos = {vid: _get("video", vid) for vid in video_ids}
     missing = [vid for vid, row in videos.items() if row is None]
     if missing:
         raise UserFacingError(f"no library video with id {', '.join(missing)}")
     for video in videos.values():
         _stored_file(video.file, f"video {video.name}")
-    image = get_image(face_image_id)
+    image = _get("image", face_image_id)
     if image is None:
         raise UserFacingError(f"no library image with id {face_image_id}")
     pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
@@ -163,7 +173,7 @@ def _record_cost(job_id: str, provider: str, result: SwapResult, video_name: str
 def run_swap(job_id: str) -> dict[str, Any]:
     """The work of one face-swap job; returns its output payload (see the module docstring)."""
     payload = job_store.get_job(job_id).input_payload
-    video, image = get_video(payload["video_id"]), get_image(payload["face_image_id"])
+    video, image = _get("video", payload["video_id"]), _get("image", payload["face_image_id"])
     if video is None or image is None:
         raise UserFacingError("the source video or the face image was deleted from the library")
     provider_name = payload.get("provider", "local")
@@ -179,24 +189,24 @@ def run_swap(job_id: str) -> dict[str, Any]:
                                   "frames_total": result.frames_total, "frames_swapped": result.frames_swapped}
         if result.frames_total > 0 and result.frames_swapped == 0:
             return output  # no face anywhere: a warning, not a copy in the library
-        output["result_ids"] = [_add_to_library(result.out_path, tmp, video, image)]
+        output["result_ids"] = [_add_to_library(result.out_path, video, image)]
     return output
 
 
-def _add_to_library(out: Path, tmp: Path, video, image) -> str:
-    """Probe and thumbnail the result, move it into the library and insert its row; returns its id."""
-    job_name = f"{Path(video.name).stem} - face {Path(image.name).stem}"
-    info = probe(out)
-    thumb_tmp = write_thumbnail(out, tmp / "thumb.jpg", at_s=min(1.0, info.duration_s / 2))
-    dest = store.new_file_path("videos", f"{job_name}.mp4", ".mp4")
-    thumb_dest = store.new_file_path("thumbnails", f"{job_name}.jpg", ".jpg")
-    store.commit_file(out, dest)
-    store.commit_file(thumb_tmp, thumb_dest)
-    rel, thumb_rel = store.rel_path(dest), store.rel_path(thumb_dest)
+def _add_to_library(out: Path, video: Video, image: Image) -> str:
+    """Move the result into the library and catalog it (probed, thumbnailed); returns the video id.
+
+    The row is a ``face_swapped`` video with ``parent_video_id``, ``face_image_id`` and, for a character
+    diagram, ``character_diagram_id``, in the source video's collection.
+    """
+    name = f"{Path(video.name).stem} - face {Path(image.name).stem}.mp4"
+    dest = store.commit_file(out, store.new_file_path("videos", name, ".mp4"))
     try:
-        row = add_swapped_video(job_name, rel, thumb_rel, info, video, image.id, diagram_of_image(image))
+        row = register_file(dest, "video", name, type="face_swapped", parent_video_id=video.id,
+                            face_image_id=image.id, character_diagram_id=diagram_of_image(image),
+                            collection_id=video.collection_id)
     except Exception:
-        store.remove_files(rel, thumb_rel)
+        dest.unlink(missing_ok=True)
         raise
     return row.id
 
@@ -210,3 +220,4 @@ def _recover(job: Job) -> bool:
 
 
 register_recovery(JOB_TYPE, _recover)
+register_task(JOB_TYPE, swap_video_task)
