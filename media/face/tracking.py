@@ -3,7 +3,7 @@ One Euro smoothing per face, and the choice of which faces to swap.
 
 Per frame: each tracked face is re-meshed in a box around its last landmarks (cheap: one Face Mesh on
 a crop). Every ``detect_every`` frames, or on every frame while nothing is tracked, the full-range
-detector looks for faces (new ones become tracks); the slower tiled small-face retry runs only on the
+detector looks for faces (new ones become tracks); the slower tiled small-face pass runs only on the
 ``detect_every`` frames. A face whose mesh is lost is dropped; a jump of more than half a face width
 in one frame (a cut) resets its smoothing.
 
@@ -103,12 +103,12 @@ class FaceTracker:
                 track.update(landmarks, self.dt_s)
         keyframe = self._frame % self.detect_every == 0
         if keyframe or not self.tracks:
-            self._add_new_faces(rgb, tiled_retry=keyframe)
+            self._add_new_faces(rgb, tiled=keyframe)
         self._frame += 1
         return [track.smooth for track in self._select(t_s)]
 
-    def _add_new_faces(self, rgb: np.ndarray, tiled_retry: bool) -> None:
-        boxes = detect_boxes(rgb, tiled_retry=tiled_retry)
+    def _add_new_faces(self, rgb: np.ndarray, tiled: bool) -> None:
+        boxes = detect_boxes(rgb, tiled=tiled)
         known = [track.box() for track in self.tracks]
         fresh = [b for b in boxes if all(_box_iou(b, k) < 0.3 for k in known)]
         room = self.max_faces - len(self.tracks)

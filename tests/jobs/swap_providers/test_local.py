@@ -14,7 +14,7 @@ from media.face.landmarks import detect_faces
 from media.face.mesh import FACE_OVAL
 from media.job_store import JobCanceled
 from media.probe import probe
-from tests.jobs.conftest import NO_FACE_FROM_S
+from tests.clips import NO_FACE_FROM_S
 
 
 def _frames(path) -> list[np.ndarray]:

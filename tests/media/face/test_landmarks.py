@@ -45,7 +45,7 @@ def test_landmarks_follow_scale(samples):
 
 
 def test_small_face_is_found(samples):
-    """A face ~35 px wide in a 1280x720 frame (the full-frame pass misses it; the tiled retry finds it)."""
+    """A face ~35 px wide in a 1280x720 frame (the whole-image pass misses it; the tiled pass finds it)."""
     rgb = load_rgb(samples / "photos" / "biden_portrait.jpg")
     small = np.asarray(Image.fromarray(rgb).resize((80, 80), Image.LANCZOS))
     canvas = np.full((720, 1280, 3), 90, dtype=np.uint8)
