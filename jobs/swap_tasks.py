@@ -21,6 +21,8 @@ from jobs.swap_providers import ProviderUnavailable, check_provider_name, load_p
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
 from jobs.swap_providers.local import pick_source_face
 from media import job_store, store
+from media.face.preview import FramePreview
+from media.face.preview import preview_swap as media_preview
 from media.library import LibraryError, get_item, register_file
 from media.models import Image, Job, Video
 from media.settings import get_settings
@@ -141,6 +143,20 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
         submit(job.id, swap_video_task)
         job_ids.append(job.id)
     return {"job_ids": job_ids}
+
+
+def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
+                 options: dict[str, Any] | None = None) -> FramePreview:
+    """Before/after of one frame of library video ``video_id`` at ``time_s`` seconds with the face of
+    image ``face_image_id`` (local engine, nothing queued). Raises UserFacingError like
+    :func:`create_swap_job`."""
+    swap_options = parse_options(options)
+    video, image = _get("video", video_id), _get("image", face_image_id)
+    if video is None or image is None:
+        raise UserFacingError("pick a library video and a face image first")
+    rgb, face = pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
+    return media_preview(_stored_file(video.file, f"video {video.name}"), rgb, face, max(float(time_s), 0.0),
+                         swap_options.face_selection, swap_options.reference_point)
 
 
 @huey.task()
