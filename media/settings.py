@@ -48,6 +48,25 @@ class Settings(BaseSettings):
     # the 10 cents/s default is a placeholder (a third-party reseller lists ~$0.10/s for video face swap,
     # https://muapi.ai/face-swap-api); set your own with NOVAI_SWAP_PRICE_CENTS_PER_SECOND='{"fal": 8}'.
     swap_price_cents_per_second: dict[str, float] = Field(default_factory=lambda: {"fal": 10.0})
+    # Characters tab (issue 4).
+    gemini_image_model: str = Field(default="gemini-3.1-flash-image",
+                                    description="Gemini image model for character diagrams")
+    gemini_api_version: str = Field(
+        default="v1beta", description="Gemini REST version path: v1beta (image docs) or v1 (SDK 3.x default)"
+    )
+    gemini_timeout_s: float = Field(default=120.0, gt=0, description="per-request Gemini timeout, seconds")
+    gemini_retry_attempts: int = Field(default=4, ge=1, le=10,
+                                       description="tries per Gemini call (429, 5xx, timeouts retried)")
+    gemini_retry_initial_delay_s: float = Field(default=2.0, ge=0, description="first retry backoff, s")
+    gemini_aspect_ratio: str = Field(default="16:9", description="aspect ratio asked of Gemini for a sheet")
+    # Price per generated image in cents by model. Source: shared/design/contracts.md ("about
+    # $0.04-0.07 per image at 1K", third-party figures); the upper bound is used so spend is not
+    # under-counted. A model missing here is charged the table's highest price.
+    gemini_image_price_cents: dict[str, float] = Field(
+        default_factory=lambda: {"gemini-3.1-flash-image": 7.0},
+        description="cents per generated image, by Gemini model",
+    )
+    max_image_upload_mb: int = Field(default=30, ge=1, description="largest accepted image upload, MiB")
     daily_cost_limit_cents: int | None = Field(
         default=None,
         validation_alias=AliasChoices("DAILY_COST_LIMIT_CENTS", "NOVAI_DAILY_COST_LIMIT_CENTS"),

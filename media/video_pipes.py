@@ -23,6 +23,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from media.ffmpeg_run import ffmpeg_exe
+
 # AVColorSpace / AVColorRange values (libavutil/pixfmt.h).
 _AVCOL_SPC_BT709 = 1
 _AVCOL_RANGE_JPEG = 2
@@ -63,13 +65,6 @@ class VideoFormat:
         if not self.audio_codec:
             return 0.0
         return max(self.video_start_s - min(self.video_start_s, self.audio_start_s), 0.0)
-
-
-def ffmpeg_exe() -> str:
-    """Path of the FFmpeg binary shipped by the imageio-ffmpeg wheel."""
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def read_video_format(path: Path) -> VideoFormat:

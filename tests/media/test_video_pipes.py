@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from media.probe import probe
+from tests.clips import faceless_clip  # noqa: F401  (fixture)
 from media.video_pipes import (FrameReader, FrameWriter, VideoFormat, decode_command, encode_command,
                                read_video_format)
 
