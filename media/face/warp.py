@@ -75,22 +75,42 @@ def triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) ->
     return np.concatenate([linear, translation[:, None, :]], axis=1)
 
 
-def triangle_index_map(dst: np.ndarray, triangles: np.ndarray, region: Region) -> np.ndarray:
-    """int32 map (region.height, region.width): index of the triangle covering each pixel, -1 for none."""
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Signed area (M,) of each triangle in pixels²; the sign is the winding (orientation)."""
+    p = points[triangles].astype(np.float64)
+    return 0.5 * ((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
+                  - (p[:, 1, 1] - p[:, 0, 1]) * (p[:, 2, 0] - p[:, 0, 0]))
+
+
+def facing_triangles(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Bool (M,): triangles whose winding is the same in source and destination. A flipped triangle
+    has turned away from the camera (the far cheek of a turned head) and is hidden, so it is not drawn
+    (back-face culling)."""
+    a_src, a_dst = signed_areas(src, triangles), signed_areas(dst, triangles)
+    return (np.sign(a_src) == np.sign(a_dst)) & (np.abs(a_dst) > 1e-3)
+
+
+def triangle_index_map(dst: np.ndarray, triangles: np.ndarray, region: Region,
+                       keep: np.ndarray | None = None) -> np.ndarray:
+    """int32 map (region.height, region.width): index of the triangle covering each pixel, -1 for none.
+
+    ``keep`` (M,) bool leaves triangles out (their pixels stay -1).
+    """
     index = np.full((region.height, region.width), -1, dtype=np.int32)
     # fillConvexPoly with 4 bits of sub-pixel precision; colours are triangle ids.
     shift = 4
     pts = np.round((dst[triangles] - (region.x0, region.y0)) * (1 << shift)).astype(np.int32)
-    for k, tri in enumerate(pts):
-        cv2.fillConvexPoly(index, tri, k, lineType=cv2.LINE_8, shift=shift)
+    ids = range(len(triangles)) if keep is None else np.flatnonzero(keep)
+    for k in ids:
+        cv2.fillConvexPoly(index, pts[k], int(k), lineType=cv2.LINE_8, shift=shift)
     return index
 
 
 def warp_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
               region: Region) -> tuple[np.ndarray, np.ndarray]:
     """Remap coordinates for ``region``: a (region.height, region.width, 2) float32 map of source-image
-    (x, y) for ``cv2.remap``, and a uint8 mask (255 where a triangle covers the pixel)."""
-    index = triangle_index_map(dst, triangles, region)
+    (x, y) for ``cv2.remap``, and a uint8 mask (255 where a front-facing triangle covers the pixel)."""
+    index = triangle_index_map(dst, triangles, region, keep=facing_triangles(src, dst, triangles))
     covered = index >= 0
     affines = triangle_affines(src, dst, triangles).astype(np.float32)
     ys, xs = np.nonzero(covered)

@@ -134,3 +134,13 @@ def test_mouth_openness_and_face_size(samples):
     landmarks = detect_faces(load_rgb(samples / "photos" / "biden_portrait.jpg"))[0].landmarks
     assert 300 < face_size(landmarks) < 600
     assert 0.0 <= mouth_openness(landmarks) < 0.6
+
+
+def test_back_facing_triangles_are_culled():
+    from media.face.warp import facing_triangles
+
+    src = np.array([[0, 0], [10, 0], [0, 10], [10, 10]], np.float32)
+    triangles = triangulate(src)
+    assert facing_triangles(src, src * 2 + 5, triangles).all()
+    mirrored = src * (-1, 1)  # seen from behind: every winding flips
+    assert not facing_triangles(src, mirrored, triangles).any()
