@@ -2,13 +2,17 @@
 
 Run by hand:  python bench/swap.py [--face PHOTO] [--seconds S] [VIDEO ...]
 Defaults: every video in ../shared/samples/videos with the face in photos/obama.jpg.
-Prints, per video, its size, frames, wall time and fps, and the share of frames with a swapped face.
+Prints, per video, its size, frames, wall time and end-to-end fps, the CPU time spent per frame (this
+process's threads plus the two FFmpeg processes) and the share of frames with a swapped face, then the
+load average: the machine may be shared, and wall-clock fps drops with other load while CPU ms per
+frame does not (2 free cores give at most 2000 / cpu_ms fps).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -41,12 +45,21 @@ def main() -> None:
             fmt = read_video_format(video)
             out = Path(tmp) / f"{video.stem}_swapped.mp4"
             request = SwapRequest(video, args.face, out, SwapOptions(face_selection=args.selection))
+            cpu0 = _cpu_s()
             start = time.perf_counter()
             result = provider.swap(request, SwapContext(progress=lambda p, m: None))
             wall = time.perf_counter() - start
+            cpu_ms = 1000 * (_cpu_s() - cpu0) / max(result.frames_total, 1)
             print(f"{video.name:28s} {fmt.width}x{fmt.height} {result.frames_total:4d} frames "
-                  f"{wall:6.2f} s  {result.frames_total / wall:6.1f} fps  "
+                  f"{wall:6.2f} s  {result.frames_total / wall:6.1f} fps  {cpu_ms:5.1f} CPU ms/frame  "
                   f"faces in {100 * result.frames_swapped / max(result.frames_total, 1):5.1f}% of frames")
+    print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+
+
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process and its finished children (the FFmpeg processes)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 if __name__ == "__main__":
