@@ -4,7 +4,7 @@ One Euro smoothing per face, and the choice of which faces to swap.
 Per frame: each tracked face is re-meshed in a box around its last landmarks (cheap: one Face Mesh on
 a crop). Every ``detect_every`` frames, or on every frame while nothing is tracked, the full-range
 detector looks for faces (new ones become tracks); the slower tiled small-face pass runs only on the
-``detect_every`` frames. A face whose mesh is lost is dropped; a jump of more than half a face width
+``detect_every`` frames (and, for ``largest``, only while no face is tracked). A face whose mesh is lost is dropped; a jump of more than half a face width
 in one frame (a cut) resets its smoothing.
 
 Selection (``SwapOptions.face_selection``): ``largest`` (with hysteresis so two similar faces do not
@@ -103,7 +103,10 @@ class FaceTracker:
                 track.update(landmarks, self.dt_s)
         keyframe = self._frame % self.detect_every == 0
         if keyframe or not self.tracks:
-            self._add_new_faces(rgb, tiled=keyframe)
+            # The tiled small-face pass (4 more detector runs) matters when small faces can be chosen:
+            # always for "all"/"reference", for "largest" only while no face is tracked.
+            small_faces_matter = self.selection != "largest" or not self.tracks
+            self._add_new_faces(rgb, tiled=keyframe and small_faces_matter)
         self._frame += 1
         return [track.smooth for track in self._select(t_s)]
 
