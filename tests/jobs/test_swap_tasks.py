@@ -200,3 +200,21 @@ def test_cloud_cost_is_recorded_from_the_price_table(fresh_data_dir, monkeypatch
         costs = session.exec(select(CostRecord)).all()
     assert [c.amount_cents for c in costs] == [32]  # ceil(7.5 * 4.2) = 32; local costs nothing
     assert job_store.get_job(job.id).cost_cents == 32
+
+
+def test_interrupted_local_swap_is_requeued_cloud_swap_fails(fresh_data_dir, immediate, faceless_clip, samples):
+    from jobs.recovery import INTERRUPTED_MESSAGE, recover_interrupted_jobs
+    from jobs.swap_tasks import JOB_TYPE
+
+    video_id = _add_video(faceless_clip)
+    image_id = _add_image(samples / "photos" / "astronaut.png")
+    jobs = {}
+    for provider in ("local", "fal"):
+        job = job_store.create_job(JOB_TYPE, {"video_id": video_id, "face_image_id": image_id,
+                                              "provider": provider, "options": {}}, reference_id=video_id)
+        job_store.update_job(job.id, status="processing")
+        jobs[provider] = job.id
+    assert recover_interrupted_jobs() == 2
+    local, cloud = job_store.get_job(jobs["local"]), job_store.get_job(jobs["fal"])
+    assert local.status == "completed" and local.attempts == 1  # ran again from the start
+    assert cloud.status == "failed" and cloud.error_message == INTERRUPTED_MESSAGE
