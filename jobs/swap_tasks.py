@@ -205,6 +205,7 @@ def run_swap(job_id: str) -> dict[str, Any]:
                                   "frames_total": result.frames_total, "frames_swapped": result.frames_swapped}
         if result.frames_total > 0 and result.frames_swapped == 0:
             return output  # no face anywhere: a warning, not a copy in the library
+        job_store.check_canceled(job_id)  # canceled while the file was being finished: keep nothing
         output["result_ids"] = [_add_to_library(result.out_path, video, image)]
     return output
 

@@ -60,7 +60,16 @@ def prepare_source(rgb: np.ndarray, face: Face) -> SourceFace:
         image = cv2.pyrDown(image)
         landmarks = landmarks / 2.0
         levels.append((image, landmarks))
-    return SourceFace(levels=tuple(levels), triangles=triangulate(face.landmarks))
+    return SourceFace(levels=tuple(levels), triangles=_without_mouth(triangulate(face.landmarks), face.landmarks))
+
+
+def _without_mouth(triangles: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Drop the triangles inside the source's mouth opening: a smile's teeth squeezed into a closed
+    target mouth would show as dark streaks; left out, the target's own lips show there instead."""
+    lips = landmarks[list(INNER_LIPS)].astype(np.float32)
+    centroids = landmarks[triangles].mean(axis=1)
+    inside = np.array([cv2.pointPolygonTest(lips, (float(x), float(y)), False) > 0 for x, y in centroids])
+    return triangles[~inside]
 
 
 def face_mask(target: np.ndarray, shape: tuple[int, int], coverage: np.ndarray) -> np.ndarray:
