@@ -144,3 +144,17 @@ def test_back_facing_triangles_are_culled():
     assert facing_triangles(src, src * 2 + 5, triangles).all()
     mirrored = src * (-1, 1)  # seen from behind: every winding flips
     assert not facing_triangles(src, mirrored, triangles).any()
+
+
+def test_source_mouth_opening_is_left_out(samples):
+    """biden_portrait.jpg smiles with teeth showing: no prepared triangle lies inside the lips."""
+    from media.face.mesh import INNER_LIPS, mouth_openness
+
+    rgb = load_rgb(samples / "photos" / "biden_portrait.jpg")
+    face = detect_faces(rgb)[0]
+    assert mouth_openness(face.landmarks) > 0.06
+    source = prepare_source(rgb, face)
+    lips = face.landmarks[list(INNER_LIPS)]
+    centroids = face.landmarks[source.triangles].mean(axis=1)
+    assert not any(cv2.pointPolygonTest(lips, (float(x), float(y)), False) > 0 for x, y in centroids)
+    assert len(source.triangles) < len(triangulate(face.landmarks))
