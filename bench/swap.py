@@ -53,7 +53,8 @@ def main() -> None:
             print(f"{video.name:28s} {fmt.width}x{fmt.height} {result.frames_total:4d} frames "
                   f"{wall:6.2f} s  {result.frames_total / wall:6.1f} fps  {cpu_ms:5.1f} CPU ms/frame  "
                   f"faces in {100 * result.frames_swapped / max(result.frames_total, 1):5.1f}% of frames")
-    print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+    load1, load5, load15 = os.getloadavg()
+    print(f"load average (1, 5, 15 min): {load1:.2f} {load5:.2f} {load15:.2f}")
 
 
 def _cpu_s() -> float:

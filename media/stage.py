@@ -46,7 +46,7 @@ class Stage(Generic[T, R]):
             for item in self._items:
                 if self._stop.is_set() or not self._put(self._fn(item)):
                     return
-        except BaseException as exc:  # handed to the consumer, which re-raises it
+        except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which re-raises it)
             self._put(_Failure(exc))
             return
         self._put(_END)

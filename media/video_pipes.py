@@ -220,7 +220,7 @@ class FrameReader:
             if stream:
                 stream.close()
 
-    def __enter__(self) -> FrameReader:
+    def __enter__(self) -> FrameReader:  # noqa: PYI034  (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -304,7 +304,7 @@ class FrameWriter:
                 pass
         self.out.unlink(missing_ok=True)
 
-    def __enter__(self) -> FrameWriter:
+    def __enter__(self) -> FrameWriter:  # noqa: PYI034  (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,6 +1,7 @@
-"""Short generated clips for the face-swap tests (cut from the real samples, never stored in the repo).
+"""Short generated clips for the face-swap tests, cut from the real samples (never stored in the repo).
 
-Imported as fixtures by tests/jobs/conftest.py and tests/media/conftest.py."""
+Plain functions; tests/jobs/conftest.py and the test modules that need a clip wrap them in fixtures.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
-import pytest
 
-# The clip's frames from this time on are covered by a flat grey box: frames with no face.
+# In the talking clip, frames from this time on are covered by a flat grey box: frames with no face.
 NO_FACE_FROM_S = 1.2
 CLIP_S = 1.6
 
@@ -20,11 +20,10 @@ def _ffmpeg(*args: str) -> None:
                    check=True, timeout=120)
 
 
-@pytest.fixture(scope="session")
-def swap_clip(samples, tmp_path_factory) -> Path:
+def make_talking_clip(samples: Path, folder: Path) -> Path:
     """1.6 s of retalking_face_2.mp4 (one face, speech, AAC) at 480x480, 25 fps; from 1.2 s on the whole
     frame is grey (no face)."""
-    out = tmp_path_factory.mktemp("clips") / "talking_480.mp4"
+    out = folder / "talking_480.mp4"
     _ffmpeg("-i", str(samples / "videos" / "retalking_face_2.mp4"), "-t", str(CLIP_S),
             "-vf", f"scale=480:480,drawbox=x=0:y=0:w=iw:h=ih:color=gray:t=fill:enable='gte(t,{NO_FACE_FROM_S})'",
             "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p",
@@ -32,10 +31,9 @@ def swap_clip(samples, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def faceless_clip(tmp_path_factory) -> Path:
+def make_faceless_clip(folder: Path) -> Path:
     """1 s of a moving test pattern with a sine tone: no face anywhere."""
-    out = tmp_path_factory.mktemp("clips") / "pattern.mp4"
+    out = folder / "pattern.mp4"
     _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
             "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(out))

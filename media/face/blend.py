@@ -68,7 +68,7 @@ def poisson_correct(face: np.ndarray, frame: np.ndarray, mask: np.ndarray,
         if cv2.countNonZero(inner) < 16:
             return face
         return _clone(face, frame, inner)
-    size = (max(int(round(w * scale)), 8), max(int(round(h * scale)), 8))
+    size = (max(round(w * scale), 8), max(round(h * scale), 8))
     small_face = cv2.resize(face, size, interpolation=cv2.INTER_AREA)
     small_frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     small_mask = _clear_border(cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST))
@@ -88,4 +88,4 @@ def seamless_clone(face: np.ndarray, frame: np.ndarray, mask: np.ndarray,
     """
     corrected = poisson_correct(face, frame, mask, max_side)
     scale = min(1.0, max_side / max(mask.shape))
-    return alpha_blend(corrected, frame, feather_mask(mask, max(2, int(round(1.0 / scale)))))
+    return alpha_blend(corrected, frame, feather_mask(mask, max(2, round(1.0 / scale))))

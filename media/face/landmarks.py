@@ -178,7 +178,7 @@ def faces_in_boxes(rgb: np.ndarray, boxes: list[tuple[float, ...]]) -> list[Face
         mesh_box = _landmark_box(landmarks)
         if any(_overlap(mesh_box, _landmark_box(f.landmarks)) >= 0.5 for f in faces):
             continue
-        x, y, w, h = (int(round(v)) for v in box[:4])
+        x, y, w, h = (round(v) for v in box[:4])
         faces.append(Face(box=(x, y, w, h), score=float(box[4]), landmarks=landmarks))
     return faces
 

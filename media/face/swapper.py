@@ -109,7 +109,7 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     if region is None:
         return None
     scale = min(1.0, WORK_FACE_SIZE / size)
-    grid = (max(int(round(region.height * scale)), 4), max(int(round(region.width * scale)), 4))
+    grid = (max(round(region.height * scale), 4), max(round(region.width * scale), 4))
     sy, sx = grid[0] / region.height, grid[1] / region.width
     # Pixel centres of the grid in full-resolution coordinates match cv2.resize's (half-pixel) convention.
     local = (target - np.array([region.x0, region.y0], dtype=np.float32) + 0.5) * (sx, sy) - 0.5

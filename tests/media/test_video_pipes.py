@@ -9,14 +9,26 @@ import numpy as np
 import pytest
 
 from media.probe import probe
-from tests.clips import faceless_clip  # noqa: F401  (fixture)
-from media.video_pipes import (FrameReader, FrameWriter, VideoFormat, decode_command, encode_command,
-                               read_video_format)
+from media.video_pipes import (
+    FrameReader,
+    FrameWriter,
+    VideoFormat,
+    decode_command,
+    encode_command,
+    read_video_format,
+)
+from tests.clips import make_faceless_clip
+
+
+@pytest.fixture(scope="module")
+def faceless_clip(tmp_path_factory) -> Path:
+    return make_faceless_clip(tmp_path_factory.mktemp("clips"))
 
 
 def _fmt(**changes) -> VideoFormat:
-    base = dict(width=640, height=360, rate=Fraction(2997, 100), frame_count=275, color_matrix="bt709",
-                full_range=False, video_start_s=0.852, audio_codec="aac", audio_start_s=0.008)
+    base = {"width": 640, "height": 360, "rate": Fraction(2997, 100), "frame_count": 275,
+            "color_matrix": "bt709", "full_range": False, "video_start_s": 0.852, "audio_codec": "aac",
+            "audio_start_s": 0.008}
     base.update(changes)
     return VideoFormat(**base)
 

@@ -16,7 +16,12 @@ from media import store
 from media.db import session_scope
 from media.models import Image, Video
 from studio import jobs_tab, swapper_tab
-from tests.clips import faceless_clip, swap_clip  # noqa: F401
+from tests.clips import make_talking_clip
+
+
+@pytest.fixture(scope="module")
+def swap_clip(samples, tmp_path_factory):
+    return make_talking_clip(samples, tmp_path_factory.mktemp("clips"))
 
 
 def _free_port() -> int:
@@ -49,7 +54,7 @@ def _row(table, path: Path, **fields):
     return row.id
 
 
-def test_create_swap_job_endpoint(client, swap_clip, samples):  # noqa: F811
+def test_create_swap_job_endpoint(client, swap_clip, samples):
     video_id = _row(Video, swap_clip, type="source")
     image_id = _row(Image, samples / "photos" / "lin-manuel-miranda.png")
     result = client.predict([video_id], image_id, "local", {"face_selection": "largest"},

@@ -13,7 +13,12 @@ from media import store
 from media.db import session_scope
 from media.models import Image, Video
 from studio import swapper_tab
-from tests.clips import faceless_clip, swap_clip  # noqa: F401
+from tests.clips import make_talking_clip
+
+
+@pytest.fixture(scope="module")
+def swap_clip(samples, tmp_path_factory):
+    return make_talking_clip(samples, tmp_path_factory.mktemp("clips"))
 
 
 def _row(table, path, **fields):
@@ -28,7 +33,7 @@ def _row(table, path, **fields):
 
 
 @pytest.fixture
-def rows(fresh_data_dir, swap_clip, samples):  # noqa: F811
+def rows(fresh_data_dir, swap_clip, samples):
     return _row(Video, swap_clip, type="source", duration_s=1.6), _row(Image, samples / "photos" / "obama.jpg")
 
 
