@@ -19,6 +19,9 @@ FACE_OVAL: tuple[int, ...] = (
 INNER_LIPS: tuple[int, ...] = (
     78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
 )
+# The upper arc of the outline (forehead) and the point between the eyebrows it is pulled toward.
+FOREHEAD_ARC: tuple[int, ...] = (54, 103, 67, 109, 10, 338, 297, 332, 284)
+BETWEEN_BROWS = 9
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
 LEFT_MOUTH_CORNER, RIGHT_MOUTH_CORNER = 78, 308
 
@@ -38,6 +41,18 @@ def triangulate(points: np.ndarray) -> np.ndarray:
     a, b, c = pts[simplices[:, 0]], pts[simplices[:, 1]], pts[simplices[:, 2]]
     area = 0.5 * np.abs((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
     return simplices[area > 1e-6 * max(float(np.ptp(pts[:, 0]) * np.ptp(pts[:, 1])), 1e-9)]
+
+
+def swap_outline(landmarks: np.ndarray, forehead: float = 0.65) -> np.ndarray:
+    """The face outline (len(FACE_OVAL), 2) with its forehead arc pulled toward the point between the
+    eyebrows to ``forehead`` of its height: hair over the forehead (fringes) and the hairline stay the
+    target's, the usual seam of mesh-based swaps."""
+    outline = landmarks[list(FACE_OVAL)].astype(np.float32).copy()
+    anchor = landmarks[BETWEEN_BROWS]
+    for k, index in enumerate(FACE_OVAL):
+        if index in FOREHEAD_ARC:
+            outline[k] = anchor + (landmarks[index] - anchor) * forehead
+    return outline
 
 
 def face_size(landmarks: np.ndarray) -> float:

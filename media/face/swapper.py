@@ -17,7 +17,7 @@ import numpy as np
 from media.face.blend import alpha_blend, feather_mask, poisson_correct
 from media.face.colour import transfer_colour
 from media.face.landmarks import Face
-from media.face.mesh import FACE_OVAL, INNER_LIPS, face_size, mouth_openness, triangulate
+from media.face.mesh import INNER_LIPS, face_size, mouth_openness, swap_outline, triangulate
 from media.face.warp import Region, region_around, warp_maps
 
 BlendMode = Literal["seamless", "feather"]
@@ -76,7 +76,7 @@ def face_mask(target: np.ndarray, shape: tuple[int, int], coverage: np.ndarray) 
     """uint8 0/255 mask of ``shape`` (rows, cols) covering the target's face outline (``target`` in the
     mask's pixel coordinates), within the warp's coverage, without the open mouth."""
     mask = np.zeros(shape, dtype=np.uint8)
-    cv2.fillPoly(mask, [np.round(target[list(FACE_OVAL)]).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(swap_outline(target)).astype(np.int32)], 255)
     mask &= coverage
     if mouth_openness(target) > MOUTH_OPEN_THRESHOLD:
         mouth = np.zeros_like(mask)

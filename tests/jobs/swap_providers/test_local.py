@@ -11,7 +11,7 @@ from jobs.runner import UserFacingError
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest
 from jobs.swap_providers.local import LocalSwapProvider, pick_source_face
 from media.face.landmarks import detect_faces
-from media.face.mesh import FACE_OVAL
+from media.face.mesh import FACE_OVAL, swap_outline
 from media.job_store import JobCanceled
 from media.probe import probe
 from tests.clips import NO_FACE_FROM_S
@@ -23,8 +23,10 @@ def _frames(path) -> list[np.ndarray]:
 
 
 def _oval_mask(shape, landmarks, grow: int) -> np.ndarray:
+    """The swapped area (outline with the forehead lowered) shrunk, or the full outline grown."""
+    outline = swap_outline(landmarks) if grow < 0 else landmarks[list(FACE_OVAL)]
     mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(landmarks[list(FACE_OVAL)]).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 255)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(grow) + 1,) * 2)
     return cv2.dilate(mask, k) if grow > 0 else cv2.erode(mask, k)
 

@@ -158,3 +158,16 @@ def test_source_mouth_opening_is_left_out(samples):
     centroids = face.landmarks[source.triangles].mean(axis=1)
     assert not any(cv2.pointPolygonTest(lips, (float(x), float(y)), False) > 0 for x, y in centroids)
     assert len(source.triangles) < len(triangulate(face.landmarks))
+
+
+def test_swap_outline_lowers_only_the_forehead(samples):
+    from media.face.mesh import BETWEEN_BROWS, FOREHEAD_ARC, swap_outline
+
+    landmarks = detect_faces(load_rgb(samples / "photos" / "obama.jpg"))[0].landmarks
+    outline = swap_outline(landmarks, forehead=0.5)
+    for k, index in enumerate(FACE_OVAL):
+        if index in FOREHEAD_ARC:
+            expected = (landmarks[index] + landmarks[BETWEEN_BROWS]) / 2
+            assert np.allclose(outline[k], expected, atol=1e-3)
+        else:
+            assert np.array_equal(outline[k], landmarks[index])
