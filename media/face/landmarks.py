@@ -6,12 +6,14 @@ Both models ship inside the ``mediapipe==0.10.21`` wheel (``mediapipe/modules/fa
 to the model's 192x192 input), which finds the small faces the whole-image pass misses. Each detected face is then cropped
 with a margin, upscaled when small, and given to Face Mesh in static-image mode.
 
-MediaPipe graphs are not thread-safe, so each thread keeps its own detector and mesh.
+MediaPipe graphs are not thread-safe: each call borrows a detector or mesh from a pool (see
+:class:`_ModelPool`).
 """
 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,33 +48,57 @@ class Face:
         return int(self.box[2] * self.box[3])
 
 
-_local = threading.local()
+class _ModelPool:
+    """Idle MediaPipe graphs, handed to one thread at a time (a graph is not thread-safe).
+
+    A pool rather than one graph per thread: job threads come and go, and a graph's memory (~35 MB for a
+    detector and a mesh) is not released when its thread ends. The pool grows to the number of threads
+    using it at once.
+    """
+
+    def __init__(self, factory) -> None:
+        self._factory = factory
+        self._idle: list = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def get(self):
+        with self._lock:
+            model = self._idle.pop() if self._idle else None
+        if model is None:
+            model = self._factory()
+        try:
+            yield model
+        finally:
+            with self._lock:
+                self._idle.append(model)
 
 
-def _detector():
-    if getattr(_local, "detector", None) is None:
-        import mediapipe as mp
+def _new_detector():
+    import mediapipe as mp
 
-        _local.detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
-        )
-    return _local.detector
+    return mp.solutions.face_detection.FaceDetection(
+        model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
+    )
 
 
-def _mesh():
-    if getattr(_local, "mesh", None) is None:
-        import mediapipe as mp
+def _new_mesh():
+    import mediapipe as mp
 
-        _local.mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=2, refine_landmarks=False, min_detection_confidence=0.4
-        )
-    return _local.mesh
+    return mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=2, refine_landmarks=False, min_detection_confidence=0.4
+    )
+
+
+_DETECTORS = _ModelPool(_new_detector)
+_MESHES = _ModelPool(_new_mesh)
 
 
 def _detect_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
     """Full-range detections as (x, y, w, h, score) in pixels, clipped to the image."""
     h, w = rgb.shape[:2]
-    result = _detector().process(np.ascontiguousarray(rgb))
+    with _DETECTORS.get() as detector:
+        result = detector.process(np.ascontiguousarray(rgb))
     boxes = []
     for det in result.detections or []:
         rel = det.location_data.relative_bounding_box
@@ -139,7 +165,8 @@ def mesh_in_box(rgb: np.ndarray, box: tuple[float, ...]) -> np.ndarray | None:
     scale = max(1.0, MESH_MIN_CROP / max(crop.shape[:2]))
     if scale > 1.0:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    result = _mesh().process(np.ascontiguousarray(crop))
+    with _MESHES.get() as mesh:
+        result = mesh.process(np.ascontiguousarray(crop))
     if not result.multi_face_landmarks:
         return None
     ch, cw = crop.shape[:2]
