@@ -8,6 +8,7 @@ frame n+k and the other encodes frame n-k. Command lines come from pure builder 
 Timing and colour are kept: the output has the source's frame rate and frame count, its video starts
 at the same offset from the audio (``-itsoffset``), the RGB conversion uses the source's YCbCr matrix
 both ways (BT.709 when the stream says so, BT.601 otherwise) and the output is tagged with it.
+A variable-frame-rate source comes out at its average rate (same frames, evenly spaced).
 """
 
 from __future__ import annotations
