@@ -58,6 +58,15 @@ class Settings(BaseSettings):
         },
         description="price table: endpoint -> {usd_per_unit, unit, min_units}",
     )
+    # Face swap (Swapper tab; jobs/swap_providers).
+    swap_blend: str = Field(default="seamless", description="local engine blend: seamless | feather")
+    swap_detect_every: int = Field(default=8, ge=1, le=120,
+                                   description="local engine: run the face detector every N frames")
+    # Cloud price per second of output video, cents, by provider. fal publishes no price for
+    # half-moon-ai/ai-face-swap/faceswapvideo (see shared/design/contracts.md), so this is a setting:
+    # the 10 cents/s default is a placeholder (a third-party reseller lists ~$0.10/s for video face swap,
+    # https://muapi.ai/face-swap-api); set your own with NOVAI_SWAP_PRICE_CENTS_PER_SECOND='{"fal": 8}'.
+    swap_price_cents_per_second: dict[str, float] = Field(default_factory=lambda: {"fal": 10.0})
     # Characters tab (issue 4).
     gemini_image_model: str = Field(default="gemini-3.1-flash-image",
                                     description="Gemini image model for character diagrams")

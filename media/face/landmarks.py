@@ -2,16 +2,18 @@
 
 Both models ship inside the ``mediapipe==0.10.21`` wheel (``mediapipe/modules/face_detection`` and
 ``face_landmark``), so nothing is downloaded. Detection runs on the whole image with the full-range model
-(faces up to ~5 m away); when it finds nothing, a retry runs it again on overlapping tiles (a crop and
-upscale, since each tile is resized to the model's 192x192 input). Each detected face is then cropped
+(faces up to ~5 m away) and again on overlapping tiles (a crop and upscale, since each tile is resized
+to the model's 192x192 input), which finds the small faces the whole-image pass misses. Each detected face is then cropped
 with a margin, upscaled when small, and given to Face Mesh in static-image mode.
 
-MediaPipe graphs are not thread-safe, so each thread keeps its own detector and mesh.
+MediaPipe graphs are not thread-safe: each call borrows a detector or mesh from a pool (see
+:class:`_ModelPool`).
 """
 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import numpy as np
 MESH_CROP_SCALE = 1.8
 # Crops smaller than this (pixels, longer side) are upscaled before Face Mesh.
 MESH_MIN_CROP = 256
-# Tile layout of the retry: a 2x2 grid of tiles each 60% of the image's width and height.
+# Tile layout of the small-face pass: a 2x2 grid of tiles each 60% of the image's width and height.
 RETRY_TILE_FRACTION = 0.6
 MIN_DETECTION_CONFIDENCE = 0.5
 
@@ -46,33 +48,57 @@ class Face:
         return int(self.box[2] * self.box[3])
 
 
-_local = threading.local()
+class _ModelPool:
+    """Idle MediaPipe graphs, handed to one thread at a time (a graph is not thread-safe).
+
+    A pool rather than one graph per thread: job threads come and go, and a graph's memory (~35 MB for a
+    detector and a mesh) is not released when its thread ends. The pool grows to the number of threads
+    using it at once.
+    """
+
+    def __init__(self, factory) -> None:
+        self._factory = factory
+        self._idle: list = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def get(self):
+        with self._lock:
+            model = self._idle.pop() if self._idle else None
+        if model is None:
+            model = self._factory()
+        try:
+            yield model
+        finally:
+            with self._lock:
+                self._idle.append(model)
 
 
-def _detector():
-    if getattr(_local, "detector", None) is None:
-        import mediapipe as mp
+def _new_detector():
+    import mediapipe as mp
 
-        _local.detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
-        )
-    return _local.detector
+    return mp.solutions.face_detection.FaceDetection(
+        model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
+    )
 
 
-def _mesh():
-    if getattr(_local, "mesh", None) is None:
-        import mediapipe as mp
+def _new_mesh():
+    import mediapipe as mp
 
-        _local.mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=2, refine_landmarks=False, min_detection_confidence=0.4
-        )
-    return _local.mesh
+    return mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=2, refine_landmarks=False, min_detection_confidence=0.4
+    )
+
+
+_DETECTORS = _ModelPool(_new_detector)
+_MESHES = _ModelPool(_new_mesh)
 
 
 def _detect_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
     """Full-range detections as (x, y, w, h, score) in pixels, clipped to the image."""
     h, w = rgb.shape[:2]
-    result = _detector().process(np.ascontiguousarray(rgb))
+    with _DETECTORS.get() as detector:
+        result = detector.process(np.ascontiguousarray(rgb))
     boxes = []
     for det in result.detections or []:
         rel = det.location_data.relative_bounding_box
@@ -83,17 +109,28 @@ def _detect_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float, flo
     return boxes
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
-    ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box's area (1.0 when one box holds the other)."""
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return iw * ih / smaller if smaller > 0 else 0.0
+
+
+def _merge_boxes(*groups: list[tuple[float, float, float, float, float]]
+                 ) -> list[tuple[float, float, float, float, float]]:
+    """Union of box groups without duplicates: a box mostly inside one already kept is dropped.
+    Earlier groups win, then higher scores."""
+    kept: list[tuple[float, float, float, float, float]] = []
+    for group in groups:
+        for box in sorted(group, key=lambda b: -b[4]):
+            if all(_overlap(box, other) < 0.5 for other in kept):
+                kept.append(box)
+    return kept
 
 
 def _detect_boxes_tiled(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
-    """Retry for small faces: detect on a 2x2 grid of overlapping tiles, merge overlapping boxes."""
+    """Small faces: detect on a 2x2 grid of overlapping tiles (each upscaled to the model's input)."""
     h, w = rgb.shape[:2]
     tw, th = int(w * RETRY_TILE_FRACTION), int(h * RETRY_TILE_FRACTION)
     boxes: list[tuple[float, float, float, float, float]] = []
@@ -101,11 +138,7 @@ def _detect_boxes_tiled(rgb: np.ndarray) -> list[tuple[float, float, float, floa
         for tx in (0, w - tw):
             for x, y, bw, bh, s in _detect_boxes(rgb[ty : ty + th, tx : tx + tw]):
                 boxes.append((x + tx, y + ty, bw, bh, s))
-    merged: list[tuple[float, float, float, float, float]] = []
-    for box in sorted(boxes, key=lambda b: -b[4]):
-        if all(_iou(box, kept) < 0.3 for kept in merged):
-            merged.append(box)
-    return merged
+    return _merge_boxes(boxes)
 
 
 def _crop_square(box: tuple[float, ...], width: int, height: int) -> tuple[int, int, int, int]:
@@ -132,7 +165,8 @@ def mesh_in_box(rgb: np.ndarray, box: tuple[float, ...]) -> np.ndarray | None:
     scale = max(1.0, MESH_MIN_CROP / max(crop.shape[:2]))
     if scale > 1.0:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    result = _mesh().process(np.ascontiguousarray(crop))
+    with _MESHES.get() as mesh:
+        result = mesh.process(np.ascontiguousarray(crop))
     if not result.multi_face_landmarks:
         return None
     ch, cw = crop.shape[:2]
@@ -147,26 +181,51 @@ def mesh_in_box(rgb: np.ndarray, box: tuple[float, ...]) -> np.ndarray | None:
     return best.astype(np.float32)
 
 
+def detect_boxes(rgb: np.ndarray, tiled: bool = True) -> list[tuple[float, float, float, float, float]]:
+    """Face boxes (x, y, w, h, score) in pixels from the full-range detector, largest first.
+
+    With ``tiled`` the detector also runs on a 2x2 grid of overlapping tiles (a crop-and-upscale pass
+    that finds faces too small for the whole-image pass, e.g. ~35 px in a 720p frame); boxes found
+    twice are merged.
+    """
+    boxes = _detect_boxes(rgb)
+    if tiled:
+        boxes = _merge_boxes(boxes, _detect_boxes_tiled(rgb))
+    return sorted(boxes, key=lambda b: -(b[2] * b[3]))
+
+
+def faces_in_boxes(rgb: np.ndarray, boxes: list[tuple[float, ...]]) -> list[Face]:
+    """A :class:`Face` (with its Face Mesh) for each box (x, y, w, h, score) where the mesh finds one;
+    a mesh landing on a face already found (from an overlapping box) is dropped."""
+    faces: list[Face] = []
+    for box in boxes:
+        landmarks = mesh_in_box(rgb, box)
+        if landmarks is None:
+            continue
+        mesh_box = _landmark_box(landmarks)
+        if any(_overlap(mesh_box, _landmark_box(f.landmarks)) >= 0.5 for f in faces):
+            continue
+        x, y, w, h = (round(v) for v in box[:4])
+        faces.append(Face(box=(x, y, w, h), score=float(box[4]), landmarks=landmarks))
+    return faces
+
+
+def _landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+    (x0, y0), (x1, y1) = landmarks.min(axis=0), landmarks.max(axis=0)
+    return (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+
+
 def detect_faces(rgb: np.ndarray, max_faces: int = 5) -> list[Face]:
     """Faces in an RGB uint8 image (H, W, 3), largest first; [] when none.
 
-    Uses MediaPipe's legacy Face Detection (full-range model for small faces, with a crop-and-upscale
-    retry on 2x2 tiles when the whole image gives nothing) + Face Mesh, whose models ship inside the
+    Uses MediaPipe's legacy Face Detection (full-range model, on the whole image and on 2x2 upscaled
+    tiles for small faces) + Face Mesh, whose models ship inside the
     mediapipe==0.10.21 wheel. A detection for which Face Mesh finds no face is dropped.
     Raises ValueError when ``rgb`` is not an (H, W, 3) uint8 array.
     """
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"detect_faces needs an RGB uint8 (H, W, 3) array, got {getattr(rgb, 'shape', rgb)}")
-    boxes = _detect_boxes(rgb) or _detect_boxes_tiled(rgb)
-    boxes.sort(key=lambda b: -(b[2] * b[3]))
-    faces: list[Face] = []
-    for box in boxes[: max(max_faces, 0)]:
-        landmarks = mesh_in_box(rgb, box)
-        if landmarks is None:
-            continue
-        x, y, w, h = (int(round(v)) for v in box[:4])
-        faces.append(Face(box=(x, y, w, h), score=box[4], landmarks=landmarks))
-    return faces
+    return faces_in_boxes(rgb, detect_boxes(rgb)[: max(max_faces, 0)])
 
 
 def load_rgb(path: Path) -> np.ndarray:

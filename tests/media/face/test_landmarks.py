@@ -45,7 +45,7 @@ def test_landmarks_follow_scale(samples):
 
 
 def test_small_face_is_found(samples):
-    """A face ~35 px wide in a 1280x720 frame (the full-frame pass misses it; the tiled retry finds it)."""
+    """A face ~35 px wide in a 1280x720 frame (the whole-image pass misses it; the tiled pass finds it)."""
     rgb = load_rgb(samples / "photos" / "biden_portrait.jpg")
     small = np.asarray(Image.fromarray(rgb).resize((80, 80), Image.LANCZOS))
     canvas = np.full((720, 1280, 3), 90, dtype=np.uint8)
@@ -112,3 +112,19 @@ def test_face_properties():
     face = Face(box=(10, 20, 30, 40), score=0.9, landmarks=np.zeros((468, 2), np.float32))
     assert face.center == (25.0, 40.0)
     assert face.area == 1200
+
+
+def test_threads_reuse_pooled_models(samples):
+    """Job threads come and go; their MediaPipe graphs are reused, not created anew per thread."""
+    import threading
+
+    from media.face import landmarks
+
+    rgb = load_rgb(samples / "photos" / "astronaut.png")
+    detect_faces(rgb)
+    before = (len(landmarks._DETECTORS._idle), len(landmarks._MESHES._idle))
+    for _ in range(3):
+        worker = threading.Thread(target=detect_faces, args=(rgb,))
+        worker.start()
+        worker.join()
+    assert (len(landmarks._DETECTORS._idle), len(landmarks._MESHES._idle)) == before
