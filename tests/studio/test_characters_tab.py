@@ -18,8 +18,8 @@ def data(fresh_data_dir):
     huey.immediate = previous
 
 
-def test_upload_submit_poll_shows_the_result(data, samples, tmp_path):
-    source, preview, name, message = tab._upload(str(samples / "photos" / "astronaut.png"), "")
+def test_upload_submit_poll_shows_the_result(data, samples, tmp_path, uploaded):
+    source, preview, name, message = tab._upload(uploaded(samples / "photos" / "astronaut.png"), "")
     image_id = source["value"]
     assert image_id in [value for _, value in tab._source_choices()]
     assert Path(preview).is_file() and name == "astronaut" and "added" in message
@@ -32,10 +32,10 @@ def test_upload_submit_poll_shows_the_result(data, samples, tmp_path):
     assert [row[0] for row in table] == [selected] and len(gallery) == 1
 
 
-def test_handlers_report_bad_input(data, tmp_path):
+def test_handlers_report_bad_input(data, tmp_path, uploaded):
     bogus = tmp_path / "photo.jpg"
     bogus.write_text("plain text")
-    *_, message = tab._upload(str(bogus), "")
+    *_, message = tab._upload(uploaded(bogus), "")
     assert "not an image: photo.jpg" in message
     job_id, status, _, timer = tab._submit(None, "X", "local", "")
     assert job_id == "" and "pick a library image" in status and not timer.active
