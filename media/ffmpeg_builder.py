@@ -94,7 +94,7 @@ def _audio_format(rate: int = canonical.AUDIO_RATE) -> str:
 def _align(offset_s: float) -> str:
     """Shift a stream that starts ``offset_s`` after the video (negative: before) onto the video's t=0."""
     if offset_s > 0.0005:
-        return f"adelay=delays={int(round(offset_s * 1000))}:all=1"
+        return f"adelay=delays={round(offset_s * 1000)}:all=1"
     if offset_s < -0.0005:
         return f"atrim=start={_num(-offset_s)},asetpts=PTS-STARTPTS"
     return "anull"

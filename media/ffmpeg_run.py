@@ -34,7 +34,7 @@ class FFmpegProcess:
 
     def __init__(self, args: Sequence[str], what: str):
         self.what = what
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by wait()/kill()
         self._proc = subprocess.Popen([ffmpeg_exe(), *GLOBAL_ARGS, *args], stdout=subprocess.PIPE,
                                       stderr=self._stderr, stdin=subprocess.DEVNULL)
 

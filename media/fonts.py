@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import manimgx_fonts
@@ -75,7 +75,7 @@ _ZWJ = 0x200D
 _JOINERS = {_ZWJ, 0x200C, 0xFE0E, 0xFE0F, 0x20E3}
 
 
-@lru_cache(maxsize=None)
+@cache
 def coverage(face: FontFace) -> frozenset[int]:
     """Code points the font maps to a glyph (its best cmap, via fontTools)."""
     if not face.path.is_file():

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import av
 
-from media import canonical, ffmpeg_builder as fb
+from media import canonical
+from media import ffmpeg_builder as fb
 from media.canonical import FPS, GOP_FRAMES
 from media.ffmpeg_run import run_ffmpeg
 from media.probe import MediaError, probe
@@ -119,16 +120,18 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
     if fit not in fb.FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(fb.FIT_MODES)}, not {fit!r}")
     source = Path(source)
-    info = probe(source)
-    if not info.has_video:
-        raise MediaError(f"no video stream in {source.name}")
+    if not source.is_file():
+        raise MediaError(f"file not found: {source.name}")
     codec = canonical.current_codec()
     key = cache_key(source, fit, codec)
     base = Path(cache_root) / "normalized"
     folder = base / key
     with key_lock(key):
         found = load_normalized(folder)
-        if found is None:
+        if found is None:  # probe (validate) only when there is work to do
+            info = probe(source)
+            if not info.has_video:
+                raise MediaError(f"no video stream in {source.name}")
             base.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=base))
             try:
@@ -159,7 +162,7 @@ def _publish(tmp: Path, folder: Path) -> None:
 
 def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
            progress: Progress | None) -> None:
-    frames = max(1, int(round(info.duration_s * FPS)))
+    frames = max(1, round(info.duration_s * FPS))
 
     def report(fraction: float) -> None:
         if progress:

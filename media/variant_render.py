@@ -21,19 +21,28 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from media import canonical, ffmpeg_builder as fb
+from media import canonical
+from media import ffmpeg_builder as fb
 from media.audio_track import AUDIO_MODES, AudioMode, PendingAudio, check_track, start_variant_audio
-from media.canonical import FPS, GOP_FRAMES, GOP_S
+from media.canonical import FPS, GOP_S
 from media.ffmpeg_builder import FIT_MODES, FitMode
 from media.ffmpeg_run import run_ffmpeg
 from media.normalize import NormalizedVideo, key_lock, normalize_video
 from media.probe import MediaError, probe
-from media.text_render import (HookPosition, TextStyle, fit_font_size, parse_colour, render_hook,
-                               wrap_text, SAFE_ZONE, font_for_drawtext)
+from media.text_render import (
+    SAFE_ZONE,
+    HookPosition,
+    TextStyle,
+    fit_font_size,
+    font_for_drawtext,
+    parse_colour,
+    render_hook,
+    wrap_text,
+)
 
 Progress = Callable[[float, str], None]
 RenderPath = Literal["fast", "full", "copy"]
@@ -83,7 +92,7 @@ def _choice(key: str, value, allowed: tuple[str, ...]) -> str:
 
 def _check_style(style: TextStyle) -> None:
     if not isinstance(style, TextStyle):
-        raise ValueError(f"style: not a TextStyle: {style!r}")
+        raise TypeError(f"style: not a TextStyle: {style!r}")
     if style.font_size is not None:
         _integer("font_size", style.font_size, 8, 400)
     if style.stroke_width is not None:
@@ -92,7 +101,7 @@ def _check_style(style: TextStyle) -> None:
     parse_colour(style.stroke_color, "stroke_color")
     parse_colour(style.box_color, "box_color")
     if not isinstance(style.box, bool):
-        raise ValueError(f"box: not true/false: {style.box!r}")
+        raise ValueError(f"box: not true/false: {style.box!r}")  # noqa: TRY004 - a bad option value
     _number("box_opacity", style.box_opacity, 0.0, 1.0)
 
 
@@ -119,7 +128,7 @@ class VariantOptions:
         _check_style(self.style)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "VariantOptions":
+    def from_dict(cls, d: dict | None) -> VariantOptions:
         """Options from the API's flat keys (``hook_position``, ``hook_start_s``, ``hook_duration_s``,
         ``audio_mode``, ``fit``, ``font_size``, ``text_color``, ``stroke_color``, ``stroke_width``,
         ``box``, ``box_color``, ``box_opacity``). None/"" = default (``font_size`` "auto" = auto-fit);
@@ -191,8 +200,8 @@ def hook_window(start_s: float, duration_s: float, norm: NormalizedVideo) -> Hoo
     end = min(total, start_s + duration_s)
     if start_s >= total - 1e-9 or end <= start_s:
         return None
-    first = int(math.floor(start_s / GOP_S + 1e-9))
-    last = min(len(norm.segments), int(math.ceil(end / GOP_S - 1e-9)))
+    first = math.floor(start_s / GOP_S + 1e-9)
+    last = min(len(norm.segments), math.ceil(end / GOP_S - 1e-9))
     offset = first * GOP_S
     return HookWindow(first, max(last, first + 1), start_s - offset, end - offset)
 
@@ -259,12 +268,12 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
 
     ``audio``: the chosen track (None: keep the original, or silence); ``hook_text`` None/blank = no
     hook. ``progress(percent 0-100, message)`` may raise to cancel: the exception propagates and
-    ``out_path`` is not created. Raises ValueError (bad options), MediaError (unusable media, FFmpeg
+    ``out_path`` is not created. Raises TypeError (options not a VariantOptions), ValueError, MediaError (unusable media, FFmpeg
     failure; the message names the file or the step).
     """
     t0 = time.perf_counter()
     if not isinstance(options, VariantOptions):
-        raise ValueError(f"options: not VariantOptions: {options!r}")
+        raise TypeError(f"options: not VariantOptions: {options!r}")
     out_path = Path(out_path)
     if audio is not None:
         check_track(Path(audio))
@@ -329,7 +338,7 @@ def render_naive(source: Path, audio: Path | None, hook_text: str | None, option
     info = probe(source)
     if not info.has_video:
         raise MediaError(f"no video stream in {source.name}")
-    frames = max(1, int(round(info.duration_s * FPS)))
+    frames = max(1, round(info.duration_s * FPS))
     duration = frames / FPS
     text = (hook_text or "").strip()
     size = options.style.font_size or (fit_font_size(text)[0] if text else 0)

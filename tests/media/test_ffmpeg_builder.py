@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from media import canonical, ffmpeg_builder as fb
+from media import canonical
+from media import ffmpeg_builder as fb
 from media.canonical import VideoCodec
 
 CODEC = VideoCodec(crf=23, preset="veryfast")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import av
-
 import numpy as np
 import pytest
 
@@ -29,7 +29,7 @@ def test_fit_pad_crop_blur_on_a_square_source(square_src, render_cache, norm_squ
     assert pad[:400].max() <= 20 and pad[-400:].max() <= 20 and pad[500:1400].std() > 20
     assert crop[:400].mean() > 30 and crop[-400:].mean() > 30  # filled, no bars
     assert blur[:400].mean() > 30  # filled with the blurred copy ...
-    sharpness = lambda a: float(np.abs(np.diff(a, axis=1)).mean())  # noqa: E731
+    sharpness = lambda a: float(np.abs(np.diff(a, axis=1)).mean())
     assert sharpness(blur[:400]) < 0.5 * sharpness(blur[500:1400])  # ... which is blurred
     assert np.abs(blur[500:1400] - pad[500:1400]).mean() < 3  # same picture in the middle
 
@@ -43,7 +43,7 @@ def test_keep_on_a_source_whose_video_starts_late_stays_in_sync(samples, render_
     assert res.render_path == "copy"
     assert out.video_start_s == 0.0 and abs(out.duration_s - info.duration_s) <= 2 / 30
     assert abs(out.audio_duration_s - out.duration_s) <= 0.03
-    expected = int(round((info.video_start_s - info.audio_start_s) * 8000))
+    expected = round((info.video_start_s - info.audio_start_s) * 8000)
     lag, corr = best_correlation(mono(res.path), mono(src), expected, 400, 3 * 8000)
     assert corr > 0.8 and abs(lag - expected) <= 8 * 20, (lag, expected, corr)  # within 20 ms
     assert decode_warnings(res.path) == ""
@@ -66,7 +66,7 @@ def test_mix_puts_the_track_under_the_original(square_src, samples, render_cache
 def test_silent_source_gets_a_track_or_silence(silent_vertical_src, sax, render_cache, tmp_path):
     mixed = render_variant(silent_vertical_src, sax, None, VariantOptions(audio_mode="mix", fit="pad"),
                            tmp_path / "mix.mp4", render_cache)
-    lag, corr = best_correlation(mono(mixed.path), mono(sax), 0, 80, 8000)
+    _lag, corr = best_correlation(mono(mixed.path), mono(sax), 0, 80, 8000)
     assert corr > 0.8
     kept = render_variant(silent_vertical_src, None, "Day 1 of learning to edit like a pro",
                           VariantOptions(audio_mode="keep", fit="pad", hook_duration_s=1), tmp_path / "keep.mp4",
@@ -135,7 +135,7 @@ def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeyp
     hook_ts = next((cache / "hooks" / norm.key).glob("*.ts"))
     new, old = packets(hook_ts), packets(norm.segments[1])
     assert sorted(p for p, _ in new) == sorted(p for p, _ in old)  # same presentation times
-    assert new[0][1] == old[0][1] and all(b[1] > a[1] for a, b in zip(new, new[1:]))  # same decode start
+    assert new[0][1] == old[0][1] and all(b[1] > a[1] for a, b in itertools.pairwise(new))  # same decode start
     assert all(d <= p for p, d in new)
     if len(norm.segments) > 2:
         assert new[-1][1] < packets(norm.segments[2])[0][1]
