@@ -102,9 +102,10 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("NOVAI_DATA_DIR", str(work / "data"))
 
-    from media.canonical import current_codec
+    from media.canonical import current_codec, hook_window_codec
     from media.normalize import normalize_video
     from media.probe import probe
+    from media.settings import reset_settings
     from media.variant_render import VariantOptions, render_naive, render_variant
 
     hooks = (SAMPLES / "hooks.txt").read_text(encoding="utf-8").splitlines()
@@ -116,7 +117,8 @@ def main() -> None:
           f"--naive-preset {ns.naive_preset}")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start "
           f"(CPU shared with other work: figures are indicative)")
-    print(f"studio codec: x264 preset {codec.preset}, CRF {codec.crf}; naive: preset {ns.naive_preset}")
+    print(f"studio codec: x264 preset {codec.preset}, CRF {codec.crf} (hook windows: "
+          f"{hook_window_codec().preset}); naive: preset {ns.naive_preset}")
 
     source = work / "source_1080x1920.mp4"
     t0 = time.perf_counter()
@@ -144,12 +146,29 @@ def main() -> None:
     s_wall = statistics.median(t.wall for t in studio)
     s_cpu = statistics.median(t.cpu for t in studio)
 
+    os.environ["NOVAI_HOOK_WINDOW_PRESET"] = ""  # the hook window at the canonical preset too
+    reset_settings()
+    same: list[Timer] = []
+    for i in range(ns.repeats):
+        with Timer() as t:
+            res = render_variant(source, sax, hooks[i + 10], options, work / f"same_{i}.mp4", cache)
+        check(res.path, duration)
+        same.append(t)
+        shutil.rmtree(cache / "audio", ignore_errors=True)
+        print(f"studio, window at {codec.preset} too:   {speed(duration, t)}")
+    os.environ.pop("NOVAI_HOOK_WINDOW_PRESET")
+    reset_settings()
+    same_wall = statistics.median(t.wall for t in same)
+    same_cpu = statistics.median(t.cpu for t in same)
+
     with Timer() as t_floor:
         floor(source, sax, work / "floor.mp4", duration)
     print(f"floor  (stream copy + audio encode): {speed(duration, t_floor)}")
     print(f"ratios (median studio): naive/studio {t_naive.wall / s_wall:.1f}x wall, {t_naive.cpu / s_cpu:.1f}x CPU; "
           f"studio/floor {s_wall / t_floor.wall:.1f}x wall, {s_cpu / t_floor.cpu:.1f}x CPU; "
           f"naive/floor {t_naive.wall / t_floor.wall:.0f}x wall")
+    print(f"ratios with the window at {codec.preset}: naive/studio {t_naive.wall / same_wall:.1f}x wall, "
+          f"{t_naive.cpu / same_cpu:.1f}x CPU")
 
     batch_cache = work / "batch-cache"
     results = []

@@ -103,6 +103,14 @@ def load_normalized(folder: Path) -> NormalizedVideo | None:
                            source_name=meta.get("source_name", ""))
 
 
+def parameter_sets(segment: Path) -> frozenset[bytes]:
+    """The H.264 SPS and PPS NAL units (Annex B, in-band) of a segment's first packet."""
+    with av.open(str(segment)) as container:
+        data = next((bytes(p) for p in container.demux(video=0) if p.size), b"")
+    nals = (n.rstrip(b"\x00") for n in data.split(b"\x00\x00\x01") if n)
+    return frozenset(n for n in nals if n and n[0] & 0x1F in (7, 8))
+
+
 def count_frames(segment: Path) -> int:
     """Video packets (= frames) in one MPEG-TS segment (demux only, no decoding)."""
     with av.open(str(segment)) as container:

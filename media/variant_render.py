@@ -31,7 +31,7 @@ from media.audio_track import AUDIO_MODES, AudioMode, PendingAudio, check_track,
 from media.canonical import FPS, GOP_S
 from media.ffmpeg_builder import FIT_MODES, FitMode
 from media.ffmpeg_run import run_ffmpeg
-from media.normalize import NormalizedVideo, key_lock, normalize_video
+from media.normalize import NormalizedVideo, key_lock, normalize_video, parameter_sets
 from media.probe import MediaError, probe
 from media.text_render import (
     SAFE_ZONE,
@@ -219,7 +219,7 @@ def _fraction(progress: Progress | None, msg: str) -> Callable[[float], None] | 
 
 
 def _hook_key(norm: NormalizedVideo, text: str, options: VariantOptions, win: HookWindow) -> str:
-    blob = json.dumps([HOOK_RENDER_VERSION, norm.key, text, asdict(options.style), options.hook_position,
+    blob = json.dumps([HOOK_RENDER_VERSION, norm.key, canonical.hook_window_codec().key, text, asdict(options.style), options.hook_position,
                        win.first_gop, win.end_gop, round(win.start_s, 6), round(win.end_s, 6)])
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -243,13 +243,27 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
         os.close(fd)
         tmp = Path(name)
         try:
-            args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
-                                        fb.TS_OFFSET_S + win.first_gop * GOP_S, canonical.current_codec(), tmp)
-            run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
+            for codec in _window_codecs():
+                args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
+                                            fb.TS_OFFSET_S + win.first_gop * GOP_S, codec, tmp)
+                run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
+                if parameter_sets(tmp) == parameter_sets(segments[0]):
+                    break
+                _MISMATCHED.add(codec.key)  # this preset's headers differ: use the canonical one
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
         return path, frames
+
+
+_MISMATCHED: set[str] = set()
+
+
+def _window_codecs() -> list[canonical.VideoCodec]:
+    """Codecs to try for a hook window: the faster hook-window preset (unless its SPS/PPS were
+    seen to differ), then the canonical codec, whose headers match by construction."""
+    fast, exact = canonical.hook_window_codec(), canonical.current_codec()
+    return [exact] if fast == exact or fast.key in _MISMATCHED else [fast, exact]
 
 
 def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audio: Path, work: Path,
@@ -257,7 +271,7 @@ def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audi
     hook = render_hook(text, options.style, options.hook_position)
     png = work / "hook.png"
     hook.image.save(png)
-    args = fb.full_render_args(norm.segments, png, hook.x, hook.y, audio, norm.frames,
+    args = fb.full_render_args(joinable(list(norm.segments), work), png, hook.x, hook.y, audio, norm.frames,
                                canonical.current_codec(), out)
     run_ffmpeg(args, "rendering the variant", norm.duration_s, _fraction(progress, "rendering"))
 
@@ -306,7 +320,7 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
             audio_path = pending.finish()
             if progress:
                 progress(92.0, "joining")
-            run_ffmpeg(fb.remux_args(segments, audio_path, tmp_out), "joining the variant")
+            run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out), "joining the variant")
         os.replace(tmp_out, out_path)
     except BaseException:
         if pending is not None:
@@ -319,6 +333,22 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
         progress(100.0, "done")
     return RenderResult(path=out_path, render_path=mode, duration_s=norm.duration_s,
                         wall_s=time.perf_counter() - t0, reencoded_s=reencoded)
+
+
+MAX_CONCAT_URL = 8000  # longer concat: URLs (very long sources) are joined into one file instead
+
+
+def joinable(segments: list[Path], work: Path) -> list[Path]:
+    """``segments`` as given, or one file holding their bytes back to back when the ``concat:`` URL
+    would be too long for a command line (Windows allows 32,767 characters)."""
+    if len(fb.concat_url(segments)) <= MAX_CONCAT_URL:
+        return segments
+    joined = work / "joined.ts"
+    with joined.open("wb") as out:
+        for seg in segments:
+            with seg.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+    return [joined]
 
 
 def _tmp_root(cache_root: Path) -> Path:

@@ -3,6 +3,7 @@ once (short real samples, x264 ``ultrafast`` from tests/conftest.py), helpers to
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,6 +12,11 @@ import numpy as np
 import pytest
 
 from media.ffmpeg_run import ffmpeg_exe
+from media.settings import reset_settings
+
+# Hook windows use the canonical (test: ultrafast) preset unless a test asks for another one.
+os.environ.setdefault("NOVAI_HOOK_WINDOW_PRESET", "")
+reset_settings()
 
 
 @pytest.fixture(scope="session")

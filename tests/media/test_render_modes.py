@@ -9,7 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from media.normalize import normalize_video
+from media import variant_render
+from media.normalize import normalize_video, parameter_sets
 from media.probe import probe
 from media.settings import reset_settings
 from media.variant_render import VariantOptions, render_variant
@@ -113,7 +114,9 @@ def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeyp
     """With the production-like ``veryfast`` preset (B-frames, CABAC) the re-encoded hook GOP carries
     the same timestamps as the GOP it replaces and the join decodes cleanly."""
     monkeypatch.setenv("NOVAI_OUTPUT_PRESET", "veryfast")
+    monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "superfast")  # same SPS/PPS as veryfast
     reset_settings()
+    variant_render._MISMATCHED.clear()
     try:
         cache = tmp_path / "cache"
         norm = normalize_video(silent_vertical_src, "blur", cache)
@@ -123,6 +126,7 @@ def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeyp
         monkeypatch.undo()
         reset_settings()
     assert res.render_path == "fast" and res.reencoded_s == pytest.approx(1.0)
+    assert not variant_render._MISMATCHED  # the superfast window was accepted
     assert decode_warnings(res.path) == ""
     out = framemd5(str(res.path))
     ref = framemd5("concat:" + "|".join(map(str, norm.segments)))
@@ -141,3 +145,26 @@ def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeyp
         assert new[-1][1] < packets(norm.segments[2])[0][1]
     with av.open(str(res.path)) as c:
         assert c.streams.video[0].codec_context.has_b_frames
+
+
+def test_hook_window_preset_with_other_headers_falls_back(silent_vertical_src, tmp_path, monkeypatch):
+    """ultrafast canonical (no CABAC, no B-frames) + superfast window: SPS/PPS differ, so the window is
+    re-encoded with the canonical preset and the join stays valid."""
+    monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "superfast")
+    reset_settings()
+    variant_render._MISMATCHED.clear()
+    try:
+        cache = tmp_path / "cache"
+        norm = normalize_video(silent_vertical_src, "crop", cache)
+        res = render_variant(silent_vertical_src, None, "Rate this transition from 1 to 10 👇",
+                             VariantOptions(hook_duration_s=1, fit="crop"), tmp_path / "f.mp4", cache)
+        assert len(variant_render._MISMATCHED) == 1
+    finally:
+        variant_render._MISMATCHED.clear()
+        monkeypatch.undo()
+        reset_settings()
+    hook_ts = next((cache / "hooks" / norm.key).glob("*.ts"))
+    assert parameter_sets(hook_ts) == parameter_sets(norm.segments[0])
+    assert decode_warnings(res.path) == ""
+    out, ref = framemd5(str(res.path)), framemd5("concat:" + "|".join(map(str, norm.segments)))
+    assert [m for _, m in out[30:]] == [m for _, m in ref[30:]]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from media.canonical import FPS
+from media.normalize import parameter_sets
 from media.probe import MediaError, probe
 from media.text_render import render_hook
 from media.variant_render import VariantOptions, render_variant
@@ -118,16 +119,10 @@ def test_reencoded_segment_has_the_same_sps_pps(fast, norm_square_blur, render_c
     hook_ts = list((render_cache / "hooks" / norm_square_blur.key).glob("*.ts"))
     assert hook_ts
 
-    def params(path: Path) -> set[bytes]:
-        with av.open(str(path)) as c:
-            data = bytes(next(p for p in c.demux(video=0) if p.size))
-        nals = [n for n in data.split(b"\x00\x00\x01") if n]
-        return {n.rstrip(b"\x00") for n in nals if n[0] & 0x1F in (7, 8)}
-
-    ref = params(norm_square_blur.segments[0])
-    assert len(ref) == 2
+    ref = parameter_sets(norm_square_blur.segments[0])
+    assert len(ref) == 2 and {n[0] & 0x1F for n in ref} == {7, 8}
     for path in hook_ts:
-        assert params(path) == ref
+        assert parameter_sets(path) == ref
 
 
 def test_hook_visible_in_window_only(fast, plain):
@@ -218,3 +213,15 @@ def test_bad_inputs_raise_clear_errors(tmp_path, render_cache, square_src, silen
     with pytest.raises(TypeError, match="options"):
         render_variant(square_src, None, "hi", {"fit": "crop"}, tmp_path / "o.mp4", render_cache)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_long_segment_lists_are_joined_into_one_file(tmp_path, norm_square_blur, monkeypatch):
+    from media import variant_render
+    from media.normalize import count_frames
+    short = list(norm_square_blur.segments)
+    assert variant_render.joinable(short, tmp_path) == short
+    monkeypatch.setattr(variant_render, "MAX_CONCAT_URL", 100)
+    joined = variant_render.joinable(short * 2, tmp_path)
+    assert len(joined) == 1
+    assert joined[0].read_bytes() == b"".join(p.read_bytes() for p in short * 2)
+    assert count_frames(joined[0]) == 2 * norm_square_blur.frames
