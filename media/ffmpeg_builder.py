@@ -175,10 +175,13 @@ def remux_args(segments: Sequence[Path], audio: Path, out: Path) -> list[str]:
 
 
 def full_render_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, audio: Path,
-                     frames: int, codec: VideoCodec, out: Path) -> list[str]:
-    """One encode of the whole normalised video with the hook on every frame, muxed with ``audio``."""
+                     frames: int, codec: VideoCodec, out: Path,
+                     window: tuple[float, float] | None = None) -> list[str]:
+    """One encode of the whole normalised video with the hook (on every frame, or within
+    ``window`` = (start, end) seconds), muxed with ``audio``."""
+    start, end = window if window is not None else (None, None)
     return ["-i", concat_url(segments), "-i", str(hook_png), "-i", str(audio),
-            "-filter_complex", overlay_filter(x, y), "-map", "[v]", "-map", "2:a:0",
+            "-filter_complex", overlay_filter(x, y, start, end), "-map", "[v]", "-map", "2:a:0",
             "-frames:v", str(frames), *canonical.video_codec_args(codec), "-c:a", "copy",
             "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(out)]
 

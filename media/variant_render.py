@@ -219,8 +219,9 @@ def _fraction(progress: Progress | None, msg: str) -> Callable[[float], None] | 
 
 
 def _hook_key(norm: NormalizedVideo, text: str, options: VariantOptions, win: HookWindow) -> str:
-    blob = json.dumps([HOOK_RENDER_VERSION, norm.key, canonical.hook_window_codec().key, text, asdict(options.style), options.hook_position,
-                       win.first_gop, win.end_gop, round(win.start_s, 6), round(win.end_s, 6)])
+    blob = json.dumps([HOOK_RENDER_VERSION, norm.key, canonical.hook_window_codec().key, text,
+                       asdict(options.style), options.hook_position, win.first_gop, win.end_gop,
+                       round(win.start_s, 6), round(win.end_s, 6)])
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -250,6 +251,8 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
                 if parameter_sets(tmp) == parameter_sets(segments[0]):
                     break
                 _MISMATCHED.add(codec.key)  # this preset's headers differ: use the canonical one
+            else:
+                raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} has other SPS/PPS")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -257,6 +260,10 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
 
 
 _MISMATCHED: set[str] = set()
+
+
+class HeaderMismatch(RuntimeError):
+    """A re-encoded window cannot be joined to the stream-copied GOPs (the full render is used)."""
 
 
 def _window_codecs() -> list[canonical.VideoCodec]:
@@ -268,11 +275,15 @@ def _window_codecs() -> list[canonical.VideoCodec]:
 
 def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audio: Path, work: Path,
                  out: Path, progress: Progress | None) -> None:
+    """One encode of the whole normalised copy with the hook (whole video when its duration is 0)."""
     hook = render_hook(text, options.style, options.hook_position)
     png = work / "hook.png"
     hook.image.save(png)
+    window = None
+    if options.hook_duration_s > 0:
+        window = (options.hook_start_s, options.hook_start_s + options.hook_duration_s)
     args = fb.full_render_args(joinable(list(norm.segments), work), png, hook.x, hook.y, audio, norm.frames,
-                               canonical.current_codec(), out)
+                               canonical.current_codec(), out, window)
     run_ffmpeg(args, "rendering the variant", norm.duration_s, _fraction(progress, "rendering"))
 
 
@@ -282,8 +293,8 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
 
     ``audio``: the chosen track (None: keep the original, or silence); ``hook_text`` None/blank = no
     hook. ``progress(percent 0-100, message)`` may raise to cancel: the exception propagates and
-    ``out_path`` is not created. Raises TypeError (options not a VariantOptions), ValueError, MediaError (unusable media, FFmpeg
-    failure; the message names the file or the step).
+    ``out_path`` is not created. Raises TypeError (options not a VariantOptions), ValueError,
+    MediaError (unusable media, FFmpeg failure; the message names the file or the step).
     """
     t0 = time.perf_counter()
     if not isinstance(options, VariantOptions):
@@ -307,16 +318,18 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     reencoded = 0.0
     try:
         pending = start_variant_audio(norm, Path(audio) if audio else None, options.audio_mode, cache_root)
-        if mode == "full":
-            audio_path = pending.finish()
-            _render_full(norm, text, options, audio_path, work, tmp_out, _stage(progress, 40, 100))
-            reencoded = norm.duration_s
-        else:
-            segments = list(norm.segments)
-            if mode == "fast":
+        segments = list(norm.segments)
+        if mode == "fast":
+            try:
                 seg, frames = _hook_segment(norm, text, options, win, cache_root, work, _stage(progress, 40, 90))
                 segments[win.first_gop:win.end_gop] = [seg]
                 reencoded = frames / FPS
+            except HeaderMismatch:  # the window cannot be joined: one full encode instead
+                mode = "full"
+        if mode == "full":
+            _render_full(norm, text, options, pending.finish(), work, tmp_out, _stage(progress, 40, 100))
+            reencoded = norm.duration_s
+        else:
             audio_path = pending.finish()
             if progress:
                 progress(92.0, "joining")

@@ -168,6 +168,9 @@ def test_full_render_args():
     assert value(args, "-filter_complex") == "[0:v][1:v]overlay=x=5:y=6,format=yuv420p[v]"
     assert value(args, "-map", 1) == "2:a:0" and value(args, "-c:a") == "copy"
     assert value(args, "-frames:v") == "90" and value(args, "-movflags") == "+faststart"
+    windowed = fb.full_render_args([Path("/a.ts")], Path("/h.png"), 5, 6, Path("/au.m4a"), 90, CODEC,
+                                   Path("/o.mp4"), (1.5, 4.5))
+    assert value(windowed, "-filter_complex") == fb.overlay_filter(5, 6, 1.5, 4.5)
 
 
 def test_concat_url_refuses_pipe_and_empty():
