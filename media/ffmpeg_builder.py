@@ -186,12 +186,11 @@ def full_render_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, a
             "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(out)]
 
 
-def escape_filter_path(path: Path) -> str:
-    """A file path as a filter option value (the naive drawtext baseline only: paths, never hook text)."""
-    text = str(path).replace("\\", "/")
-    for ch in ("'", ":", ",", ";", "[", "]"):
-        text = text.replace(ch, "\\" + ch)
-    return text
+def quote_filter_path(path: Path) -> str:
+    """A file path as a quoted filter option value (the naive drawtext baseline only: paths, never
+    hook text). Inside single quotes ``:``, ``,``, ``;``, ``[`` and ``]`` are literal; a quote is
+    closed, escaped and reopened (FFmpeg's filtergraph quoting rules)."""
+    return "'" + str(path).replace("\\", "/").replace("'", "'\\''") + "'"
 
 
 def naive_render_args(source: Path, track: Path | None, textfile: Path | None, fontfile: Path,
@@ -208,8 +207,8 @@ def naive_render_args(source: Path, track: Path | None, textfile: Path | None, f
     graph = f"[0:v]setpts=PTS-STARTPTS,fps={FPS}[r];" + fit_filter(fit, "r", "f")
     if textfile is not None:
         window = "" if end_s is None else f":enable='gte(t,{_num(start_s)})*lt(t,{_num(end_s)})'"
-        graph += (f";[f]drawtext=fontfile='{escape_filter_path(fontfile)}':textfile='{escape_filter_path(textfile)}'"
-                  f":fontsize={int(font_size)}:fontcolor=white:borderw={max(2, font_size // 12)}"
+        graph += (f";[f]drawtext=fontfile={quote_filter_path(fontfile)}:textfile={quote_filter_path(textfile)}"
+                  f":expansion=none:fontsize={int(font_size)}:fontcolor=white:borderw={max(2, font_size // 12)}"
                   f":bordercolor=black:x=(w-text_w)/2:y={int(text_y)}{window}[v]")
     else:
         graph += ";[f]null[v]"

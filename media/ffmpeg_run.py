@@ -67,7 +67,9 @@ class FFmpegProcess:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace").strip()
         self._stderr.close()
-        lines = [ln for ln in text.splitlines() if ln.strip()][-6:]
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if len(lines) > 6:  # the first lines name the cause, the last ones the consequence
+            lines = [*lines[:3], "...", *lines[-3:]]
         return " | ".join(lines) or "no message"
 
 

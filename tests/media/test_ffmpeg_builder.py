@@ -184,7 +184,7 @@ def test_naive_render_args_use_drawtext_with_textfile():
     args = fb.naive_render_args(Path("/s.mp4"), Path("/t.wav"), Path("/w/hook.txt"), Path("/f/Noto.ttf"), 64,
                                 270, 0.0, 3.0, "blur", 900, 30.0, 0.0, 20, "medium", Path("/o.mp4"))
     graph = value(args, "-filter_complex")
-    assert "drawtext=fontfile='/f/Noto.ttf':textfile='/w/hook.txt':fontsize=64" in graph
+    assert "drawtext=fontfile='/f/Noto.ttf':textfile='/w/hook.txt':expansion=none:fontsize=64" in graph
     assert "enable='gte(t,0)*lt(t,3)'" in graph
     assert value(args, "-preset") == "medium" and value(args, "-frames:v") == "900"
     assert args[args.index("/t.wav") - 3: args.index("/t.wav")] == ["-stream_loop", "-1", "-i"]
@@ -193,5 +193,6 @@ def test_naive_render_args_use_drawtext_with_textfile():
     assert "anullsrc=r=48000:cl=stereo" in silent and "drawtext" not in value(silent, "-filter_complex")
 
 
-def test_escape_filter_path():
-    assert fb.escape_filter_path(Path("C:/a b/it's:x.ttf")) == "C\\:/a b/it\\'s\\:x.ttf"
+def test_quote_filter_path():
+    assert fb.quote_filter_path(Path("/f/NotoSans[wght].ttf")) == "'/f/NotoSans[wght].ttf'"
+    assert fb.quote_filter_path(Path("/a b/it's:x.ttf")) == "'/a b/it'\\''s:x.ttf'"

@@ -168,3 +168,16 @@ def test_hook_window_preset_with_other_headers_falls_back(silent_vertical_src, t
     assert decode_warnings(res.path) == ""
     out, ref = framemd5(str(res.path)), framemd5("concat:" + "|".join(map(str, norm.segments)))
     assert [m for _, m in out[30:]] == [m for _, m in ref[30:]]
+
+
+def test_naive_baseline_renders_the_same_format(silent_vertical_src, sax, tmp_path):
+    from media.variant_render import render_naive
+    res = render_naive(silent_vertical_src, sax, 'He said it was "just a filter"… 100% \\ C:\\x',
+                       VariantOptions(fit="pad", hook_duration_s=1), tmp_path / "naive.mp4", preset="ultrafast")
+    info, src = probe(res.path), probe(silent_vertical_src)
+    assert res.render_path == "full" and (info.width, info.height, info.fps) == (1080, 1920, 30.0)
+    assert abs(info.duration_s - src.duration_s) <= 2 / 30 and info.has_audio
+    assert decode_warnings(res.path) == ""
+    a = gray_frames(str(res.path), {0, info.frame_count - 1}, scale=1)
+    top = slice(270, 400)
+    assert np.abs(a[0][top] - a[info.frame_count - 1][top]).mean() > 5  # text at t=0, gone at the end
