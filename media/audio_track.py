@@ -89,6 +89,7 @@ def start_variant_audio(norm: NormalizedVideo, track: Path | None, mode: str, ca
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.m4a"
     if path.is_file():
+        os.utime(path)  # recently used: kept by media.normalize.prune_cache
         return PendingAudio(path=path)
     if track is not None:
         check_track(Path(track))

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -150,9 +151,50 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
             found = load_normalized(folder)
             if found is None:
                 raise MediaError(f"normalised copy of {source.name} is incomplete in the cache")
+    _touch(found.folder / "meta.json")
     if progress:
         progress(100.0, "source normalised")
     return found
+
+
+def _touch(path: Path) -> None:
+    """Mark a cache entry as used now (:func:`prune_cache` keeps recently used entries)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune_cache(cache_root: Path, max_age_s: float) -> int:
+    """Delete cache entries not used for ``max_age_s`` seconds; returns the bytes freed.
+
+    Entries: normalised copies (age = last use, see :func:`normalize_video`), re-encoded hook
+    windows, variant audio tracks and leftovers in ``tmp/`` (e.g. from a killed worker). An entry in
+    use by a running render is at most as old as that render, so keep ``max_age_s`` above the
+    longest render (an hour is safe).
+    """
+    root = Path(cache_root)
+    limit = time.time() - max_age_s
+    freed = 0
+    candidates: list[tuple[Path, Path]] = []  # (entry to delete, file whose mtime dates it)
+    for folder in (root / "normalized").glob("*"):
+        candidates.append((folder, folder / "meta.json" if (folder / "meta.json").exists() else folder))
+    for sub in ("hooks", "audio"):
+        candidates += [(p, p) for p in (root / sub).rglob("*") if p.is_file()]
+    candidates += [(p, p) for p in (root / "tmp").glob("*")]
+    for entry, stamp in candidates:
+        try:
+            if stamp.stat().st_mtime >= limit:
+                continue
+            if entry.is_dir():
+                freed += sum(p.stat().st_size for p in entry.rglob("*") if p.is_file())
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                freed += entry.stat().st_size
+                entry.unlink(missing_ok=True)
+        except OSError:
+            continue
+    return freed
 
 
 def _publish(tmp: Path, folder: Path) -> None:

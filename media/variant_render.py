@@ -233,6 +233,7 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
     path = folder / f"{key}.ts"
     with key_lock(key):
         if path.is_file():
+            os.utime(path)  # recently used: kept by prune_cache
             return path, 0
         folder.mkdir(parents=True, exist_ok=True)
         hook = render_hook(text, options.style, options.hook_position)

@@ -181,3 +181,22 @@ def test_naive_baseline_renders_the_same_format(silent_vertical_src, sax, tmp_pa
     a = gray_frames(str(res.path), {0, info.frame_count - 1}, scale=1)
     top = slice(270, 400)
     assert np.abs(a[0][top] - a[info.frame_count - 1][top]).mean() > 5  # text at t=0, gone at the end
+
+
+def test_prune_cache_removes_only_entries_unused_for_long(silent_vertical_src, tmp_path):
+    import os
+    import time
+
+    from media.normalize import prune_cache
+    cache = tmp_path / "cache"
+    res = render_variant(silent_vertical_src, None, "Wait for the end 😳",
+                         VariantOptions(fit="crop", hook_duration_s=1), tmp_path / "v.mp4", cache)
+    entries = [*(cache / "normalized").iterdir(), *(cache / "hooks").rglob("*.ts"), *(cache / "audio").iterdir()]
+    assert len(entries) == 3
+    assert prune_cache(cache, 3600) == 0 and all(e.exists() for e in entries)
+    old = time.time() - 7200
+    for path in [entries[1], entries[0] / "meta.json"]:
+        os.utime(path, (old, old))
+    freed = prune_cache(cache, 3600)
+    assert freed > 0 and not entries[0].exists() and not entries[1].exists() and entries[2].exists()
+    assert res.path.exists()  # outputs are never touched
