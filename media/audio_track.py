@@ -78,8 +78,6 @@ def start_variant_audio(norm: NormalizedVideo, track: Path | None, mode: str, ca
     mode, track = resolve_mode(mode, track, norm)
     if mode == "keep":
         return PendingAudio(path=norm.audio)
-    if track is not None:
-        check_track(Path(track))
     duration = norm.frames / FPS
     parts = [mode, str(norm.frames)]
     if track is not None:
@@ -91,7 +89,10 @@ def start_variant_audio(norm: NormalizedVideo, track: Path | None, mode: str, ca
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.m4a"
     if path.is_file():
+        os.utime(path)  # recently used: kept by media.normalize.prune_cache
         return PendingAudio(path=path)
+    if track is not None:
+        check_track(Path(track))
     fd, name = tempfile.mkstemp(prefix=f".tmp-{key}-", suffix=".m4a", dir=folder)
     os.close(fd)
     tmp = Path(name)

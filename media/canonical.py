@@ -51,6 +51,16 @@ def current_codec() -> VideoCodec:
     return VideoCodec(crf=int(settings.output_crf), preset=str(settings.output_preset))
 
 
+def hook_window_codec() -> VideoCodec:
+    """Codec of the re-encoded hook windows: the canonical CRF with the ``hook_window_preset`` setting
+    (default ``superfast``, whose SPS/PPS equal ``veryfast``'s: same ref, B-frames, weighted
+    prediction, CABAC, 8x8 transform). :mod:`media.variant_render` checks the parameter sets and
+    falls back to the canonical preset when they differ."""
+    settings = get_settings()
+    preset = str(settings.hook_window_preset or settings.output_preset)
+    return VideoCodec(crf=int(settings.output_crf), preset=preset)
+
+
 def x264_params() -> str:
     """The ``-x264-params`` value: fixed closed GOP, no scene cuts, stitchable headers, and the 8x8
     transform on (it makes the stream High profile even with the ``ultrafast`` preset)."""

@@ -94,7 +94,7 @@ def _audio_format(rate: int = canonical.AUDIO_RATE) -> str:
 def _align(offset_s: float) -> str:
     """Shift a stream that starts ``offset_s`` after the video (negative: before) onto the video's t=0."""
     if offset_s > 0.0005:
-        return f"adelay=delays={int(round(offset_s * 1000))}:all=1"
+        return f"adelay=delays={round(offset_s * 1000)}:all=1"
     if offset_s < -0.0005:
         return f"atrim=start={_num(-offset_s)},asetpts=PTS-STARTPTS"
     return "anull"
@@ -175,20 +175,22 @@ def remux_args(segments: Sequence[Path], audio: Path, out: Path) -> list[str]:
 
 
 def full_render_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, audio: Path,
-                     frames: int, codec: VideoCodec, out: Path) -> list[str]:
-    """One encode of the whole normalised video with the hook on every frame, muxed with ``audio``."""
+                     frames: int, codec: VideoCodec, out: Path,
+                     window: tuple[float, float] | None = None) -> list[str]:
+    """One encode of the whole normalised video with the hook (on every frame, or within
+    ``window`` = (start, end) seconds), muxed with ``audio``."""
+    start, end = window if window is not None else (None, None)
     return ["-i", concat_url(segments), "-i", str(hook_png), "-i", str(audio),
-            "-filter_complex", overlay_filter(x, y), "-map", "[v]", "-map", "2:a:0",
+            "-filter_complex", overlay_filter(x, y, start, end), "-map", "[v]", "-map", "2:a:0",
             "-frames:v", str(frames), *canonical.video_codec_args(codec), "-c:a", "copy",
             "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(out)]
 
 
-def escape_filter_path(path: Path) -> str:
-    """A file path as a filter option value (the naive drawtext baseline only: paths, never hook text)."""
-    text = str(path).replace("\\", "/")
-    for ch in ("'", ":", ",", ";", "[", "]"):
-        text = text.replace(ch, "\\" + ch)
-    return text
+def quote_filter_path(path: Path) -> str:
+    """A file path as a quoted filter option value (the naive drawtext baseline only: paths, never
+    hook text). Inside single quotes ``:``, ``,``, ``;``, ``[`` and ``]`` are literal; a quote is
+    closed, escaped and reopened (FFmpeg's filtergraph quoting rules)."""
+    return "'" + str(path).replace("\\", "/").replace("'", "'\\''") + "'"
 
 
 def naive_render_args(source: Path, track: Path | None, textfile: Path | None, fontfile: Path,
@@ -205,8 +207,8 @@ def naive_render_args(source: Path, track: Path | None, textfile: Path | None, f
     graph = f"[0:v]setpts=PTS-STARTPTS,fps={FPS}[r];" + fit_filter(fit, "r", "f")
     if textfile is not None:
         window = "" if end_s is None else f":enable='gte(t,{_num(start_s)})*lt(t,{_num(end_s)})'"
-        graph += (f";[f]drawtext=fontfile='{escape_filter_path(fontfile)}':textfile='{escape_filter_path(textfile)}'"
-                  f":fontsize={int(font_size)}:fontcolor=white:borderw={max(2, font_size // 12)}"
+        graph += (f";[f]drawtext=fontfile={quote_filter_path(fontfile)}:textfile={quote_filter_path(textfile)}"
+                  f":expansion=none:fontsize={int(font_size)}:fontcolor=white:borderw={max(2, font_size // 12)}"
                   f":bordercolor=black:x=(w-text_w)/2:y={int(text_y)}{window}[v]")
     else:
         graph += ";[f]null[v]"

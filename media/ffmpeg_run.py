@@ -34,7 +34,7 @@ class FFmpegProcess:
 
     def __init__(self, args: Sequence[str], what: str):
         self.what = what
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by wait()/kill()
         self._proc = subprocess.Popen([ffmpeg_exe(), *GLOBAL_ARGS, *args], stdout=subprocess.PIPE,
                                       stderr=self._stderr, stdin=subprocess.DEVNULL)
 
@@ -67,7 +67,9 @@ class FFmpegProcess:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace").strip()
         self._stderr.close()
-        lines = [ln for ln in text.splitlines() if ln.strip()][-6:]
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if len(lines) > 6:  # the first lines name the cause, the last ones the consequence
+            lines = [*lines[:3], "...", *lines[-3:]]
         return " | ".join(lines) or "no message"
 
 

@@ -11,9 +11,10 @@ Symbols, Noto Emoji, monochrome) and ``noto-cjk-sans-jp-regular`` (Noto Sans CJK
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import manimgx_fonts
@@ -75,7 +76,7 @@ _ZWJ = 0x200D
 _JOINERS = {_ZWJ, 0x200C, 0xFE0E, 0xFE0F, 0x20E3}
 
 
-@lru_cache(maxsize=None)
+@cache
 def coverage(face: FontFace) -> frozenset[int]:
     """Code points the font maps to a glyph (its best cmap, via fontTools)."""
     if not face.path.is_file():
@@ -87,9 +88,15 @@ def coverage(face: FontFace) -> frozenset[int]:
         font.close()
 
 
-@lru_cache(maxsize=256)
 def load_font(face: FontFace, size: int) -> ImageFont.FreeTypeFont:
-    """The Pillow font (Raqm layout: shaping, bidi, ligatures) at ``size`` pixels, bold where variable."""
+    """The Pillow font (Raqm layout: shaping, bidi, ligatures) at ``size`` pixels, bold where variable.
+
+    Cached per thread: FreeType faces are not shared between the queue's worker threads."""
+    return _load_font(face, size, threading.get_ident())
+
+
+@lru_cache(maxsize=512)
+def _load_font(face: FontFace, size: int, _thread: int) -> ImageFont.FreeTypeFont:
     font = ImageFont.truetype(str(face.path), size=size, layout_engine=ImageFont.Layout.RAQM)
     try:
         axes = font.get_variation_axes()

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import av
 
-from media import canonical, ffmpeg_builder as fb
+from media import canonical
+from media import ffmpeg_builder as fb
 from media.canonical import FPS, GOP_FRAMES
 from media.ffmpeg_run import run_ffmpeg
 from media.probe import MediaError, probe
@@ -102,6 +104,14 @@ def load_normalized(folder: Path) -> NormalizedVideo | None:
                            source_name=meta.get("source_name", ""))
 
 
+def parameter_sets(segment: Path) -> frozenset[bytes]:
+    """The H.264 SPS and PPS NAL units (Annex B, in-band) of a segment's first packet."""
+    with av.open(str(segment)) as container:
+        data = next((bytes(p) for p in container.demux(video=0) if p.size), b"")
+    nals = (n.rstrip(b"\x00") for n in data.split(b"\x00\x00\x01") if n)
+    return frozenset(n for n in nals if n and n[0] & 0x1F in (7, 8))
+
+
 def count_frames(segment: Path) -> int:
     """Video packets (= frames) in one MPEG-TS segment (demux only, no decoding)."""
     with av.open(str(segment)) as container:
@@ -119,16 +129,18 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
     if fit not in fb.FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(fb.FIT_MODES)}, not {fit!r}")
     source = Path(source)
-    info = probe(source)
-    if not info.has_video:
-        raise MediaError(f"no video stream in {source.name}")
+    if not source.is_file():
+        raise MediaError(f"file not found: {source.name}")
     codec = canonical.current_codec()
     key = cache_key(source, fit, codec)
     base = Path(cache_root) / "normalized"
     folder = base / key
     with key_lock(key):
         found = load_normalized(folder)
-        if found is None:
+        if found is None:  # probe (validate) only when there is work to do
+            info = probe(source)
+            if not info.has_video:
+                raise MediaError(f"no video stream in {source.name}")
             base.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=base))
             try:
@@ -139,9 +151,50 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
             found = load_normalized(folder)
             if found is None:
                 raise MediaError(f"normalised copy of {source.name} is incomplete in the cache")
+    _touch(found.folder / "meta.json")
     if progress:
         progress(100.0, "source normalised")
     return found
+
+
+def _touch(path: Path) -> None:
+    """Mark a cache entry as used now (:func:`prune_cache` keeps recently used entries)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune_cache(cache_root: Path, max_age_s: float) -> int:
+    """Delete cache entries not used for ``max_age_s`` seconds; returns the bytes freed.
+
+    Entries: normalised copies (age = last use, see :func:`normalize_video`), re-encoded hook
+    windows, variant audio tracks and leftovers in ``tmp/`` (e.g. from a killed worker). An entry in
+    use by a running render is at most as old as that render, so keep ``max_age_s`` above the
+    longest render (an hour is safe).
+    """
+    root = Path(cache_root)
+    limit = time.time() - max_age_s
+    freed = 0
+    candidates: list[tuple[Path, Path]] = []  # (entry to delete, file whose mtime dates it)
+    for folder in (root / "normalized").glob("*"):
+        candidates.append((folder, folder / "meta.json" if (folder / "meta.json").exists() else folder))
+    for sub in ("hooks", "audio"):
+        candidates += [(p, p) for p in (root / sub).rglob("*") if p.is_file()]
+    candidates += [(p, p) for p in (root / "tmp").glob("*")]
+    for entry, stamp in candidates:
+        try:
+            if stamp.stat().st_mtime >= limit:
+                continue
+            if entry.is_dir():
+                freed += sum(p.stat().st_size for p in entry.rglob("*") if p.is_file())
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                freed += entry.stat().st_size
+                entry.unlink(missing_ok=True)
+        except OSError:
+            continue
+    return freed
 
 
 def _publish(tmp: Path, folder: Path) -> None:
@@ -159,7 +212,7 @@ def _publish(tmp: Path, folder: Path) -> None:
 
 def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
            progress: Progress | None) -> None:
-    frames = max(1, int(round(info.duration_s * FPS)))
+    frames = max(1, round(info.duration_s * FPS))
 
     def report(fraction: float) -> None:
         if progress:

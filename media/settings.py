@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Variant output (see media/canonical.py for the canonical 9:16 format these feed).
     output_crf: int = Field(default=20, ge=0, le=51, description="x264 CRF of rendered video")
     output_preset: str = Field(default="veryfast", description="x264 preset of rendered video")
+    hook_window_preset: str = Field(
+        default="superfast",
+        description="x264 preset of the re-encoded hook window (fast path); used only when its SPS/PPS "
+        "equal the canonical preset's, else the canonical preset is used; empty = the canonical preset",
+    )
     batch_ttl_hours: float = Field(default=24.0, gt=0, description="variant batch expiry")
     cartesian_cap: int = Field(default=500, ge=1, description="max variants a cartesian batch may make")
     max_upload_mb: int = Field(default=2048, ge=1, description="largest accepted upload, MiB")

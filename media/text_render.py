@@ -227,7 +227,7 @@ def wrap_text(text: str, size: int, width: int) -> tuple[list[str], bool]:
 
 
 def _line_height(size: int) -> int:
-    return int(round(size * LINE_SPACING))
+    return round(size * LINE_SPACING)
 
 
 def _block_height(n_lines: int, size: int) -> int:
@@ -248,11 +248,11 @@ def fit_font_size(text: str, zone: SafeZone = SAFE_ZONE) -> tuple[int, list[str]
 
 def _padding(size: int) -> int:
     """Room around the text for the stroke and the box (pixels)."""
-    return int(round(size * 0.35)) + 4
+    return round(size * 0.35) + 4
 
 
 def _stroke(style: TextStyle, size: int) -> int:
-    return style.stroke_width if style.stroke_width is not None else max(2, int(round(size * 0.08)))
+    return style.stroke_width if style.stroke_width is not None else max(2, round(size * 0.08))
 
 
 def _truncate(lines: list[str], size: int, zone: SafeZone) -> list[str]:
@@ -310,7 +310,7 @@ def render_hook(text: str, style: TextStyle = TextStyle(), position: HookPositio
 def _ascent(size: int) -> int:
     """Baseline offset inside a line: centres the primary font's ascent/descent in the line height."""
     ascent, descent = load_font(PRIMARY, size).getmetrics()
-    return int(round((_line_height(size) - (ascent + descent)) / 2 + ascent))
+    return round((_line_height(size) - (ascent + descent)) / 2 + ascent)
 
 
 def _place_x(width: int, zone: SafeZone) -> int:
@@ -339,7 +339,7 @@ def parse_colour(value: str, key: str = "colour") -> tuple[int, int, int]:
 def _colours(style: TextStyle) -> tuple[tuple, tuple, tuple]:
     fill = (*parse_colour(style.color, "text_color"), 255)
     stroke = (*parse_colour(style.stroke_color, "stroke_color"), 255)
-    alpha = int(round(max(0.0, min(1.0, style.box_opacity)) * 255))
+    alpha = round(max(0.0, min(1.0, style.box_opacity)) * 255)
     box = (*parse_colour(style.box_color, "box_color"), alpha)
     return fill, stroke, box
 
@@ -349,5 +349,17 @@ def font_for_drawtext() -> str:
     return str(PRIMARY.path)
 
 
-__all__ = ["HookImage", "HookPosition", "Run", "SAFE_ZONE", "SafeZone", "TextStyle", "fit_font_size",
-           "layout_runs", "render_hook", "wrap_text", "parse_colour", "ImageFont"]
+__all__ = [
+    "SAFE_ZONE",
+    "HookImage",
+    "HookPosition",
+    "ImageFont",
+    "Run",
+    "SafeZone",
+    "TextStyle",
+    "fit_font_size",
+    "layout_runs",
+    "parse_colour",
+    "render_hook",
+    "wrap_text",
+]

@@ -21,19 +21,28 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from media import canonical, ffmpeg_builder as fb
+from media import canonical
+from media import ffmpeg_builder as fb
 from media.audio_track import AUDIO_MODES, AudioMode, PendingAudio, check_track, start_variant_audio
-from media.canonical import FPS, GOP_FRAMES, GOP_S
+from media.canonical import FPS, GOP_S
 from media.ffmpeg_builder import FIT_MODES, FitMode
 from media.ffmpeg_run import run_ffmpeg
-from media.normalize import NormalizedVideo, key_lock, normalize_video
+from media.normalize import NormalizedVideo, key_lock, normalize_video, parameter_sets
 from media.probe import MediaError, probe
-from media.text_render import (HookPosition, TextStyle, fit_font_size, parse_colour, render_hook,
-                               wrap_text, SAFE_ZONE, font_for_drawtext)
+from media.text_render import (
+    SAFE_ZONE,
+    HookPosition,
+    TextStyle,
+    fit_font_size,
+    font_for_drawtext,
+    parse_colour,
+    render_hook,
+    wrap_text,
+)
 
 Progress = Callable[[float, str], None]
 RenderPath = Literal["fast", "full", "copy"]
@@ -83,7 +92,7 @@ def _choice(key: str, value, allowed: tuple[str, ...]) -> str:
 
 def _check_style(style: TextStyle) -> None:
     if not isinstance(style, TextStyle):
-        raise ValueError(f"style: not a TextStyle: {style!r}")
+        raise TypeError(f"style: not a TextStyle: {style!r}")
     if style.font_size is not None:
         _integer("font_size", style.font_size, 8, 400)
     if style.stroke_width is not None:
@@ -92,7 +101,7 @@ def _check_style(style: TextStyle) -> None:
     parse_colour(style.stroke_color, "stroke_color")
     parse_colour(style.box_color, "box_color")
     if not isinstance(style.box, bool):
-        raise ValueError(f"box: not true/false: {style.box!r}")
+        raise ValueError(f"box: not true/false: {style.box!r}")  # noqa: TRY004 - a bad option value
     _number("box_opacity", style.box_opacity, 0.0, 1.0)
 
 
@@ -119,7 +128,7 @@ class VariantOptions:
         _check_style(self.style)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "VariantOptions":
+    def from_dict(cls, d: dict | None) -> VariantOptions:
         """Options from the API's flat keys (``hook_position``, ``hook_start_s``, ``hook_duration_s``,
         ``audio_mode``, ``fit``, ``font_size``, ``text_color``, ``stroke_color``, ``stroke_width``,
         ``box``, ``box_color``, ``box_opacity``). None/"" = default (``font_size`` "auto" = auto-fit);
@@ -191,8 +200,8 @@ def hook_window(start_s: float, duration_s: float, norm: NormalizedVideo) -> Hoo
     end = min(total, start_s + duration_s)
     if start_s >= total - 1e-9 or end <= start_s:
         return None
-    first = int(math.floor(start_s / GOP_S + 1e-9))
-    last = min(len(norm.segments), int(math.ceil(end / GOP_S - 1e-9)))
+    first = math.floor(start_s / GOP_S + 1e-9)
+    last = min(len(norm.segments), math.ceil(end / GOP_S - 1e-9))
     offset = first * GOP_S
     return HookWindow(first, max(last, first + 1), start_s - offset, end - offset)
 
@@ -210,8 +219,9 @@ def _fraction(progress: Progress | None, msg: str) -> Callable[[float], None] | 
 
 
 def _hook_key(norm: NormalizedVideo, text: str, options: VariantOptions, win: HookWindow) -> str:
-    blob = json.dumps([HOOK_RENDER_VERSION, norm.key, text, asdict(options.style), options.hook_position,
-                       win.first_gop, win.end_gop, round(win.start_s, 6), round(win.end_s, 6)])
+    blob = json.dumps([HOOK_RENDER_VERSION, norm.key, canonical.hook_window_codec().key, text,
+                       asdict(options.style), options.hook_position, win.first_gop, win.end_gop,
+                       round(win.start_s, 6), round(win.end_s, 6)])
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -223,6 +233,7 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
     path = folder / f"{key}.ts"
     with key_lock(key):
         if path.is_file():
+            os.utime(path)  # recently used: kept by prune_cache
             return path, 0
         folder.mkdir(parents=True, exist_ok=True)
         hook = render_hook(text, options.style, options.hook_position)
@@ -234,22 +245,46 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
         os.close(fd)
         tmp = Path(name)
         try:
-            args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
-                                        fb.TS_OFFSET_S + win.first_gop * GOP_S, canonical.current_codec(), tmp)
-            run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
+            for codec in _window_codecs():
+                args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
+                                            fb.TS_OFFSET_S + win.first_gop * GOP_S, codec, tmp)
+                run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
+                if parameter_sets(tmp) == parameter_sets(segments[0]):
+                    break
+                _MISMATCHED.add(codec.key)  # this preset's headers differ: use the canonical one
+            else:
+                raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} has other SPS/PPS")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
         return path, frames
 
 
+_MISMATCHED: set[str] = set()
+
+
+class HeaderMismatch(RuntimeError):
+    """A re-encoded window cannot be joined to the stream-copied GOPs (the full render is used)."""
+
+
+def _window_codecs() -> list[canonical.VideoCodec]:
+    """Codecs to try for a hook window: the faster hook-window preset (unless its SPS/PPS were
+    seen to differ), then the canonical codec, whose headers match by construction."""
+    fast, exact = canonical.hook_window_codec(), canonical.current_codec()
+    return [exact] if fast == exact or fast.key in _MISMATCHED else [fast, exact]
+
+
 def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audio: Path, work: Path,
                  out: Path, progress: Progress | None) -> None:
+    """One encode of the whole normalised copy with the hook (whole video when its duration is 0)."""
     hook = render_hook(text, options.style, options.hook_position)
     png = work / "hook.png"
     hook.image.save(png)
-    args = fb.full_render_args(norm.segments, png, hook.x, hook.y, audio, norm.frames,
-                               canonical.current_codec(), out)
+    window = None
+    if options.hook_duration_s > 0:
+        window = (options.hook_start_s, options.hook_start_s + options.hook_duration_s)
+    args = fb.full_render_args(joinable(list(norm.segments), work), png, hook.x, hook.y, audio, norm.frames,
+                               canonical.current_codec(), out, window)
     run_ffmpeg(args, "rendering the variant", norm.duration_s, _fraction(progress, "rendering"))
 
 
@@ -259,12 +294,12 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
 
     ``audio``: the chosen track (None: keep the original, or silence); ``hook_text`` None/blank = no
     hook. ``progress(percent 0-100, message)`` may raise to cancel: the exception propagates and
-    ``out_path`` is not created. Raises ValueError (bad options), MediaError (unusable media, FFmpeg
-    failure; the message names the file or the step).
+    ``out_path`` is not created. Raises TypeError (options not a VariantOptions), ValueError,
+    MediaError (unusable media, FFmpeg failure; the message names the file or the step).
     """
     t0 = time.perf_counter()
     if not isinstance(options, VariantOptions):
-        raise ValueError(f"options: not VariantOptions: {options!r}")
+        raise TypeError(f"options: not VariantOptions: {options!r}")
     out_path = Path(out_path)
     if audio is not None:
         check_track(Path(audio))
@@ -284,20 +319,22 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     reencoded = 0.0
     try:
         pending = start_variant_audio(norm, Path(audio) if audio else None, options.audio_mode, cache_root)
-        if mode == "full":
-            audio_path = pending.finish()
-            _render_full(norm, text, options, audio_path, work, tmp_out, _stage(progress, 40, 100))
-            reencoded = norm.duration_s
-        else:
-            segments = list(norm.segments)
-            if mode == "fast":
+        segments = list(norm.segments)
+        if mode == "fast":
+            try:
                 seg, frames = _hook_segment(norm, text, options, win, cache_root, work, _stage(progress, 40, 90))
                 segments[win.first_gop:win.end_gop] = [seg]
                 reencoded = frames / FPS
+            except HeaderMismatch:  # the window cannot be joined: one full encode instead
+                mode = "full"
+        if mode == "full":
+            _render_full(norm, text, options, pending.finish(), work, tmp_out, _stage(progress, 40, 100))
+            reencoded = norm.duration_s
+        else:
             audio_path = pending.finish()
             if progress:
                 progress(92.0, "joining")
-            run_ffmpeg(fb.remux_args(segments, audio_path, tmp_out), "joining the variant")
+            run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out), "joining the variant")
         os.replace(tmp_out, out_path)
     except BaseException:
         if pending is not None:
@@ -310,6 +347,22 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
         progress(100.0, "done")
     return RenderResult(path=out_path, render_path=mode, duration_s=norm.duration_s,
                         wall_s=time.perf_counter() - t0, reencoded_s=reencoded)
+
+
+MAX_CONCAT_URL = 8000  # longer concat: URLs (very long sources) are joined into one file instead
+
+
+def joinable(segments: list[Path], work: Path) -> list[Path]:
+    """``segments`` as given, or one file holding their bytes back to back when the ``concat:`` URL
+    would be too long for a command line (Windows allows 32,767 characters)."""
+    if len(fb.concat_url(segments)) <= MAX_CONCAT_URL:
+        return segments
+    joined = work / "joined.ts"
+    with joined.open("wb") as out:
+        for seg in segments:
+            with seg.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+    return [joined]
 
 
 def _tmp_root(cache_root: Path) -> Path:
@@ -329,7 +382,7 @@ def render_naive(source: Path, audio: Path | None, hook_text: str | None, option
     info = probe(source)
     if not info.has_video:
         raise MediaError(f"no video stream in {source.name}")
-    frames = max(1, int(round(info.duration_s * FPS)))
+    frames = max(1, round(info.duration_s * FPS))
     duration = frames / FPS
     text = (hook_text or "").strip()
     size = options.style.font_size or (fit_font_size(text)[0] if text else 0)

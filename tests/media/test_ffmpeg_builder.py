@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from media import canonical, ffmpeg_builder as fb
+from media import canonical
+from media import ffmpeg_builder as fb
 from media.canonical import VideoCodec
 
 CODEC = VideoCodec(crf=23, preset="veryfast")
@@ -167,6 +168,9 @@ def test_full_render_args():
     assert value(args, "-filter_complex") == "[0:v][1:v]overlay=x=5:y=6,format=yuv420p[v]"
     assert value(args, "-map", 1) == "2:a:0" and value(args, "-c:a") == "copy"
     assert value(args, "-frames:v") == "90" and value(args, "-movflags") == "+faststart"
+    windowed = fb.full_render_args([Path("/a.ts")], Path("/h.png"), 5, 6, Path("/au.m4a"), 90, CODEC,
+                                   Path("/o.mp4"), (1.5, 4.5))
+    assert value(windowed, "-filter_complex") == fb.overlay_filter(5, 6, 1.5, 4.5)
 
 
 def test_concat_url_refuses_pipe_and_empty():
@@ -180,7 +184,7 @@ def test_naive_render_args_use_drawtext_with_textfile():
     args = fb.naive_render_args(Path("/s.mp4"), Path("/t.wav"), Path("/w/hook.txt"), Path("/f/Noto.ttf"), 64,
                                 270, 0.0, 3.0, "blur", 900, 30.0, 0.0, 20, "medium", Path("/o.mp4"))
     graph = value(args, "-filter_complex")
-    assert "drawtext=fontfile='/f/Noto.ttf':textfile='/w/hook.txt':fontsize=64" in graph
+    assert "drawtext=fontfile='/f/Noto.ttf':textfile='/w/hook.txt':expansion=none:fontsize=64" in graph
     assert "enable='gte(t,0)*lt(t,3)'" in graph
     assert value(args, "-preset") == "medium" and value(args, "-frames:v") == "900"
     assert args[args.index("/t.wav") - 3: args.index("/t.wav")] == ["-stream_loop", "-1", "-i"]
@@ -189,5 +193,6 @@ def test_naive_render_args_use_drawtext_with_textfile():
     assert "anullsrc=r=48000:cl=stereo" in silent and "drawtext" not in value(silent, "-filter_complex")
 
 
-def test_escape_filter_path():
-    assert fb.escape_filter_path(Path("C:/a b/it's:x.ttf")) == "C\\:/a b/it\\'s\\:x.ttf"
+def test_quote_filter_path():
+    assert fb.quote_filter_path(Path("/f/NotoSans[wght].ttf")) == "'/f/NotoSans[wght].ttf'"
+    assert fb.quote_filter_path(Path("/a b/it's:x.ttf")) == "'/a b/it'\\''s:x.ttf'"

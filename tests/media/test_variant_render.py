@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 from pathlib import Path
 
@@ -10,9 +11,9 @@ import numpy as np
 import pytest
 
 from media.canonical import FPS
-from media.normalize import normalize_video
+from media.normalize import parameter_sets
 from media.probe import MediaError, probe
-from media.text_render import TextStyle, render_hook
+from media.text_render import render_hook
 from media.variant_render import VariantOptions, render_variant
 from tests.media.conftest import best_correlation, decode_warnings, framemd5, gray_frames, mono
 
@@ -91,7 +92,7 @@ def test_fast_path_joins_frame_by_frame(fast, norm_square_blur):
     copied = [i for i in range(len(ref)) if not 60 <= i < 120]
     assert [out[i][1] for i in copied] == [ref[i][1] for i in copied]
     assert all(out[i][1] != ref[i][1] for i in range(75, 120))  # the hook is on these
-    steps = {b[0] - a[0] for a, b in zip(out, out[1:])}
+    steps = {b[0] - a[0] for a, b in itertools.pairwise(out)}
     assert len(steps) == 1 and steps.pop() > 0  # one frame duration everywhere: no gap, no duplicate
 
 
@@ -118,16 +119,10 @@ def test_reencoded_segment_has_the_same_sps_pps(fast, norm_square_blur, render_c
     hook_ts = list((render_cache / "hooks" / norm_square_blur.key).glob("*.ts"))
     assert hook_ts
 
-    def params(path: Path) -> set[bytes]:
-        with av.open(str(path)) as c:
-            data = bytes(next(p for p in c.demux(video=0) if p.size))
-        nals = [n for n in data.split(b"\x00\x00\x01") if n]
-        return {n.rstrip(b"\x00") for n in nals if n[0] & 0x1F in (7, 8)}
-
-    ref = params(norm_square_blur.segments[0])
-    assert len(ref) == 2
+    ref = parameter_sets(norm_square_blur.segments[0])
+    assert len(ref) == 2 and {n[0] & 0x1F for n in ref} == {7, 8}
     for path in hook_ts:
-        assert params(path) == ref
+        assert parameter_sets(path) == ref
 
 
 def test_hook_visible_in_window_only(fast, plain):
@@ -167,7 +162,7 @@ def test_variants_sharing_video_and_hook_share_the_segment(fast, square_src, sam
     assert again.render_path == "fast" and again.reencoded_s == 0.0
     assert [m for _, m in framemd5(str(again.path))] == [m for _, m in framemd5(str(fast[0].path))]
     assert len(list((render_cache / "hooks" / norm_square_blur.key).glob("*.ts"))) == 1
-    lag, corr = best_correlation(mono(again.path), mono(other), 0, 200, 16000)
+    _lag, corr = best_correlation(mono(again.path), mono(other), 0, 200, 16000)
     assert corr > 0.8
 
 
@@ -215,6 +210,18 @@ def test_bad_inputs_raise_clear_errors(tmp_path, render_cache, square_src, silen
         render_variant(fake, None, "hi", VariantOptions(), tmp_path / "o.mp4", render_cache)
     with pytest.raises(MediaError, match="no audio stream: vertical_2s.mp4"):
         render_variant(square_src, silent_vertical_src, "hi", VariantOptions(), tmp_path / "o.mp4", render_cache)
-    with pytest.raises(ValueError, match="options"):
+    with pytest.raises(TypeError, match="options"):
         render_variant(square_src, None, "hi", {"fit": "crop"}, tmp_path / "o.mp4", render_cache)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_long_segment_lists_are_joined_into_one_file(tmp_path, norm_square_blur, monkeypatch):
+    from media import variant_render
+    from media.normalize import count_frames
+    short = list(norm_square_blur.segments)
+    assert variant_render.joinable(short, tmp_path) == short
+    monkeypatch.setattr(variant_render, "MAX_CONCAT_URL", 100)
+    joined = variant_render.joinable(short * 2, tmp_path)
+    assert len(joined) == 1
+    assert joined[0].read_bytes() == b"".join(p.read_bytes() for p in short * 2)
+    assert count_frames(joined[0]) == 2 * norm_square_blur.frames
