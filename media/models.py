@@ -32,8 +32,8 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    """Current UTC time, naive (SQLite stores no zone)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Current UTC time, timezone-aware (sqlmodel >= 0.0.50 refuses naive datetimes on write)."""
+    return datetime.now(timezone.utc)
 
 
 def _json_column() -> Any:
