@@ -60,10 +60,15 @@ class Settings(BaseSettings):
         return self.data_dir / "queue.sqlite3"
 
 
-def _default_data_dir() -> Path | None:
-    """A Hugging Face Space's persistent storage, when it exists and nothing else is set."""
-    if "NOVAI_DATA_DIR" not in os.environ and os.environ.get("SPACE_ID") and Path("/data").is_dir():
-        return Path("/data/novai-data")
+def _default_data_dir(settings: Settings, space_root: Path = Path("/data")) -> Path | None:
+    """A Hugging Face Space's persistent storage (``/data/novai-data``), when it applies.
+
+    It applies on a Space (``SPACE_ID`` set, as Spaces do) with persistent storage mounted at
+    ``space_root`` and no data folder chosen (``NOVAI_DATA_DIR`` in the environment or ``.env``).
+    """
+    chosen = "data_dir" in settings.model_fields_set or "NOVAI_DATA_DIR" in os.environ
+    if not chosen and os.environ.get("SPACE_ID") and space_root.is_dir():
+        return space_root / "novai-data"
     return None
 
 
@@ -71,11 +76,14 @@ def _default_data_dir() -> Path | None:
 def get_settings() -> Settings:
     """Return the process-wide settings, data folders created and paths made absolute."""
     settings = Settings()
-    space_dir = _default_data_dir()
+    space_dir = _default_data_dir(settings)
     if space_dir is not None:
         settings.data_dir = space_dir
     settings.data_dir = settings.data_dir.expanduser().resolve()
     settings.media_dir.mkdir(parents=True, exist_ok=True)
+    from media.keys import apply_saved_keys  # keys saved in Settings fill what the environment leaves empty
+
+    apply_saved_keys(settings)
     return settings
 
 
