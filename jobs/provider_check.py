@@ -23,6 +23,14 @@ import httpx
 
 from media.settings import get_settings
 
+try:  # google-genai 3.x talks through httpx2, a fork of httpx with its own exception classes
+    import httpx2
+
+    _TIMEOUTS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
+    _TRANSPORT: tuple[type[Exception], ...] = (httpx.TransportError, httpx2.TransportError)
+except ImportError:  # pragma: no cover - depends on the google-genai version installed
+    _TIMEOUTS, _TRANSPORT = (httpx.TimeoutException,), (httpx.TransportError,)
+
 DEFAULT_TIMEOUT_S = 10.0
 _FAL_HOST_LOCK = threading.Lock()
 
@@ -67,9 +75,9 @@ def _timed(provider: str, attempt: Callable[[], str], explain: Callable[[Excepti
 
 
 def _transport_problem(provider: str, exc: Exception, timeout_s: float) -> str | None:
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, _TIMEOUTS):
         return f"no answer from {provider} within {timeout_s:g} s"
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, _TRANSPORT):
         return f"cannot reach {provider}: {_short(str(exc) or exc.__class__.__name__)}"
     return None
 
