@@ -49,9 +49,9 @@ def show(days: int) -> tuple[str, pd.DataFrame, list[list[Any]], list[list[Any]]
     return summary_markdown(days, rows), chart_frame(rows), daily, tools
 
 
-def export(days: int) -> str:
-    """Write the CSV of every cost row in the window; returns its path (served from the media folder)."""
-    return str(media_costs.export_costs_csv(int(days)))
+def export(days: int) -> gr.File:
+    """Write the CSV of every cost row in the window and show it (served from the media folder)."""
+    return gr.File(value=str(media_costs.export_costs_csv(int(days))), visible=True)
 
 
 def build() -> None:
@@ -67,7 +67,7 @@ def build() -> None:
     with gr.Row():
         daily = gr.Dataframe(headers=DAILY_HEADERS, label="Per day and tool", interactive=False, scale=3)
         tools = gr.Dataframe(headers=TOOL_HEADERS, label="Per tool", interactive=False, scale=2)
-    csv_file = gr.File(label="CSV export", interactive=False, elem_id="credits-csv")
+    csv_file = gr.File(label="CSV export", interactive=False, visible=False, elem_id="credits-csv")
     outputs = [summary, chart, daily, tools]
     days.change(show, inputs=days, outputs=outputs, api_visibility="private")
     refresh.click(show, inputs=days, outputs=outputs, api_visibility="private")

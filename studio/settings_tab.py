@@ -103,19 +103,33 @@ def limit_markdown() -> str:
             + f" · spent today: {media_costs.format_cents(today)}. When both are set the lower applies.")
 
 
-def save_limit(dollars: float | None) -> str:
+def parse_dollars(text: str | float | None) -> int | None:
+    """``"5"``, ``"$5.25"``, ``5.25`` -> cents (500, 525, 525); blank -> None; raises ValueError otherwise."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    cleaned = str(text).strip().lstrip("$").replace(",", "").strip()
+    try:
+        dollars = float(cleaned)
+    except ValueError:
+        raise ValueError(f"not an amount in dollars: {text!r} (write e.g. 5 or 5.25)") from None
+    if not dollars >= 0 or dollars == float("inf"):
+        raise ValueError(f"the daily limit must be 0 or more dollars (got {text!r})")
+    return round(dollars * 100)
+
+
+def save_limit(dollars: str | float | None) -> str:
     """Save the daily limit typed in dollars (blank = remove the Settings limit)."""
     try:
-        media_costs.set_daily_limit(None if dollars is None else round(float(dollars) * 100))
+        media_costs.set_daily_limit(parse_dollars(dollars))
     except ValueError as exc:
         return f"Not saved: {exc}\n\n" + limit_markdown()
     return limit_markdown()
 
 
-def clear_limit() -> tuple[None, str]:
-    """Remove the limit saved in Settings."""
+def clear_limit() -> tuple[str, str]:
+    """Remove the limit saved in Settings; returns (cleared box, status)."""
     media_costs.set_daily_limit(None)
-    return None, limit_markdown()
+    return "", limit_markdown()
 
 
 def data_folder_markdown(settings: Settings) -> str:
@@ -164,12 +178,14 @@ def build() -> None:
                 "(UTC day) is checked against this limit; over it, the job is refused and nothing is queued.")
     limit_status = gr.Markdown(limit_markdown(), elem_id="settings-limit-status")
     with gr.Row():
-        limit_box = gr.Number(label="Daily limit (USD)", minimum=0, precision=2, scale=2,
-                              value=None if media_costs.daily_limit().ui is None
-                              else media_costs.daily_limit().ui / 100, elem_id="settings-limit")
+        saved_limit = media_costs.daily_limit().ui
+        limit_box = gr.Textbox(label="Daily limit (USD)", placeholder="e.g. 5.00 (blank: no limit from here)",
+                               value="" if saved_limit is None else f"{saved_limit / 100:.2f}", scale=2,
+                               elem_id="settings-limit")
         save_limit_button = gr.Button("Save limit", size="sm", scale=0, elem_id="settings-limit-save")
         clear_limit_button = gr.Button("Remove limit", size="sm", scale=0)
     save_limit_button.click(save_limit, inputs=limit_box, outputs=limit_status, api_visibility="private")
+    limit_box.submit(save_limit, inputs=limit_box, outputs=limit_status, api_visibility="private")
     clear_limit_button.click(clear_limit, outputs=[limit_box, limit_status], api_visibility="private")
     gr.Markdown("### Data folder")
     gr.Markdown(data_folder_markdown(settings))
@@ -179,9 +195,9 @@ def build() -> None:
     output = gr.Dataframe(output_rows, headers=SETTINGS_HEADERS, label="Output defaults", interactive=False,
                           wrap=True)
     providers = gr.Dataframe(provider_rows, headers=SETTINGS_HEADERS, label="Default provider per tool",
-                             interactive=False, wrap=True)
+                             interactive=False, wrap=True, visible=bool(provider_rows))
     prices = gr.Dataframe(price_rows, headers=SETTINGS_HEADERS, label="Price tables (cents)",
-                          interactive=False, wrap=True)
+                          interactive=False, wrap=True, visible=bool(price_rows))
     with gr.Accordion("Other settings", open=False):
         other = gr.Dataframe(other_rows, headers=SETTINGS_HEADERS, interactive=False, wrap=True)
     demo = gr.context.Context.root_block

@@ -42,16 +42,18 @@ def test_settings_tables_never_show_keys(fresh_data_dir, monkeypatch):
 
 def test_fake_key_and_low_limit_refuse_a_paid_submission(fresh_data_dir):
     settings_tab.save_key("fal", "fal-fake-key-abcdef123456")
-    status = settings_tab.save_limit(1.00)
+    status = settings_tab.save_limit("$1.00")
     assert "**In force:** $1.00 (100¢)" in status
     record_cost(None, "lora_train", 80, "earlier today")
     with pytest.raises(costs.SpendLimitExceeded) as caught:
         costs.check_spend_limit(45)  # what a paid tool's submit function calls before queueing
     assert "estimated at $0.45 (45¢), today's spend is $0.80 (80¢) and the daily limit is $1.00 (100¢)" \
         in str(caught.value)
-    assert "Not saved" in settings_tab.save_limit(-3)
+    assert "Not saved: the daily limit must be 0 or more" in settings_tab.save_limit("-3")
+    assert "Not saved: not an amount in dollars" in settings_tab.save_limit("five")
+    assert "$1.00 (100¢)" in settings_tab.limit_markdown()  # a refused entry changes nothing
     box, status = settings_tab.clear_limit()
-    assert box is None and "no limit" in status
+    assert box == "" and "no limit" in status
     assert costs.check_spend_limit(45) is None
 
 
@@ -77,8 +79,11 @@ def test_credits_show_and_export(fresh_data_dir):
     assert list(frame.columns) == ["day", "tool", "usd"] and frame["usd"].tolist() == [0.12]
     assert daily[0][1:] == ["character", "0.12", 12, 2]
     assert tools == [["character", "0.12", 12, 2]]
-    path = credits_tab.export(7)
-    assert path.endswith(".csv") and "diagram" in open(path).read()
+    update = credits_tab.export(7)
+    assert update.visible is True
+    assert update.value["path"].endswith("-7d.csv")
+    (exported,) = (fresh_data_dir / "media" / "exports").iterdir()
+    assert "diagram" in exported.read_text()
 
 
 def _free_port() -> int:
@@ -111,3 +116,15 @@ def test_stats_and_costs_api_through_gradio_client(fresh_data_dir):
         assert names == {"/stats", "/costs"}  # key saving, connection tests etc. are not API endpoints
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize("text, cents", [("5", 500), ("$5.25", 525), (" 1,000.5 ", 100050), ("", None),
+                                         (2.5, 250), ("0", 0)])
+def test_parse_dollars(text, cents):
+    assert settings_tab.parse_dollars(text) == cents
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-1", "5 dollars"])
+def test_parse_dollars_refuses(text):
+    with pytest.raises(ValueError):
+        settings_tab.parse_dollars(text)
