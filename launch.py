@@ -23,10 +23,12 @@ from typing import Any
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description="NOVAI Studio")
-    # A Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0 and GRADIO_SERVER_PORT=7860.
+    # A Hugging Face Space (SPACE_ID set) must listen on every interface; its Gradio image also sets
+    # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which are honoured like Gradio itself does.
+    space_host = "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1"
     parser.add_argument("--host",
                         default=os.environ.get("NOVAI_HOST") or os.environ.get("GRADIO_SERVER_NAME")
-                        or "127.0.0.1",
+                        or space_host,
                         help="interface to listen on (default 127.0.0.1; 0.0.0.0 needs --auth)")
     parser.add_argument("--port", type=int,
                         default=int(os.environ.get("NOVAI_PORT") or os.environ.get("GRADIO_SERVER_PORT")

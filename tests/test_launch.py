@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
     for name in ("NOVAI_AUTH", "NOVAI_NO_AUTH", "NOVAI_HOST", "NOVAI_PORT", "GRADIO_SERVER_NAME",
-                 "GRADIO_SERVER_PORT"):
+                 "GRADIO_SERVER_PORT", "SPACE_ID"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -64,6 +64,14 @@ def test_space_environment_listens_everywhere_and_so_needs_auth(monkeypatch):
     assert (args.host, args.port) == ("0.0.0.0", 7861)
     with pytest.raises(SystemExit, match="Refusing to start"):
         launch.resolve_auth(args)
+
+
+def test_on_a_space_the_default_host_is_every_interface(monkeypatch):
+    assert launch.parse_args([]).host == "127.0.0.1"
+    monkeypatch.setenv("SPACE_ID", "novai/studio")
+    assert launch.parse_args([]).host == "0.0.0.0"
+    monkeypatch.setenv("NOVAI_AUTH", "ana:pw")
+    assert launch.resolve_auth(launch.parse_args([])) == ("ana", "pw")
 
 
 def test_launch_share_without_auth_exits_before_starting(tmp_path):
