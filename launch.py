@@ -70,9 +70,9 @@ def resolve_auth(args: argparse.Namespace) -> tuple[str, str] | None:
         return user, password
     if exposed and not args.no_auth:
         raise SystemExit(
-            "Refusing to start: --share or --host %s makes the studio reachable by others. "
-            "Set NOVAI_AUTH=user:password (or --auth user:password), or pass --no-auth on a trusted "
-            "network." % args.host
+            f"Refusing to start: {'--share' if args.share else '--host ' + args.host} makes the studio "
+            "reachable by others. Set NOVAI_AUTH=user:password (or --auth user:password), or pass "
+            "--no-auth (NOVAI_NO_AUTH=1) on a trusted network."
         )
     if exposed:
         print("WARNING: the studio is reachable by others with no password (--no-auth).", file=sys.stderr)

@@ -68,7 +68,7 @@ def _timed(provider: str, attempt: Callable[[], str], explain: Callable[[Excepti
     try:
         message = attempt()
         ok = True
-    except Exception as exc:  # every failure becomes a message; unknown ones name their type
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a message; unknown ones name their type
         message = explain(exc) or f"{provider} test failed: {exc.__class__.__name__}: {_short(str(exc))}"
         ok = False
     return ConnectionResult(provider, ok, message, round(time.monotonic() - start, 3))

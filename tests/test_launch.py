@@ -78,7 +78,7 @@ def test_launch_share_without_auth_exits_before_starting(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("NOVAI_AUTH", "NOVAI_NO_AUTH")}
     env["NOVAI_DATA_DIR"] = str(tmp_path / "data")
     proc = subprocess.run([sys.executable, "launch.py", "--share"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1
     assert "Refusing to start" in proc.stderr
     assert not (tmp_path / "data").exists()  # nothing started, no data folder created

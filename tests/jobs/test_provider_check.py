@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -20,7 +21,7 @@ class FakeProvider(BaseHTTPRequestHandler):
     """Speaks the fal storage-token and Gemini list-models contracts; ``mode`` picks an error."""
 
     mode = "ok"
-    seen: list[tuple[str, str, dict[str, str]]] = []
+    seen: ClassVar[list[tuple[str, str, dict[str, str]]]] = []
 
     def log_message(self, *args) -> None:  # keep test output quiet
         return None
