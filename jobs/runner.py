@@ -60,6 +60,31 @@ def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
     return "completed"
 
 
+_TASKS: dict[str, TaskWrapper] = {}
+
+
+def register_task(job_type: str, task: TaskWrapper) -> TaskWrapper:
+    """Declare the Huey task that runs jobs of ``job_type`` (used by :func:`retry_job`). Returns ``task``."""
+    _TASKS[job_type] = task
+    return task
+
+
+def retry_job(job_id: str) -> str:
+    """Run a failed or canceled job again with its stored input; returns the new task id.
+
+    Raises :class:`UserFacingError` for an active or completed job, or a type with no task.
+    """
+    job = job_store.get_job(job_id)
+    if job.status not in ("failed", "canceled"):
+        raise UserFacingError(f"only a failed or canceled job can be retried (this one is {job.status})")
+    task = _TASKS.get(job.type)
+    if task is None:
+        raise UserFacingError(f"jobs of type {job.type} cannot be retried")
+    job_store.update_job(job_id, status="pending", progress=0, error_message=None, completed_at=None,
+                         started_at=None, message="retrying")
+    return submit(job_id, task)
+
+
 def submit(job_id: str, task: TaskWrapper, *args: Any, **kwargs: Any) -> str:
     """Mark job ``job_id`` queued and enqueue ``task(job_id, *args, **kwargs)``; returns the task id."""
     job_store.update_job(job_id, status="queued", message="waiting for a worker")

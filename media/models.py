@@ -1,7 +1,7 @@
 """The catalog's SQLModel tables, after the studio's design (``shared/design/original-architecture.md``).
 
 Keys are UUID4 strings. File columns hold paths relative to the media folder (``media/store.py``
-resolves them), so the data folder can move. Times are naive UTC datetimes.
+resolves them), so the data folder can move. Times are timezone-aware UTC datetimes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    """Current UTC time, timezone-aware (sqlmodel >= 0.0.50 refuses naive datetimes on write)."""
+    """Current time, timezone-aware UTC (SQLModel refuses naive datetimes)."""
     return datetime.now(timezone.utc)
 
 

@@ -1,12 +1,104 @@
-"""Jobs tab (placeholder until its issue lands: it only says so)."""
+"""Jobs tab: active and recent jobs with progress and errors; cancel and retry."""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from jobs.runner import UserFacingError, retry_job
+from media import job_store
+from media.job_store import JobNotFound
+from media.models import Job
+from studio.common import notice, short_id
+
 TITLE = "Jobs"
 
 
+def job_dict(job: Job) -> dict:
+    """Plain view of a job row: id, type, status, progress, message, error, result_ids, cost and times."""
+    return {
+        "job_id": job.id, "type": job.type, "status": job.status, "progress": job.progress,
+        "message": job.message, "error": job.error_message,
+        "result_ids": list(job.output_payload.get("result_ids", [])), "output": job.output_payload,
+        "external_request_id": job.external_request_id, "external_status": job.external_status,
+        "cost_cents": job.cost_cents, "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "completed_at": job.completed_at.isoformat() if job.completed_at else None,
+    }
+
+
+# ---- API functions ------------------------------------------------------------------------------------
+
+def job_status(job_id: str) -> dict:
+    """``{status, progress, error, result_ids, message, type, ...}`` of one job."""
+    try:
+        return job_dict(job_store.get_job(job_id))
+    except JobNotFound as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+def list_jobs(status: str = "", limit: int = 50) -> list[dict]:
+    """Jobs newest first; ``status`` filters (e.g. ``processing``), ``active`` = pending/queued/processing."""
+    statuses = ("pending", "queued", "processing") if status == "active" else ((status,) if status else None)
+    return [job_dict(j) for j in job_store.list_jobs(statuses, limit=int(limit))]
+
+
+def cancel_job(job_id: str) -> dict:
+    """Cancel an active job (its task stops at its next progress report); returns the job."""
+    try:
+        return job_dict(job_store.cancel_job(job_id))
+    except JobNotFound as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+def retry_job_api(job_id: str) -> dict:
+    """Run a failed or canceled job again with the same input; returns the job."""
+    try:
+        retry_job(job_id)
+        return job_dict(job_store.get_job(job_id))
+    except (JobNotFound, UserFacingError) as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+# ---- UI -----------------------------------------------------------------------------------------------
+
+def _rows(show: str):
+    statuses = ("pending", "queued", "processing") if show == "active" else None
+    return [[j.id, j.type, j.status, f"{j.progress}%", j.message, j.error_message or "",
+             f"{j.created_at:%m-%d %H:%M:%S}"] for j in job_store.list_jobs(statuses, limit=200)]
+
+
+def _act(action, job_id: str, show: str):
+    job_id = (job_id or "").strip()
+    if not job_id:
+        return notice("click a job row first", False), _rows(show)
+    try:
+        action(job_id)
+    except (JobNotFound, UserFacingError) as exc:
+        return notice(str(exc), False), _rows(show)
+    return notice(f"job {short_id(job_id)}: done"), _rows(show)
+
+
 def build() -> None:
-    """Lay out the tab."""
-    gr.Markdown("This tab is not built yet.")
+    """Lay out the jobs view and register job_status, list_jobs, cancel_job, retry_job."""
+    show = gr.Radio(["active", "recent"], value="recent", label="Show")
+    table = gr.Dataframe(headers=["id", "type", "status", "progress", "step", "error", "created (UTC)"],
+                         interactive=False, wrap=True, max_height=500)
+    with gr.Row():
+        job_id = gr.Textbox(label="Job id (click a row)")
+        cancel_btn = gr.Button("Cancel", variant="stop")
+        retry_btn = gr.Button("Retry")
+    msg = gr.Markdown()
+
+    def pick(evt: gr.SelectData, data):
+        return data.iloc[evt.index[0], 0]
+
+    table.select(pick, table, job_id, api_visibility="private")
+    show.change(_rows, show, table, api_visibility="private")
+    gr.Timer(2.0).tick(_rows, show, table, api_visibility="private")
+    cancel_btn.click(lambda i, s: _act(job_store.cancel_job, i, s), [job_id, show], [msg, table],
+                     api_visibility="private")
+    retry_btn.click(lambda i, s: _act(retry_job, i, s), [job_id, show], [msg, table], api_visibility="private")
+    gr.api(job_status, api_name="job_status")
+    gr.api(list_jobs, api_name="list_jobs")
+    gr.api(cancel_job, api_name="cancel_job")
+    gr.api(retry_job_api, api_name="retry_job")

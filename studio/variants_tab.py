@@ -1,12 +1,296 @@
-"""Variants tab (placeholder until its issue lands: it only says so)."""
+"""Variants tab: pick videos x audio x hooks, set options, start a batch, watch it, download results."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import gradio as gr
 
+from jobs import variants as variant_jobs
+from jobs.runner import UserFacingError
+from media import batches, job_store, store
+from media import collections as colls
+from media import hooks as hook_store
+from media import library
+from media.assignment import ASSIGNMENTS
+from studio.common import fmt_seconds, notice, progress_html, short_id
+
 TITLE = "Variants"
+ZIP_WAIT_S = 600  # longest the batch_zip endpoint waits for its ZIP job, seconds
+
+
+# ---- API functions (named endpoints; see docs/API.md) -------------------------------------------------
+
+def create_variant_batch(video_ids: list[str], audio_ids: list[str], hook_ids: list[str],
+                         variants_per_video: int = 1, options: dict | None = None) -> dict:
+    """Start a variant batch; returns ``{batch_id, total, job_ids}``. Bad input raises an error message."""
+    try:
+        return variant_jobs.create_variant_batch(video_ids, audio_ids, hook_ids, variants_per_video, options)
+    except UserFacingError as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+def batch_status(batch_id: str) -> dict:
+    """``{status, total, done, failed, canceled, running, created_at, expires_at, zip_ready, options}``."""
+    try:
+        return batches.batch_status(batch_id)
+    except batches.BatchError as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+def batch_results(batch_id: str) -> list[dict]:
+    """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
+    file_name (its name in the ZIP), render_path, path."""
+    try:
+        return batches.batch_results(batch_id)
+    except batches.BatchError as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+def batch_zip_path(batch_id: str, wait_s: float = ZIP_WAIT_S) -> str:
+    """Path of an up-to-date ZIP of the batch (built by a queued job; waits up to ``wait_s`` seconds)."""
+    status = batches.batch_status(batch_id)
+    batch = batches.get_batch(batch_id)
+    if batch.zip_file and _zip_current(batch_id, batch.zip_file, status["done"]):
+        return str(store.abs_path(batch.zip_file))
+    job_id = variant_jobs.request_zip(batch_id)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        job = job_store.get_job(job_id)
+        if job.status == "completed":
+            return str(store.abs_path(batches.get_batch(batch_id).zip_file))
+        if job.status in ("failed", "canceled"):
+            raise gr.Error(f"ZIP failed: {job.error_message or job.status}")
+        time.sleep(0.3)
+    raise gr.Error("the ZIP is still being built; try again in a moment (is a worker running?)")
+
+
+def _zip_current(batch_id: str, rel: str, done: int) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(store.abs_path(rel)) as archive:
+            return len([n for n in archive.namelist() if n != "manifest.json"]) == done
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def batch_zip(batch_id: str) -> gr.FileData:
+    """``batch_zip`` endpoint: the ZIP of all finished variants with ``manifest.json``."""
+    try:
+        return gr.FileData(path=batch_zip_path(batch_id))
+    except batches.BatchError as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+# ---- UI helpers ---------------------------------------------------------------------------------------
+
+def _choices(kind: str) -> list[tuple[str, str]]:
+    rows = library.list_items(kind)
+    if kind == "video":
+        return [(f"{r.name} ({fmt_seconds(r.duration_s)}, {r.width}x{r.height}) · {short_id(r.id)}", r.id)
+                for r in rows]
+    return [(f"{r.name} ({fmt_seconds(r.duration_s)}) · {short_id(r.id)}", r.id) for r in rows]
+
+
+def _hook_choices() -> list[tuple[str, str]]:
+    return [((h.text if len(h.text) <= 70 else h.text[:69] + "…") + (f"  [{h.category}]" if h.category else ""),
+             h.id) for h in hook_store.list_hooks()]
+
+
+def resolve_selection(kind: str, collection_ids: list[str] | None, item_ids: list[str] | None) -> list[str]:
+    """Ids picked individually (in order) then the members of the picked collections, without repeats."""
+    ordered = list(item_ids or [])
+    for collection_id in collection_ids or []:
+        ordered += [row.id for row in reversed(library.list_items(kind, collection_id))]
+    return list(dict.fromkeys(ordered))
+
+
+def resolve_hooks(categories: list[str] | None, hook_ids: list[str] | None) -> list[str]:
+    """Hooks picked individually then every hook of the picked categories, without repeats."""
+    ordered = list(hook_ids or [])
+    for category in categories or []:
+        ordered += [h.id for h in hook_store.list_hooks(category)]
+    return list(dict.fromkeys(ordered))
+
+
+def _options(assignment, seed, position, start, duration, font_size, color, stroke, box, audio_mode, fit):
+    options: dict[str, Any] = {"assignment": assignment, "hook_position": position,
+                               "hook_start_s": float(start or 0), "hook_duration_s": float(duration or 0),
+                               "audio_mode": audio_mode, "fit": fit, "text_color": color,
+                               "stroke_color": stroke, "box": bool(box)}
+    if font_size:
+        options["font_size"] = int(font_size)
+    if assignment == "random":
+        options["seed"] = int(seed or 0)
+    return options
+
+
+def _plan_text(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, assignment) -> str:
+    videos = resolve_selection("video", v_colls, v_ids)
+    audios = resolve_selection("audio", a_colls, a_ids)
+    hooks = resolve_hooks(h_cats, h_ids)
+    count = variant_jobs.plan_count(videos, audios, hooks, int(per_video or 1), assignment)
+    return (f"**{count} variant(s)** from {len(videos)} video(s), {len(audios)} audio track(s), "
+            f"{len(hooks)} hook(s) · assignment: {assignment}")
+
+
+def _start(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, *opts):
+    try:
+        result = variant_jobs.create_variant_batch(
+            resolve_selection("video", v_colls, v_ids), resolve_selection("audio", a_colls, a_ids),
+            resolve_hooks(h_cats, h_ids), int(per_video or 1), _options(*opts))
+    except UserFacingError as exc:
+        return gr.update(), notice(str(exc), False), gr.update()
+    return (result["batch_id"], notice(f"batch {short_id(result['batch_id'])} started: {result['total']} variants"),
+            gr.update(choices=_batch_choices(), value=result["batch_id"]))
+
+
+def _batch_choices() -> list[tuple[str, str]]:
+    return [(f"{b.created_at:%Y-%m-%d %H:%M} · {b.total} variants · {b.status} · {short_id(b.id)}", b.id)
+            for b in batches.list_batches()]
+
+
+def _poll(batch_id: str | None, shown: str | None = None):
+    """Status bar, info, table every tick; gallery and downloads only when the finished set changed
+    (so a playing preview is not restarted)."""
+    if not batch_id:
+        return "", "", [], [], gr.update(), gr.update(), None
+    try:
+        status = batches.batch_status(batch_id)
+    except batches.BatchError as exc:
+        return notice(str(exc), False), "", [], [], gr.update(), gr.update(), None
+    results = batches.batch_results(batch_id)
+    finished = status["done"] + status["failed"] + status["canceled"]
+    bar = progress_html(100 * finished / max(1, status["total"]),
+                        f"{status['status']} · {status['done']} done, {status['failed']} failed, "
+                        f"{status['canceled']} canceled of {status['total']}")
+    info = (f"Batch `{batch_id}` · created {status['created_at'][:19].replace('T', ' ')} UTC · "
+            f"expires {status['expires_at'][:19].replace('T', ' ')} UTC (files are deleted then unless kept)")
+    rows = [[r["index"], r["file_name"], r["video"], r["audio"] or "(original)", r["hook"] or "(none)",
+             r["status"] + (f" ({r['render_path']})" if r["render_path"] else ""), r["error"] or ""]
+            for r in results]
+    done = [r for r in results if r["file_path"]]
+    signature = batch_id + ":" + ",".join(r["variant_id"] for r in done)
+    if signature == shown:
+        return bar, info, rows, gr.update(), gr.update(), gr.update(), shown
+    gallery = [(r["file_path"], f"#{r['index']} {r['file_name']}") for r in done]
+    keep = gr.update(choices=[(f"#{r['index']} {r['file_name']}", r["variant_id"]) for r in done])
+    return bar, info, rows, gallery, [r["file_path"] for r in done] or None, keep, signature
+
+
+def _make_zip(batch_id: str | None):
+    if not batch_id:
+        return gr.update(), notice("start or open a batch first", False)
+    try:
+        return batch_zip_path(batch_id), notice("ZIP ready (with manifest.json)")
+    except (gr.Error, batches.BatchError) as exc:
+        return gr.update(), notice(getattr(exc, "message", str(exc)), False)
+
+
+def _keep(variant_id: str | None):
+    if not variant_id:
+        return notice("pick a finished variant first", False)
+    try:
+        video_id = batches.keep_variant(variant_id)
+    except batches.BatchError as exc:
+        return notice(str(exc), False)
+    return notice(f"kept in the library as video {short_id(video_id)}")
+
+
+def _cancel(batch_id: str | None):
+    if not batch_id:
+        return notice("no batch selected", False)
+    return notice(f"canceled {variant_jobs.cancel_batch(batch_id)} unfinished variant(s)")
+
+
+def _reload_choices():
+    return (gr.update(choices=[(c.name, c.id) for c in colls.list_collections("video")]),
+            gr.update(choices=_choices("video")),
+            gr.update(choices=[(c.name, c.id) for c in colls.list_collections("audio")]),
+            gr.update(choices=_choices("audio")),
+            gr.update(choices=hook_store.list_categories()), gr.update(choices=_hook_choices()),
+            gr.update(choices=_batch_choices()))
 
 
 def build() -> None:
-    """Lay out the tab."""
-    gr.Markdown("This tab is not built yet.")
+    """Lay out the Variants tab and register create_variant_batch, batch_status, batch_results, batch_zip."""
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown("### Videos")
+            v_colls = gr.Dropdown(label="Collections", multiselect=True, choices=[])
+            v_ids = gr.Dropdown(label="…and/or single videos", multiselect=True, choices=[])
+        with gr.Column():
+            gr.Markdown("### Audio (optional)")
+            a_colls = gr.Dropdown(label="Collections", multiselect=True, choices=[])
+            a_ids = gr.Dropdown(label="…and/or single tracks", multiselect=True, choices=[])
+        with gr.Column():
+            gr.Markdown("### Hooks (optional)")
+            h_cats = gr.Dropdown(label="Categories", multiselect=True, choices=[])
+            h_ids = gr.Dropdown(label="…and/or single hooks", multiselect=True, choices=[])
+    with gr.Row():
+        per_video = gr.Slider(1, 50, value=2, step=1, label="Variants per video")
+        assignment = gr.Radio(list(ASSIGNMENTS), value="round_robin", label="Assignment")
+        seed = gr.Number(value=0, precision=0, label="Seed (random)")
+        reload_btn = gr.Button("Reload library", size="sm")
+    with gr.Accordion("Hook text and audio options", open=False):
+        with gr.Row():
+            position = gr.Radio(["top", "center", "bottom"], value="top", label="Hook position (inside the 9:16 safe zone)")
+            start = gr.Number(value=0, label="Hook start (s)")
+            duration = gr.Number(value=3, label="Hook duration (s, 0 = whole video)")
+        with gr.Row():
+            font_size = gr.Number(value=0, precision=0, label="Font size px (0 = fit the safe width)")
+            color = gr.ColorPicker(value="#FFFFFF", label="Text colour")
+            stroke = gr.ColorPicker(value="#000000", label="Stroke colour")
+            box = gr.Checkbox(value=False, label="Background box")
+        with gr.Row():
+            audio_mode = gr.Radio(["replace", "mix", "keep"], value="replace",
+                                  label="Audio: replace (loop/trim + fade-out), mix under the voice, keep")
+            fit = gr.Radio(["blur", "crop", "pad"], value="blur", label="Fit to 1080x1920")
+    plan = gr.Markdown()
+    start_btn = gr.Button("Start batch", variant="primary")
+    start_msg = gr.Markdown()
+
+    gr.Markdown("### Batch")
+    with gr.Row():
+        batch_pick = gr.Dropdown(label="Open batch", choices=[])
+        cancel_btn = gr.Button("Cancel unfinished", variant="stop", size="sm")
+    batch_id = gr.State(None)
+    bar = gr.HTML()
+    info = gr.Markdown()
+    gallery = gr.Gallery(label="Results", columns=4, height=420)
+    table = gr.Dataframe(headers=["#", "file", "video", "audio", "hook", "status", "error"],
+                         interactive=False, wrap=True, max_height=300)
+    with gr.Row():
+        downloads = gr.File(label="Download variants", file_count="multiple", interactive=False)
+        with gr.Column():
+            zip_btn = gr.Button("Build ZIP of finished variants")
+            zip_file = gr.File(label="ZIP", interactive=False)
+            zip_msg = gr.Markdown()
+            keep_pick = gr.Dropdown(label="Keep a variant in the library (survives expiry)", choices=[])
+            keep_btn = gr.Button("Keep")
+            keep_msg = gr.Markdown()
+
+    plan_inputs = [v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, assignment]
+    opt_inputs = [assignment, seed, position, start, duration, font_size, color, stroke, box, audio_mode, fit]
+    for comp in plan_inputs:
+        comp.change(_plan_text, plan_inputs, plan, api_visibility="private")
+    choice_outputs = [v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, batch_pick]
+    reload_btn.click(_reload_choices, None, choice_outputs, api_visibility="private")
+    gr.context.Context.root_block.load(_reload_choices, None, choice_outputs, api_visibility="private")
+    start_btn.click(_start, plan_inputs[:7] + opt_inputs, [batch_id, start_msg, batch_pick],
+                    api_visibility="private")
+    batch_pick.input(lambda b: b, batch_pick, batch_id, api_visibility="private")
+    shown = gr.State(None)
+    poll_outputs = [bar, info, table, gallery, downloads, keep_pick, shown]
+    batch_id.change(_poll, batch_id, poll_outputs, api_visibility="private")
+    gr.Timer(2.0).tick(_poll, [batch_id, shown], poll_outputs, api_visibility="private")
+    cancel_btn.click(_cancel, batch_id, start_msg, api_visibility="private")
+    zip_btn.click(_make_zip, batch_id, [zip_file, zip_msg], api_visibility="private")
+    keep_btn.click(_keep, keep_pick, keep_msg, api_visibility="private")
+
+    gr.api(create_variant_batch, api_name="create_variant_batch")
+    gr.api(batch_status, api_name="batch_status")
+    gr.api(batch_results, api_name="batch_results")
+    gr.api(batch_zip, api_name="batch_zip")

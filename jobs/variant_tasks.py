@@ -1,0 +1,135 @@
+"""Huey tasks of the Variant Generator: render one variant, build a batch's ZIP, normalise a source,
+and the periodic clean-up of expired batches. Submission functions live in ``jobs/variants.py``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from filelock import FileLock
+from huey import crontab
+
+from jobs.queue import huey
+from jobs.recovery import register_recovery
+from jobs.runner import register_task, run_job, submit
+from media import batches, job_store, store
+from media.db import session_scope
+from media.library import register_file
+from media.models import AudioFile, Hook, Job, Video
+from media.variant_render import VariantOptions, normalize_video, render_variant
+
+log = logging.getLogger(__name__)
+
+
+def cache_root(video_id: str) -> Path:
+    """Folder of a source video's normalised copies and hook segments (removed with the video)."""
+    path = store.media_root() / "cache" / video_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def normalized_for(video: Video, fit: str, progress=None):
+    """The video's canonical copy for ``fit``, made once; concurrent workers wait for the first."""
+    root = cache_root(video.id)
+    with FileLock(str(root / f"normalize-{fit}.lock")):
+        return normalize_video(store.abs_path(video.file), fit, root, progress)
+
+
+def _progress(job_id: str, low: float, high: float):
+    """A progress callback mapping 0-100 onto ``low``..``high`` of the job's bar."""
+    def report(percent: float, message: str) -> None:
+        job_store.report_progress(job_id, low + (high - low) * max(0.0, min(100.0, percent)) / 100, message)
+    return report
+
+
+def _render(job_id: str, variant_id: str) -> dict:
+    variant = batches.get_variant(variant_id)
+    batch = batches.get_batch(variant.batch_id)
+    options = VariantOptions.from_dict(batch.options)
+    with session_scope() as session:
+        video = session.get(Video, variant.video_id)
+        audio = session.get(AudioFile, variant.audio_id) if variant.audio_id else None
+        hook = session.get(Hook, variant.hook_id) if variant.hook_id else None
+    if video is None:
+        raise FileNotFoundError(f"source video of variant {variant.index} was deleted")
+    batches.update_variant(variant_id, status="processing", error=None)
+    normalized_for(video, options.fit, _progress(job_id, 0, 60))
+    audio_path = store.abs_path(audio.file) if audio else None
+    hook_text = hook.text if hook else variant.snapshot.get("hook")
+    dest = store.media_root() / "variants" / batch.id / variant.file_name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, dest,
+                            cache_root(video.id), _progress(job_id, 60, 99))
+    row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
+                        parent_video_id=video.id)
+    batches.update_variant(variant_id, status="completed", output_video_id=row.id,
+                           render_path=result.render_path, error=None)
+    return {"result_ids": [row.id], "variant_id": variant_id, "render_path": result.render_path,
+            "wall_s": round(result.wall_s, 3), "reencoded_s": round(result.reencoded_s, 3)}
+
+
+@huey.task()
+def render_variant_task(job_id: str) -> str:
+    """Render the variant named by the job's ``input_payload["variant_id"]``."""
+    variant_id = job_store.get_job(job_id).input_payload["variant_id"]
+    return run_job(
+        job_id, lambda: _render(job_id, variant_id),
+        on_failure=lambda message: batches.update_variant(variant_id, status="failed", error=message),
+        on_cancel=lambda: batches.update_variant(variant_id, status="canceled", error="canceled"),
+    )
+
+
+def _build_zip(batch_id: str) -> dict:
+    dest = store.new_file_path("zips", f"batch_{batch_id[:8]}.zip")
+    with store.work_dir("zip-") as work:
+        tmp = work / dest.name
+        count = batches.write_zip(batch_id, tmp)
+        store.commit_file(tmp, dest)
+    batches.set_zip(batch_id, store.rel_path(dest))
+    return {"zip": store.rel_path(dest), "videos": count}
+
+
+@huey.task()
+def build_zip_task(job_id: str) -> str:
+    """Build the ZIP (+ manifest.json) of the batch named by ``input_payload["batch_id"]``."""
+    batch_id = job_store.get_job(job_id).input_payload["batch_id"]
+    return run_job(job_id, lambda: _build_zip(batch_id))
+
+
+def _normalize(job_id: str, video_id: str, fit: str) -> dict:
+    with session_scope() as session:
+        video = session.get(Video, video_id)
+    if video is None:
+        raise FileNotFoundError(f"video {video_id} was deleted")
+    normalized_for(video, fit, _progress(job_id, 0, 100))
+    return {"video_id": video_id, "fit": fit}
+
+
+@huey.task()
+def normalize_video_task(job_id: str) -> str:
+    """Make the canonical copy of ``input_payload["video_id"]`` for ``input_payload["fit"]`` ahead of use."""
+    payload = job_store.get_job(job_id).input_payload
+    return run_job(job_id, lambda: _normalize(job_id, payload["video_id"], payload.get("fit", "blur")))
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+def expire_batches_task() -> int:
+    """Every 10 minutes: delete expired batches' files and rows (kept variants stay in the library)."""
+    expired = batches.expired_batch_ids()
+    for batch_id in expired:
+        deleted = batches.expire_batch(batch_id)
+        log.info("expired batch %s: %d variant videos deleted", batch_id, deleted)
+    return len(expired)
+
+
+def _requeue(job: Job) -> bool:
+    """Interrupted renders and ZIPs are safe to run again from the start."""
+    job_store.update_job(job.id, status="pending", progress=0, message="re-queued after a restart")
+    submit(job.id, _TASK_BY_TYPE[job.type])
+    return True
+
+
+_TASK_BY_TYPE = {"variant": render_variant_task, "variant_zip": build_zip_task, "normalize": normalize_video_task}
+for _job_type, _task in _TASK_BY_TYPE.items():
+    register_task(_job_type, _task)
+    register_recovery(_job_type, _requeue)

@@ -1,0 +1,286 @@
+"""Variant batches in the catalog: planning rows, status, results, manifest, ZIP, expiry and keep.
+
+A batch (``variant_batches``) holds one ``variants`` row per planned output, in batch order ``index``
+(j). Rendering lives in ``media/variant_render.py``; the Huey tasks in ``jobs/variant_tasks.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from media import store
+from media.assignment import Combo
+from media.db import session_scope
+from media.models import AudioFile, Hook, Variant, VariantBatch, Video, utcnow
+from media.settings import get_settings
+
+
+class BatchError(LookupError):
+    """Unknown batch or variant, or an action its state does not allow."""
+
+
+def variant_file_name(index: int, video_name: str, audio_name: str | None, hook_text: str | None) -> str:
+    """``{index:03d}_{source}_{audio}_{hook}.mp4`` with safe characters only (ASCII letters, digits, ``._-``).
+
+    Missing audio/hook parts read ``orig``/``nohook``.
+    """
+    parts = [
+        f"{index:03d}",
+        store.safe_name(Path(video_name).stem, 24, "video"),
+        store.safe_name(Path(audio_name).stem, 20, "audio") if audio_name else "orig",
+        store.safe_name(hook_text, 28, "hook") if hook_text else "nohook",
+    ]
+    return "_".join(parts) + ".mp4"
+
+
+def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "") -> VariantBatch:
+    """Insert a batch and its planned variant rows (status ``pending``); returns the batch.
+
+    Each variant keeps a snapshot of its video name, audio name and hook text for the manifest.
+    Raises :class:`BatchError` when an id is unknown.
+    """
+    now = utcnow()
+    batch = VariantBatch(name=name, total=len(combos), options=options, created_at=now,
+                         expires_at=now + timedelta(hours=get_settings().batch_ttl_hours))
+    with session_scope() as session:
+        session.add(batch)
+        for combo in combos:
+            video = session.get(Video, combo.video_id)
+            audio = session.get(AudioFile, combo.audio_id) if combo.audio_id else None
+            hook = session.get(Hook, combo.hook_id) if combo.hook_id else None
+            if video is None or (combo.audio_id and audio is None) or (combo.hook_id and hook is None):
+                raise BatchError(f"variant {combo.index}: unknown video, audio or hook id")
+            snapshot = {"video": video.name, "audio": audio.name if audio else None,
+                        "hook": hook.text if hook else None,
+                        "hook_category": hook.category if hook else None}
+            session.add(Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
+                                audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
+                                file_name=variant_file_name(combo.index, video.name, snapshot["audio"],
+                                                            snapshot["hook"])))
+    return batch
+
+
+def get_batch(batch_id: str) -> VariantBatch:
+    """The batch row; raises :class:`BatchError`."""
+    with session_scope() as session:
+        batch = session.get(VariantBatch, batch_id)
+    if batch is None:
+        raise BatchError(f"no variant batch with id {batch_id}")
+    return batch
+
+
+def list_batches(limit: int = 50) -> list[VariantBatch]:
+    """Batches newest first."""
+    with session_scope() as session:
+        query = select(VariantBatch).order_by(col(VariantBatch.created_at).desc()).limit(limit)
+        return list(session.exec(query))
+
+
+def get_variant(variant_id: str) -> Variant:
+    """One variant row; raises :class:`BatchError`."""
+    with session_scope() as session:
+        variant = session.get(Variant, variant_id)
+    if variant is None:
+        raise BatchError(f"no variant with id {variant_id}")
+    return variant
+
+
+def batch_variants(batch_id: str) -> list[Variant]:
+    """The batch's variants in batch order."""
+    with session_scope() as session:
+        return list(session.exec(select(Variant).where(Variant.batch_id == batch_id).order_by(Variant.index)))
+
+
+def update_variant(variant_id: str, **fields: Any) -> Variant:
+    """Set columns of a variant row, then refresh its batch's status."""
+    with session_scope() as session:
+        variant = session.get(Variant, variant_id)
+        if variant is None:
+            raise BatchError(f"no variant with id {variant_id}")
+        for key, value in fields.items():
+            setattr(variant, key, value)
+        session.add(variant)
+    refresh_batch_status(variant.batch_id)
+    return variant
+
+
+def derive_status(counts: Counter, total: int, expired: bool = False) -> str:
+    """Batch status from its variants' status counts.
+
+    expired > running (some started, not all done) > queued (none started) > completed (all done) >
+    failed (none done) > completed_with_errors (some failed or canceled).
+    """
+    if expired:
+        return "expired"
+    finished = counts["completed"] + counts["failed"] + counts["canceled"]
+    if finished < total:
+        return "running" if finished or counts["processing"] else "queued"
+    if counts["completed"] == total:
+        return "completed"
+    if counts["completed"] == 0:
+        return "failed"
+    return "completed_with_errors"
+
+
+def refresh_batch_status(batch_id: str) -> VariantBatch:
+    """Recompute and store a batch's status from its variants."""
+    with session_scope() as session:
+        batch = session.get(VariantBatch, batch_id)
+        if batch is None:
+            raise BatchError(f"no variant batch with id {batch_id}")
+        statuses = session.exec(select(Variant.status).where(Variant.batch_id == batch_id))
+        counts = Counter(statuses)
+        status = derive_status(counts, batch.total, batch.status == "expired")
+        if status != batch.status:
+            batch.status = status
+            if status in ("completed", "completed_with_errors", "failed"):
+                batch.completed_at = utcnow()
+            session.add(batch)
+        return batch
+
+
+def batch_status(batch_id: str) -> dict[str, Any]:
+    """``{batch_id, status, total, done, failed, canceled, running, created_at, expires_at, zip_ready}``."""
+    batch = refresh_batch_status(batch_id)
+    counts = Counter(v.status for v in batch_variants(batch_id))
+    return {
+        "batch_id": batch.id, "status": batch.status, "total": batch.total,
+        "done": counts["completed"], "failed": counts["failed"], "canceled": counts["canceled"],
+        "running": counts["processing"], "created_at": batch.created_at.isoformat(),
+        "expires_at": batch.expires_at.isoformat(), "zip_ready": bool(batch.zip_file),
+        "options": batch.options,
+    }
+
+
+def output_path(variant: Variant) -> Path | None:
+    """Absolute path of a finished variant's file, or None."""
+    if not variant.output_video_id:
+        return None
+    with session_scope() as session:
+        video = session.get(Video, variant.output_video_id)
+    return store.abs_path(video.file) if video else None
+
+
+def batch_results(batch_id: str) -> list[dict[str, Any]]:
+    """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
+    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot."""
+    get_batch(batch_id)
+    results = []
+    for v in batch_variants(batch_id):
+        path = output_path(v) if v.status == "completed" else None
+        results.append({
+            "index": v.index, "variant_id": v.id, "video_id": v.video_id, "audio_id": v.audio_id,
+            "hook_id": v.hook_id, "status": v.status, "error": v.error, "file_name": v.file_name,
+            "output_video_id": v.output_video_id, "file_path": str(path) if path else None,
+            "render_path": v.render_path, "video": v.snapshot.get("video"),
+            "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
+        })
+    return results
+
+
+def build_manifest(batch_id: str) -> dict[str, Any]:
+    """The ZIP's ``manifest.json``: batch info and ``files``: file name -> video, audio, hook, options."""
+    batch = get_batch(batch_id)
+    files = {}
+    for v in batch_variants(batch_id):
+        if v.status != "completed":
+            continue
+        files[v.file_name] = {
+            "index": v.index, "variant_id": v.id,
+            "video": {"id": v.video_id, "name": v.snapshot.get("video")},
+            "audio": {"id": v.audio_id, "name": v.snapshot.get("audio")} if v.audio_id else None,
+            "hook": ({"id": v.hook_id, "text": v.snapshot.get("hook"),
+                      "category": v.snapshot.get("hook_category")} if v.hook_id else None),
+            "options": batch.options, "render_path": v.render_path,
+        }
+    return {"batch_id": batch.id, "created_at": batch.created_at.isoformat(),
+            "expires_at": batch.expires_at.isoformat(), "total": batch.total, "files": files}
+
+
+def write_zip(batch_id: str, dest: Path) -> int:
+    """Write a ZIP of the batch's finished variants plus ``manifest.json`` to ``dest``.
+
+    Videos are stored uncompressed (MP4 does not compress further). Returns the number of videos.
+    Raises :class:`BatchError` when no variant has finished.
+    """
+    manifest = build_manifest(batch_id)
+    if not manifest["files"]:
+        raise BatchError("no finished variant to put in a ZIP yet")
+    with zipfile.ZipFile(dest, "w") as archive:
+        for v in batch_variants(batch_id):
+            if v.file_name in manifest["files"]:
+                archive.write(output_path(v), arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return len(manifest["files"])
+
+
+def set_zip(batch_id: str, rel: str | None, job_id: str | None = None) -> None:
+    """Record (or clear) the batch's ZIP file and the job that builds it."""
+    with session_scope() as session:
+        batch = session.get(VariantBatch, batch_id)
+        if batch is None:
+            raise BatchError(f"no variant batch with id {batch_id}")
+        old = batch.zip_file
+        batch.zip_file = rel
+        if job_id is not None:
+            batch.zip_job_id = job_id
+        session.add(batch)
+    if old and old != rel:
+        store.remove_files(old)
+
+
+def keep_variant(variant_id: str) -> str:
+    """Move a finished variant into the library (survives expiry); returns its library video id."""
+    variant = get_variant(variant_id)
+    if variant.status != "completed" or not variant.output_video_id:
+        raise BatchError("only a finished variant can be kept")
+    with session_scope() as session:
+        video = session.get(Video, variant.output_video_id)
+        src = store.abs_path(video.file)
+        dest = store.new_file_path("videos", variant.file_name)
+        store.commit_file(src, dest)
+        video.file = store.rel_path(dest)
+        video.kept = True
+        video.updated_at = utcnow()
+        session.add(video)
+        return video.id
+
+
+def expired_batch_ids(now: datetime | None = None) -> list[str]:
+    """Ids of batches past ``expires_at`` and not yet expired."""
+    now = now or utcnow()
+    with session_scope() as session:
+        query = select(VariantBatch.id).where(VariantBatch.expires_at <= now,
+                                              VariantBatch.status != "expired")
+        return list(session.exec(query))
+
+
+def expire_batch(batch_id: str) -> int:
+    """Delete an expired batch's files, variant rows and un-kept variant videos; keep the batch row
+    with status ``expired``. Returns how many videos were deleted."""
+    deleted = 0
+    with session_scope() as session:
+        batch = session.get(VariantBatch, batch_id)
+        if batch is None:
+            raise BatchError(f"no variant batch with id {batch_id}")
+        for video in session.exec(select(Video).where(Video.batch_id == batch_id)):
+            if video.kept:
+                continue
+            store.remove_files(video.file, video.thumbnail)
+            session.delete(video)
+            deleted += 1
+        for variant in session.exec(select(Variant).where(Variant.batch_id == batch_id)):
+            session.delete(variant)
+        store.remove_files(batch.zip_file, f"variants/{batch_id}")
+        batch.zip_file = None
+        batch.status = "expired"
+        session.add(batch)
+    return deleted

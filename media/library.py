@@ -1,0 +1,269 @@
+"""The library of stored media: import (validated by content), list, rename, move, delete.
+
+Each import copies the file into the media folder under a fresh name, probes it, makes a thumbnail and
+inserts the row; on any failure nothing is stored. Deletes remove files and rows together and are
+refused while an active job uses the item.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image as PILImage
+from sqlmodel import col, select
+
+from media import store
+from media.collections import resolve_collection
+from media.db import session_scope
+from media.models import ACTIVE_JOB_STATUSES, AudioFile, Image, Job, Video, utcnow
+from media.probe import MediaError, MediaInfo, probe
+from media.thumbnails import image_thumbnail, video_thumbnail
+
+MediaKind = Literal["video", "audio", "image"]
+MEDIA_KINDS: tuple[str, ...] = ("video", "audio", "image")
+TABLES = {"video": Video, "audio": AudioFile, "image": Image}
+FOLDERS = {"video": "videos", "audio": "audio", "image": "images"}
+MAX_IMAGE_PIXELS = 64_000_000  # refuse larger images (decompression-bomb guard), pixels
+
+
+class LibraryError(ValueError):
+    """A library action that cannot be done; the message says why."""
+
+
+@dataclass
+class ImportOutcome:
+    """Result of importing one file: ``id`` when stored, ``error`` when refused."""
+
+    name: str
+    id: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "id": self.id, "error": self.error}
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in MEDIA_KINDS:
+        raise LibraryError(f"unknown media kind {kind!r}; use video, audio or image")
+    return kind
+
+
+def check_image(path: Path, name: str) -> tuple[int, int, str]:
+    """Validate an image by content; returns (width, height, format).
+
+    Raises :class:`MediaError` for non-images, truncated files and decompression bombs
+    (more than :data:`MAX_IMAGE_PIXELS` pixels).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(path) as image:
+                width, height, fmt = image.width, image.height, image.format or ""
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise MediaError(f"image too large ({width}x{height} pixels): {name}")
+                image.verify()
+            with PILImage.open(path) as image:
+                image.load()
+    except MediaError:
+        raise
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise MediaError(f"image too large (decompression bomb guard): {name}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise MediaError(f"not a valid image (or damaged/truncated): {name}") from exc
+    return width, height, fmt
+
+
+def _probe_kind(path: Path, kind: str, name: str) -> MediaInfo:
+    info = probe(path)
+    if kind == "video" and not info.has_video:
+        raise MediaError(f"file has no video stream: {name}")
+    if kind == "audio" and not info.has_audio:
+        raise MediaError(f"file has no audio stream: {name}")
+    return info
+
+
+def import_file(src: str | Path, kind: str, collection: str = "", name: str | None = None) -> ImportOutcome:
+    """Validate ``src`` by content and store it as a library item of ``kind``.
+
+    ``name`` defaults to the file's name; ``collection`` is a collection id or name (created if new).
+    Never raises for bad media: the outcome carries ``error`` naming the file and the reason.
+    """
+    src = Path(src)
+    display = name or src.name
+    try:
+        _check_kind(kind)
+        if src.stat().st_size == 0:
+            raise MediaError(f"empty file: {display}")
+        return ImportOutcome(display, id=_import_checked(src, kind, collection, display))
+    except (MediaError, LibraryError, ValueError, OSError) as exc:
+        return ImportOutcome(display, error=str(exc))
+
+
+def _import_checked(src: Path, kind: str, collection: str, display: str) -> str:
+    if kind == "image":
+        width, height, fmt = check_image(src, display)
+        info = None
+    else:
+        info = _probe_kind(src, kind, display)
+    coll = resolve_collection(collection, kind) if collection else None
+    dest = store.new_file_path(FOLDERS[kind], display)
+    thumb: Path | None = None
+    try:
+        shutil.copyfile(src, dest)
+        if kind == "video":
+            thumb = video_thumbnail(dest, info.duration_s, store.new_file_path("thumbnails", display, ".jpg"))
+        elif kind == "image":
+            thumb = image_thumbnail(dest, store.new_file_path("thumbnails", display, ".jpg"))
+        row = _make_row(kind, display, dest, thumb, info, coll.id if coll else None)
+        if kind == "image":
+            row.width, row.height, row.format = width, height, fmt
+        with session_scope() as session:
+            session.add(row)
+        return row.id
+    except Exception:
+        dest.unlink(missing_ok=True)
+        if thumb is not None:
+            thumb.unlink(missing_ok=True)
+        raise
+
+
+def _make_row(kind: str, name: str, dest: Path, thumb: Path | None, info: MediaInfo | None,
+              collection_id: str | None) -> Video | AudioFile | Image:
+    common = {"name": name, "file": store.rel_path(dest), "size_bytes": dest.stat().st_size,
+              "collection_id": collection_id}
+    if kind == "video":
+        width, height = info.display_size
+        return Video(**common, thumbnail=store.rel_path(thumb), duration_s=info.duration_s, width=width,
+                     height=height, fps=info.fps, has_audio=info.has_audio, video_codec=info.video_codec,
+                     audio_codec=info.audio_codec, rotation=info.rotation)
+    if kind == "audio":
+        return AudioFile(**common, duration_s=info.duration_s, sample_rate=info.sample_rate,
+                         channels=info.channels, codec=info.audio_codec)
+    return Image(**common, thumbnail=store.rel_path(thumb))
+
+
+def register_file(path: Path, kind: str, name: str, **fields: Any) -> Video | AudioFile | Image:
+    """Catalog a file the studio wrote itself (already inside the media folder); probes and thumbnails it.
+
+    ``fields`` sets extra columns (``type``, ``parent_video_id``, ``batch_id``...). Raises MediaError.
+    """
+    _check_kind(kind)
+    info = None
+    if kind == "image":
+        width, height, fmt = check_image(path, name)
+        thumb = image_thumbnail(path, store.new_file_path("thumbnails", name, ".jpg"))
+    else:
+        info = _probe_kind(path, kind, name)
+        thumb = (video_thumbnail(path, info.duration_s, store.new_file_path("thumbnails", name, ".jpg"))
+                 if kind == "video" else None)
+    row = _make_row(kind, name, path, thumb, info, fields.pop("collection_id", None))
+    if kind == "image":
+        row.width, row.height, row.format = width, height, fmt
+    for key, value in fields.items():
+        setattr(row, key, value)
+    with session_scope() as session:
+        session.add(row)
+    return row
+
+
+def get_item(kind: str, item_id: str) -> Video | AudioFile | Image:
+    """One library item; raises :class:`LibraryError` when the id is unknown."""
+    with session_scope() as session:
+        row = session.get(TABLES[_check_kind(kind)], item_id)
+    if row is None:
+        raise LibraryError(f"no {kind} with id {item_id}")
+    return row
+
+
+def find_item(item_id: str) -> tuple[str, Video | AudioFile | Image]:
+    """(kind, row) of any library item by id; raises :class:`LibraryError`."""
+    with session_scope() as session:
+        for kind, table in TABLES.items():
+            row = session.get(table, item_id)
+            if row is not None:
+                return kind, row
+    raise LibraryError(f"no library item with id {item_id}")
+
+
+def list_items(kind: str, collection: str = "", video_type: str | None = None,
+               include_batch_variants: bool = False) -> list[Video | AudioFile | Image]:
+    """Items of ``kind`` newest first; ``collection`` filters by collection id or name.
+
+    Videos rendered into a variant batch are left out unless kept (``include_batch_variants`` adds them).
+    """
+    table = TABLES[_check_kind(kind)]
+    with session_scope() as session:
+        query = select(table).order_by(col(table.created_at).desc())
+        if collection:
+            coll = resolve_collection(collection, kind)
+            query = query.where(table.collection_id == coll.id)
+        if kind == "video":
+            if video_type:
+                query = query.where(Video.type == video_type)
+            if not include_batch_variants:
+                query = query.where((col(Video.batch_id).is_(None)) | (Video.kept == True))  # noqa: E712
+        return list(session.exec(query))
+
+
+def item_dict(kind: str, row: Video | AudioFile | Image) -> dict[str, Any]:
+    """Plain-data view of a library row for the API and UI (paths absolute)."""
+    data = row.model_dump(mode="json")
+    data["kind"] = kind
+    data["file_path"] = str(store.abs_path(row.file))
+    if getattr(row, "thumbnail", None):
+        data["thumbnail_file"] = str(store.abs_path(row.thumbnail))
+    return data
+
+
+def rename_item(kind: str, item_id: str, new_name: str) -> None:
+    """Rename a library item (display name only; the stored file keeps its name)."""
+    new_name = new_name.strip()
+    if not new_name:
+        raise LibraryError("name is empty")
+    _update(kind, item_id, name=new_name)
+
+
+def move_item(kind: str, item_id: str, collection: str) -> None:
+    """Put an item into a collection (id or name; created if new), or out of any with ``""``."""
+    coll = resolve_collection(collection, kind) if collection else None
+    _update(kind, item_id, collection_id=coll.id if coll else None)
+
+
+def _update(kind: str, item_id: str, **fields: Any) -> None:
+    with session_scope() as session:
+        row = session.get(TABLES[_check_kind(kind)], item_id)
+        if row is None:
+            raise LibraryError(f"no {kind} with id {item_id}")
+        for key, value in fields.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()
+        session.add(row)
+
+
+def active_jobs_using(item_id: str) -> list[Job]:
+    """Active jobs (pending/queued/processing) whose input names ``item_id``."""
+    with session_scope() as session:
+        active = session.exec(select(Job).where(col(Job.status).in_(ACTIVE_JOB_STATUSES)))
+        return [job for job in active if item_id in json.dumps(job.input_payload)]
+
+
+def delete_item(kind: str, item_id: str) -> None:
+    """Delete an item's files and row together; refused (LibraryError) while an active job uses it."""
+    busy = active_jobs_using(item_id)
+    if busy:
+        raise LibraryError(f"cannot delete: {len(busy)} running job(s) use this {kind} "
+                           f"({busy[0].type} job {busy[0].id[:8]}); cancel them or wait")
+    with session_scope() as session:
+        row = session.get(TABLES[_check_kind(kind)], item_id)
+        if row is None:
+            raise LibraryError(f"no {kind} with id {item_id}")
+        files = [row.file, getattr(row, "thumbnail", None)]
+        if kind == "video":
+            files.append(f"cache/{item_id}")  # its normalised copies and hook segments
+        session.delete(row)
+    store.remove_files(*files)

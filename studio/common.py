@@ -1,0 +1,69 @@
+"""Small helpers shared by the tabs: file arguments, formatting, choice lists. No work happens here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+
+def file_path(value: Any) -> Path:
+    """Path of a file argument as Gradio hands it over: a path string, a FileData dict or object."""
+    if isinstance(value, (str, Path)):
+        return Path(value)
+    if isinstance(value, dict) and value.get("path"):
+        return Path(value["path"])
+    path = getattr(value, "path", None) or getattr(value, "name", None)
+    if path:
+        return Path(path)
+    raise ValueError(f"not a file: {value!r}")
+
+
+def file_name(value: Any) -> str:
+    """The original file name of an uploaded file (``orig_name`` when Gradio kept it)."""
+    if isinstance(value, dict) and value.get("orig_name"):
+        return str(value["orig_name"])
+    orig = getattr(value, "orig_name", None)
+    return str(orig) if orig else file_path(value).name
+
+
+def fmt_bytes(size: int | float) -> str:
+    """Human size: 1.2 MB."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def fmt_seconds(seconds: float) -> str:
+    """m:ss.s for durations."""
+    minutes, rest = divmod(max(0.0, float(seconds)), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def short_id(item_id: str | None) -> str:
+    """First 8 characters of an id, for labels."""
+    return (item_id or "")[:8]
+
+
+def notice(message: str, ok: bool = True) -> str:
+    """A one-line status message for a gr.Markdown."""
+    return f"{'✅' if ok else '⚠️'} {message}"
+
+
+def progress_html(percent: float, label: str = "") -> str:
+    """A small progress bar (percent 0-100) as HTML."""
+    pct = max(0.0, min(100.0, float(percent)))
+    return (f"<div style='border:1px solid #8884;border-radius:6px;height:18px;overflow:hidden'>"
+            f"<div style='width:{pct:.0f}%;height:100%;background:#6c5ce7'></div></div>"
+            f"<div style='font-size:0.9em'>{pct:.0f}% {label}</div>")
+
+
+def dropdown_update(choices: list[tuple[str, str]], keep: list[str] | str | None = None) -> Any:
+    """gr.update for a dropdown with new (label, value) choices, keeping still-valid selections."""
+    values = {value for _, value in choices}
+    if isinstance(keep, list):
+        return gr.update(choices=choices, value=[v for v in keep if v in values])
+    return gr.update(choices=choices, value=keep if keep in values else None)
