@@ -48,3 +48,28 @@ def test_two_uploads_with_the_same_name_get_different_paths(fresh_data_dir):
 def test_abs_path_refuses_to_leave_the_media_folder(fresh_data_dir, rel):
     with pytest.raises(store.StoreError):
         store.abs_path(rel)
+
+
+def test_library_import_with_a_hostile_upload_name_stays_in_the_media_folder(fresh_data_dir, samples):
+    from media import library
+    from media.db import session_scope
+    from media.models import Image
+
+    photo = next(p for p in sorted((samples / "photos").iterdir()) if p.suffix.lower() in (".jpg", ".png"))
+    outcome = library.import_file(photo, "image", name=f"../../../../etc/evil name{photo.suffix}")
+    assert outcome.error is None, outcome.error
+    with session_scope() as session:
+        row = session.get(Image, outcome.id)
+    for rel in (row.file, row.thumbnail):
+        path = store.abs_path(rel)
+        assert path.is_file()
+        assert SAFE.match(path.name), path.name
+        assert path.parent.parent == (fresh_data_dir / "media").resolve()
+    assert not (fresh_data_dir.parent / "etc").exists()
+
+
+def test_variant_file_names_from_hooks_and_names_are_safe():
+    from media.batches import variant_file_name
+
+    name = variant_file_name(7, "../../x/vid éo.mp4", "a/b/../song.m4a", "POV: you /rm -rf ~ 🎬")
+    assert SAFE.match(name) and name.startswith("007_") and name.endswith(".mp4")
