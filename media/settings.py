@@ -33,10 +33,11 @@ class Settings(BaseSettings):
     cartesian_cap: int = Field(default=500, ge=1, description="max variants a cartesian batch may make")
     max_upload_mb: int = Field(default=2048, ge=1, description="largest accepted upload, MiB")
     # Cloud providers.
-    fal_key: str = Field(default="", validation_alias=AliasChoices("FAL_KEY", "NOVAI_FAL_KEY"))
+    fal_key: str = Field(default="", repr=False, validation_alias=AliasChoices("FAL_KEY", "NOVAI_FAL_KEY"))
     fal_base_url: str = Field(default="", description="override every fal host (tests, proxies)")
     gemini_api_key: str = Field(
-        default="", validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY")
+        default="", repr=False,
+        validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY"),
     )
     gemini_base_url: str = Field(default="", description="override the Gemini API base URL")
     daily_cost_limit_cents: int | None = Field(

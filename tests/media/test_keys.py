@@ -75,3 +75,15 @@ def test_corrupt_keys_file_is_ignored(fresh_data_dir):
     (fresh_data_dir / keys.KEYS_FILE_NAME).write_text("{not json")
     assert keys.read_saved_keys(fresh_data_dir) == {}
     assert keys.key_status("fal").source == "none"
+
+
+def test_settings_repr_never_shows_keys(fresh_data_dir, monkeypatch):
+    monkeypatch.setenv("FAL_KEY", "env-fal-secret-0000000")
+    keys.save_key("gemini", "saved-gemini-secret-000")
+    from media.settings import reset_settings
+
+    reset_settings()
+    settings = get_settings()
+    assert settings.fal_key and settings.gemini_api_key
+    for text in (repr(settings), str(settings)):
+        assert "secret" not in text
