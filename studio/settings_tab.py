@@ -23,9 +23,9 @@ _SECRET_WORDS = ("key", "secret", "token", "password", "auth")
 _SOURCE_TEXT = {"environment": "set in the environment", "saved": "saved here", "none": "not set"}
 
 
-def env_name(field: str) -> str:
+def env_name(field: str, settings_class: type[Settings] = Settings) -> str:
     """The environment variable that sets a settings field (its alias, else ``NOVAI_<FIELD>``)."""
-    info = Settings.model_fields[field]
+    info = settings_class.model_fields[field]
     alias = info.validation_alias
     choices = getattr(alias, "choices", None)
     if choices:
@@ -49,12 +49,25 @@ def settings_group(field: str) -> str:
 def settings_rows(settings: Settings, group: str) -> list[list[Any]]:
     """Rows (name, value, environment variable, description) of one group; secrets never included."""
     rows = []
-    for field, info in Settings.model_fields.items():
+    fields = type(settings).model_fields
+    for field, info in fields.items():
         if any(word in field for word in _SECRET_WORDS) or settings_group(field) != group:
             continue
-        value = getattr(settings, field)
-        rows.append([field, "" if value is None else str(value), env_name(field), info.description or ""])
+        value, env = getattr(settings, field), env_name(field, type(settings))
+        if isinstance(value, dict) and value:  # a table (prices by endpoint/model...): one row per entry
+            rows.extend([f"{field}[{key}]", _format_value(entry), env, info.description or ""]
+                        for key, entry in value.items())
+        else:
+            rows.append([field, _format_value(value), env, info.description or ""])
     return rows
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
 
 
 def key_markdown(provider: str) -> str:

@@ -40,6 +40,24 @@ def test_settings_tables_never_show_keys(fresh_data_dir, monkeypatch):
     assert settings_tab.settings_group("swap_provider") == "providers"
 
 
+def test_price_tables_get_one_row_per_entry():
+    from pydantic import Field
+    from pydantic_settings import SettingsConfigDict
+
+    from media.settings import Settings
+
+    class WithPrices(Settings):  # the shape the paid tools add to the settings
+        model_config = SettingsConfigDict(env_prefix="NOVAI_", env_file=None, extra="ignore")
+        demo_price_cents: dict[str, dict[str, float | str]] = Field(
+            default_factory=lambda: {"fal-ai/x": {"usd_per_unit": 0.0045, "unit": "step"}, "m": {"c": 7}},
+            description="price table")
+
+    rows = settings_tab.settings_rows(WithPrices(), "prices")
+    assert rows == [["demo_price_cents[fal-ai/x]", "usd_per_unit: 0.0045, unit: step", "NOVAI_DEMO_PRICE_CENTS",
+                     "price table"],
+                    ["demo_price_cents[m]", "c: 7.0", "NOVAI_DEMO_PRICE_CENTS", "price table"]]
+
+
 def test_fake_key_and_low_limit_refuse_a_paid_submission(fresh_data_dir):
     settings_tab.save_key("fal", "fal-fake-key-abcdef123456")
     status = settings_tab.save_limit("$1.00")
