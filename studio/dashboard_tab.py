@@ -32,13 +32,28 @@ def stats() -> dict:
     return media_stats.collect_stats()
 
 
-def counts_html(counts: dict[str, int]) -> str:
-    """The count cards (one per kind, ``data-kind`` attribute for tests and styling)."""
+CARDS_CSS = """<style>
+.novai-cards {display:flex; flex-wrap:wrap; gap:12px}
+.novai-card {min-width:130px; padding:12px 16px; border:1px solid var(--border-color-primary);
+  border-radius:10px; background:var(--block-background-fill)}
+.novai-card-n {font-size:1.8em; font-weight:700}
+.novai-card-label {opacity:0.8}
+.novai-card-sub {opacity:0.6; font-size:0.85em}
+</style>"""
+
+
+def counts_html(counts: dict[str, int], videos_by_type: dict[str, int] | None = None) -> str:
+    """The count cards (one per kind, ``data-kind`` attribute for tests and styling).
+
+    The videos card also says how many are sources, face-swapped and variants.
+    """
+    subtitles = {"videos": " · ".join(f"{n} {t.replace('_', '-')}" for t, n in sorted((videos_by_type or {}).items()))}
     cards = "".join(
         f'<div class="novai-card" data-kind="{kind}"><div class="novai-card-n">{counts.get(kind, 0)}</div>'
-        f'<div class="novai-card-label">{html.escape(KIND_LABELS[kind])}</div></div>'
+        f'<div class="novai-card-label">{html.escape(KIND_LABELS[kind])}</div>'
+        f'<div class="novai-card-sub">{html.escape(subtitles.get(kind, ""))}</div></div>'
         for kind in media_stats.COUNTED_KINDS)
-    return f'<div class="novai-cards" id="novai-counts">{cards}</div>'
+    return f'{CARDS_CSS}<div class="novai-cards" id="novai-counts">{cards}</div>'
 
 
 def spend_markdown(spend: dict[str, Any]) -> str:
@@ -72,7 +87,7 @@ def storage_rows(sizes: dict[str, int]) -> list[list[Any]]:
 def refresh_live() -> tuple[str, str, list[list[Any]], list[list[Any]], gr.Timer]:
     """Counts, spend, active and recent jobs; the timer speeds up while jobs are active."""
     active = media_stats.active_jobs()
-    return (counts_html(media_stats.count_rows()), spend_markdown(media_costs.limit_summary()),
+    return (counts_html(media_stats.count_rows(), media_stats.count_videos_by_type()), spend_markdown(media_costs.limit_summary()),
             active_rows(active), recent_rows(media_stats.recent_jobs(10)),
             gr.Timer(value=FAST_TICK_S if active else IDLE_TICK_S))
 
@@ -84,13 +99,6 @@ def refresh_storage() -> list[list[Any]]:
 
 def build() -> None:
     """Lay out the tab, wire its refresh timers and register the ``stats`` API endpoint."""
-    gr.HTML("""<style>
-.novai-cards {display:flex; flex-wrap:wrap; gap:12px}
-.novai-card {min-width:120px; padding:12px 16px; border:1px solid var(--border-color-primary);
-  border-radius:10px; background:var(--block-background-fill)}
-.novai-card-n {font-size:1.8em; font-weight:700}
-.novai-card-label {opacity:0.8}
-</style>""", padding=False)
     counts = gr.HTML(counts_html({}), elem_id="dash-counts")
     spend = gr.Markdown(elem_id="dash-spend")
     with gr.Row():

@@ -146,3 +146,10 @@ def test_parse_dollars(text, cents):
 def test_parse_dollars_refuses(text):
     with pytest.raises(ValueError):
         settings_tab.parse_dollars(text)
+
+
+def test_dashboard_cards_escape_and_break_down_videos():
+    html = dashboard_tab.counts_html({"videos": 3, "hooks": 30}, {"source": 1, "variant": 1, "face_swapped": 1})
+    assert '<div class="novai-card-n">3</div><div class="novai-card-label">Videos</div>' in html
+    assert "1 face-swapped · 1 source · 1 variant" in html
+    assert '<div class="novai-card-n">30</div><div class="novai-card-label">Hooks</div>' in html
