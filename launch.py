@@ -1,6 +1,11 @@
 """Start NOVAI Studio: the Huey consumer (in-process thread workers) and the Gradio app.
 
     python launch.py [--host 127.0.0.1] [--port 7860] [--share] [--no-worker] [--auth user:password]
+                     [--no-auth]
+
+--share (a public Gradio link) and any host other than a loopback address refuse to start without a
+password: NOVAI_AUTH=user:password or --auth user:password. --no-auth (or NOVAI_NO_AUTH=1) starts
+anyway with a warning, for a trusted network. Files are served from the media folder only.
 
 All state lives under NOVAI_DATA_DIR (default ./novai-data). See README.md for every setting.
 """
@@ -8,33 +13,56 @@ All state lives under NOVAI_DATA_DIR (default ./novai-data). See README.md for e
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
+from typing import Any
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description="NOVAI Studio")
-    parser.add_argument("--host", default=os.environ.get("NOVAI_HOST", "127.0.0.1"),
+    # A Hugging Face Space (SPACE_ID set) must listen on every interface; its Gradio image also sets
+    # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, which are honoured like Gradio itself does.
+    space_host = "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1"
+    parser.add_argument("--host",
+                        default=os.environ.get("NOVAI_HOST") or os.environ.get("GRADIO_SERVER_NAME")
+                        or space_host,
                         help="interface to listen on (default 127.0.0.1; 0.0.0.0 needs --auth)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("NOVAI_PORT", "7860")))
+    parser.add_argument("--port", type=int,
+                        default=int(os.environ.get("NOVAI_PORT") or os.environ.get("GRADIO_SERVER_PORT")
+                                    or "7860"))
     parser.add_argument("--share", action="store_true", help="public Gradio link (needs --auth)")
     parser.add_argument("--no-worker", action="store_true",
                         help="do not start the in-process queue consumer (run huey_consumer instead)")
     parser.add_argument("--auth", default=os.environ.get("NOVAI_AUTH", ""),
                         help="user:password required to open the studio (also NOVAI_AUTH)")
     parser.add_argument("--no-auth", action="store_true",
-                        help="allow --share/--host 0.0.0.0 without a password (trusted networks only)")
+                        default=os.environ.get("NOVAI_NO_AUTH", "").lower() in ("1", "true", "yes"),
+                        help="allow --share/--host 0.0.0.0 without a password (trusted networks only;"
+                             " also NOVAI_NO_AUTH=1)")
     return parser.parse_args(argv)
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is only reachable from this machine (localhost, 127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name or 0.0.0.0-style wildcard other than an IP: assume reachable
+        return False
 
 
 def resolve_auth(args: argparse.Namespace) -> tuple[str, str] | None:
     """The (user, password) pair to pass to Gradio, or None.
 
-    Raises SystemExit with a message when the studio would be reachable by others without a password.
+    Raises SystemExit with a message when the studio would be reachable by others without a password
+    (``--share``, or a host other than a loopback address) and neither --auth/NOVAI_AUTH nor
+    --no-auth/NOVAI_NO_AUTH was given; prints a warning when --no-auth lets it through.
     """
-    exposed = args.share or args.host not in ("127.0.0.1", "localhost", "::1")
+    exposed = args.share or not is_loopback(args.host)
     if args.auth:
         user, sep, password = args.auth.partition(":")
         if not sep or not user or not password:
@@ -42,13 +70,26 @@ def resolve_auth(args: argparse.Namespace) -> tuple[str, str] | None:
         return user, password
     if exposed and not args.no_auth:
         raise SystemExit(
-            "Refusing to start: --share or --host %s makes the studio reachable by others. "
-            "Set NOVAI_AUTH=user:password (or --auth user:password), or pass --no-auth on a trusted "
-            "network." % args.host
+            f"Refusing to start: {'--share' if args.share else '--host ' + args.host} makes the studio "
+            "reachable by others. Set NOVAI_AUTH=user:password (or --auth user:password), or pass "
+            "--no-auth (NOVAI_NO_AUTH=1) on a trusted network."
         )
     if exposed:
         print("WARNING: the studio is reachable by others with no password (--no-auth).", file=sys.stderr)
     return None
+
+
+def launch_options(args: argparse.Namespace, auth: tuple[str, str] | None, media_dir: str,
+                   max_upload_mb: int) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch``: files are served from the media folder only."""
+    return {
+        "server_name": args.host,
+        "server_port": args.port,
+        "share": args.share,
+        "auth": auth,
+        "allowed_paths": [media_dir],
+        "max_file_size": f"{max_upload_mb}mb",
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -76,10 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_app()
     try:
         demo.queue(default_concurrency_limit=8).launch(
-            server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-            allowed_paths=[str(settings.media_dir)],
-            max_file_size=f"{settings.max_upload_mb}mb",
-        )
+            **launch_options(args, auth, str(settings.media_dir), settings.max_upload_mb))
     finally:
         if consumer is not None:
             from jobs.consumer import stop_consumer

@@ -38,10 +38,11 @@ class Settings(BaseSettings):
     cartesian_cap: int = Field(default=500, ge=1, description="max variants a cartesian batch may make")
     max_upload_mb: int = Field(default=2048, ge=1, description="largest accepted upload, MiB")
     # Cloud providers.
-    fal_key: str = Field(default="", validation_alias=AliasChoices("FAL_KEY", "NOVAI_FAL_KEY"))
+    fal_key: str = Field(default="", repr=False, validation_alias=AliasChoices("FAL_KEY", "NOVAI_FAL_KEY"))
     fal_base_url: str = Field(default="", description="override every fal host (tests, proxies)")
     gemini_api_key: str = Field(
-        default="", validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY")
+        default="", repr=False,
+        validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY"),
     )
     gemini_base_url: str = Field(default="", description="override the Gemini API base URL")
     # fal (jobs/fal.py): request polling and bounds, endpoints, price table.
@@ -112,10 +113,15 @@ class Settings(BaseSettings):
         return self.data_dir / "queue.sqlite3"
 
 
-def _default_data_dir() -> Path | None:
-    """A Hugging Face Space's persistent storage, when it exists and nothing else is set."""
-    if "NOVAI_DATA_DIR" not in os.environ and os.environ.get("SPACE_ID") and Path("/data").is_dir():
-        return Path("/data/novai-data")
+def _default_data_dir(settings: Settings, space_root: Path = Path("/data")) -> Path | None:
+    """A Hugging Face Space's persistent storage (``/data/novai-data``), when it applies.
+
+    It applies on a Space (``SPACE_ID`` set, as Spaces do) with persistent storage mounted at
+    ``space_root`` and no data folder chosen (``NOVAI_DATA_DIR`` in the environment or ``.env``).
+    """
+    chosen = "data_dir" in settings.model_fields_set or "NOVAI_DATA_DIR" in os.environ
+    if not chosen and os.environ.get("SPACE_ID") and space_root.is_dir():
+        return space_root / "novai-data"
     return None
 
 
@@ -123,11 +129,14 @@ def _default_data_dir() -> Path | None:
 def get_settings() -> Settings:
     """Return the process-wide settings, data folders created and paths made absolute."""
     settings = Settings()
-    space_dir = _default_data_dir()
+    space_dir = _default_data_dir(settings)
     if space_dir is not None:
         settings.data_dir = space_dir
     settings.data_dir = settings.data_dir.expanduser().resolve()
     settings.media_dir.mkdir(parents=True, exist_ok=True)
+    from media.keys import apply_saved_keys  # keys saved in Settings fill what the environment leaves empty
+
+    apply_saved_keys(settings)
     return settings
 
 

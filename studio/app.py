@@ -6,6 +6,7 @@ import gradio as gr
 
 from studio import (
     characters_tab,
+    credits_tab,
     dashboard_tab,
     jobs_tab,
     library_tab,
@@ -16,7 +17,7 @@ from studio import (
 )
 
 TABS = [dashboard_tab, lora_tab, characters_tab, swapper_tab, variants_tab, library_tab, jobs_tab,
-        settings_tab]
+        credits_tab, settings_tab]
 
 CSS = """
 .novai-status {font-size: 0.95em}

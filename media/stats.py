@@ -1,0 +1,164 @@
+"""The dashboard's numbers: catalog counts, storage used per kind, active and recent jobs, spend.
+
+Every number comes from the catalog rows and the files on disk (``os.stat`` of each stored file), so
+it is right even when a row and its file disagree (a missing file counts 0 bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from media import costs, store
+from media.db import session_scope
+from media.job_store import list_jobs
+from media.models import (
+    ACTIVE_JOB_STATUSES,
+    FINAL_JOB_STATUSES,
+    AudioFile,
+    CharacterDiagram,
+    Hook,
+    Image,
+    Job,
+    LoraModel,
+    Video,
+)
+
+# kind -> (table, file columns whose files count towards that kind)
+_KINDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "videos": (Video, ("file", "thumbnail")),
+    "audios": (AudioFile, ("file",)),
+    "images": (Image, ("file", "thumbnail")),
+    "models": (LoraModel, ("weights_file", "high_noise_file", "config_file", "training_images_file",
+                           "thumbnail")),
+    "characters": (CharacterDiagram, ("file", "thumbnail")),
+}
+COUNTED_KINDS: tuple[str, ...] = ("videos", "audios", "hooks", "images", "models", "characters")
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """One job as the dashboard lists it (times ISO 8601, UTC)."""
+
+    id: str
+    type: str
+    status: str
+    progress: int
+    message: str
+    error: str | None
+    cost_cents: int
+    created_at: str
+    completed_at: str | None
+
+
+def count_rows() -> dict[str, int]:
+    """Rows per kind: videos, audios, hooks, images, models (LoRA), characters (diagrams)."""
+    tables = {"videos": Video, "audios": AudioFile, "hooks": Hook, "images": Image,
+              "models": LoraModel, "characters": CharacterDiagram}
+    with session_scope() as session:
+        return {kind: int(session.exec(select(func.count()).select_from(table)).one())
+                for kind, table in tables.items()}
+
+
+def count_videos_by_type() -> dict[str, int]:
+    """Video rows per type (source, face_swapped, variant)."""
+    with session_scope() as session:
+        rows = session.exec(select(Video.type, func.count()).group_by(Video.type))
+        return {video_type: int(n) for video_type, n in rows}
+
+
+def _file_size(rel: str | None) -> int:
+    if not rel:
+        return 0
+    try:
+        path = store.abs_path(rel)
+        return path.stat().st_size if path.is_file() else store_dir_size(path)
+    except (store.StoreError, OSError):
+        return 0
+
+
+def store_dir_size(path) -> int:
+    """Bytes of the files under a folder (a stored "file" may be a folder, e.g. a dataset)."""
+    try:
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    except OSError:
+        return 0
+
+
+def _stored_paths(table: type, columns: Iterable[str]) -> list[str]:
+    with session_scope() as session:
+        rows = session.exec(select(*(getattr(table, c) for c in columns)))
+        paths: list[str] = []
+        for row in rows:
+            values = (row,) if row is None or isinstance(row, str) else tuple(row)
+            paths.extend(v for v in values if isinstance(v, str) and v)
+        return paths
+
+
+def storage_by_kind() -> dict[str, int]:
+    """Bytes on disk per kind, from the files the catalog rows point at (each file counted once).
+
+    Also ``other`` (files in the media folder no row points at: caches, batch zips, work in
+    progress, exports) and ``total`` (the whole media folder).
+    """
+    seen: set[str] = set()
+    sizes: dict[str, int] = {}
+    for kind, (table, columns) in _KINDS.items():
+        total = 0
+        for rel in _stored_paths(table, columns):
+            if rel not in seen:
+                seen.add(rel)
+                total += _file_size(rel)
+        sizes[kind] = total
+    whole = store_dir_size(store.media_root())
+    sizes["other"] = max(0, whole - sum(sizes.values()))
+    sizes["total"] = whole
+    return sizes
+
+
+def _job_line(job: Job) -> JobLine:
+    return JobLine(job.id, job.type, job.status, job.progress, job.message, job.error_message,
+                   job.cost_cents, job.created_at.isoformat(timespec="seconds"),
+                   job.completed_at.isoformat(timespec="seconds") if job.completed_at else None)
+
+
+def active_jobs(limit: int = 50) -> list[JobLine]:
+    """Jobs pending, queued or processing, newest first."""
+    return [_job_line(job) for job in list_jobs(statuses=ACTIVE_JOB_STATUSES, limit=limit)]
+
+
+def recent_jobs(limit: int = 10) -> list[JobLine]:
+    """The latest finished jobs (completed, failed, canceled), newest first, with their errors."""
+    return [_job_line(job) for job in list_jobs(statuses=FINAL_JOB_STATUSES, limit=limit)]
+
+
+def human_bytes(size: int) -> str:
+    """``1536`` -> ``'1.5 KiB'`` (binary units)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+def collect_stats(recent: int = 10) -> dict[str, Any]:
+    """Everything the dashboard shows, JSON-ready.
+
+    Shape: ``{"counts": {videos, audios, hooks, images, models, characters},
+    "videos_by_type": {type: n}, "storage_bytes": {videos, audios, images, models, characters, other,
+    total}, "active_jobs": [JobLine...], "recent_jobs": [JobLine...], "spend": {today_cents,
+    month_cents, limit: {environment, ui, effective}, left_today_cents}}``.
+    """
+    return {
+        "counts": count_rows(),
+        "videos_by_type": count_videos_by_type(),
+        "storage_bytes": storage_by_kind(),
+        "active_jobs": [asdict(line) for line in active_jobs()],
+        "recent_jobs": [asdict(line) for line in recent_jobs(recent)],
+        "spend": costs.limit_summary(),
+    }
