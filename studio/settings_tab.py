@@ -98,7 +98,7 @@ def forget_key(provider: str) -> tuple[str, str]:
 def test_connection(provider: str) -> str:
     """Run the provider's connection test with the configured key and describe the outcome."""
     result = provider_check.check_provider(provider)
-    mark = "✅" if result.ok else "❌"
+    mark = "**OK**" if result.ok else "**Failed:**"
     return f"{mark} {result.message} ({result.seconds:.2f} s)"
 
 
