@@ -50,4 +50,6 @@ def recover_interrupted_jobs(include_queued: bool = False) -> int:
             job_store.fail_job(job.id, INTERRUPTED_MESSAGE)
     shutil.rmtree(tmp_dir(), ignore_errors=True)
     tmp_dir()
+    for part in (tmp_dir().parent / "variants").rglob(".*.part.mp4"):  # a render killed mid-write
+        part.unlink(missing_ok=True)
     return len(interrupted)

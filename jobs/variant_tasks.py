@@ -16,6 +16,8 @@ from media import batches, job_store, store
 from media.db import session_scope
 from media.library import register_file
 from media.models import AudioFile, Hook, Job, Video
+from media.normalize import prune_cache
+from media.settings import get_settings
 from media.variant_render import VariantOptions, normalize_video, render_variant
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,17 @@ def expire_batches_task() -> int:
     for batch_id in expired:
         deleted = batches.expire_batch(batch_id)
         log.info("expired batch %s: %d variant videos deleted", batch_id, deleted)
+    prune_caches(get_settings().batch_ttl_hours * 3600)
     return len(expired)
+
+
+def prune_caches(max_age_s: float) -> int:
+    """Drop normalised copies, hook segments and audio tracks unused for ``max_age_s`` seconds
+    (they are remade on demand); returns the bytes freed."""
+    root = store.media_root() / "cache"
+    if not root.is_dir():
+        return 0
+    return sum(prune_cache(folder, max_age_s) for folder in root.iterdir() if folder.is_dir())
 
 
 def _requeue(job: Job) -> bool:

@@ -258,6 +258,15 @@ def delete_item(kind: str, item_id: str) -> None:
     if busy:
         raise LibraryError(f"cannot delete: {len(busy)} running job(s) use this {kind} "
                            f"({busy[0].type} job {busy[0].id[:8]}); cancel them or wait")
+    diagram_id = getattr(get_item(kind, item_id), "character_diagram_id", None)
+    if diagram_id:  # the image is a character diagram: delete the character with it
+        from media.characters.catalog import CharacterNotFound, delete_diagram
+
+        try:
+            delete_diagram(diagram_id)
+            return
+        except CharacterNotFound:
+            pass  # an orphaned diagram image: delete it like any image
     with session_scope() as session:
         row = session.get(TABLES[_check_kind(kind)], item_id)
         if row is None:

@@ -218,3 +218,28 @@ class Variant(SQLModel, table=True):
     render_path: str = Field(default="", description="fast (hook window) | full | copy")
     # Snapshot of what the variant used, so the manifest survives library edits.
     snapshot: dict = _json_column()
+
+
+class LoraDataset(SQLModel, table=True):
+    """A LoRA training dataset: prepared images + ``.txt`` captions under ``folder`` and their ZIP.
+
+    ``items``: one dict per image, ``{file, caption, source_name, source_image_id, width, height,
+    faces, phash, warnings}`` (``file`` relative to ``folder``). ``warnings``: dataset-level messages.
+    """
+
+    __tablename__ = "lora_datasets"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = ""
+    trigger_word: str = ""
+    caption_template: str = ""
+    resolution: int = 1024
+    crop: str = Field(default="square", description="square | keep")
+    is_person: bool = True
+    folder: str = ""
+    zip_file: str | None = None
+    thumbnail: str | None = None
+    count: int = 0
+    items: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    warnings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

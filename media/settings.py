@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Variant output (see media/canonical.py for the canonical 9:16 format these feed).
     output_crf: int = Field(default=20, ge=0, le=51, description="x264 CRF of rendered video")
     output_preset: str = Field(default="veryfast", description="x264 preset of rendered video")
+    hook_window_preset: str = Field(
+        default="superfast",
+        description="x264 preset of the re-encoded hook window (fast path); used only when its SPS/PPS "
+        "equal the canonical preset's, else the canonical preset is used; empty = the canonical preset",
+    )
     batch_ttl_hours: float = Field(default=24.0, gt=0, description="variant batch expiry")
     cartesian_cap: int = Field(default=500, ge=1, description="max variants a cartesian batch may make")
     max_upload_mb: int = Field(default=2048, ge=1, description="largest accepted upload, MiB")
@@ -40,6 +45,53 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY"),
     )
     gemini_base_url: str = Field(default="", description="override the Gemini API base URL")
+    # fal (jobs/fal.py): request polling and bounds, endpoints, price table.
+    fal_poll_interval_s: float = Field(default=2.0, gt=0, description="seconds between fal status polls")
+    fal_http_timeout_s: float = Field(default=120.0, gt=0, description="fal HTTP timeout (submit, upload)")
+    fal_timeout_s: float = Field(default=3600.0, gt=0, description="longest wait for one fal request")
+    fal_swap_endpoint: str = Field(default="half-moon-ai/ai-face-swap/faceswapvideo",
+                                   description="fal video face-swap endpoint (provider 'fal')")
+    lora_trainer_endpoint: str = Field(default="fal-ai/wan-22-image-trainer")
+    lora_test_image_endpoint: str = Field(default="fal-ai/wan/v2.2-a14b/text-to-image/lora")
+    lora_train_timeout_s: float = Field(default=6 * 3600.0, gt=0, description="longest LoRA training wait")
+    lora_max_image_pixels: int = Field(default=64_000_000, ge=1, description="larger dataset images are refused")
+    lora_default_trigger: str = Field(default="ohwx", description="default trigger word (a rare token)")
+    # USD per unit, with a minimum of units billed. Source: fal.ai's model page of the Wan 2.2 image
+    # trainer ("$0.0045 per step, 100 steps minimum"), see shared/design/contracts.md.
+    fal_prices: dict[str, dict[str, float | str]] = Field(
+        default_factory=lambda: {
+            "fal-ai/wan-22-image-trainer": {"usd_per_unit": 0.0045, "unit": "step", "min_units": 100},
+        },
+        description="price table: endpoint -> {usd_per_unit, unit, min_units}",
+    )
+    # Face swap (Swapper tab; jobs/swap_providers).
+    swap_blend: str = Field(default="seamless", description="local engine blend: seamless | feather")
+    swap_detect_every: int = Field(default=8, ge=1, le=120,
+                                   description="local engine: run the face detector every N frames")
+    # Cloud price per second of output video, cents, by provider. fal publishes no price for
+    # half-moon-ai/ai-face-swap/faceswapvideo (see shared/design/contracts.md), so this is a setting:
+    # the 10 cents/s default is a placeholder (a third-party reseller lists ~$0.10/s for video face swap,
+    # https://muapi.ai/face-swap-api); set your own with NOVAI_SWAP_PRICE_CENTS_PER_SECOND='{"fal": 8}'.
+    swap_price_cents_per_second: dict[str, float] = Field(default_factory=lambda: {"fal": 10.0})
+    # Characters tab (issue 4).
+    gemini_image_model: str = Field(default="gemini-3.1-flash-image",
+                                    description="Gemini image model for character diagrams")
+    gemini_api_version: str = Field(
+        default="v1beta", description="Gemini REST version path: v1beta (image docs) or v1 (SDK 3.x default)"
+    )
+    gemini_timeout_s: float = Field(default=120.0, gt=0, description="per-request Gemini timeout, seconds")
+    gemini_retry_attempts: int = Field(default=4, ge=1, le=10,
+                                       description="tries per Gemini call (429, 5xx, timeouts retried)")
+    gemini_retry_initial_delay_s: float = Field(default=2.0, ge=0, description="first retry backoff, s")
+    gemini_aspect_ratio: str = Field(default="16:9", description="aspect ratio asked of Gemini for a sheet")
+    # Price per generated image in cents by model. Source: shared/design/contracts.md ("about
+    # $0.04-0.07 per image at 1K", third-party figures); the upper bound is used so spend is not
+    # under-counted. A model missing here is charged the table's highest price.
+    gemini_image_price_cents: dict[str, float] = Field(
+        default_factory=lambda: {"gemini-3.1-flash-image": 7.0},
+        description="cents per generated image, by Gemini model",
+    )
+    max_image_upload_mb: int = Field(default=30, ge=1, description="largest accepted image upload, MiB")
     daily_cost_limit_cents: int | None = Field(
         default=None,
         validation_alias=AliasChoices("DAILY_COST_LIMIT_CENTS", "NOVAI_DAILY_COST_LIMIT_CENTS"),

@@ -8,16 +8,32 @@ from typing import Any
 import gradio as gr
 
 
+def upload_folder() -> Path:
+    """Gradio's upload cache (``GRADIO_TEMP_DIR`` or ``<tmp>/gradio``), where every uploaded file lands."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()).resolve()
+
+
 def file_path(value: Any) -> Path:
-    """Path of a file argument as Gradio hands it over: a path string, a FileData dict or object."""
+    """Path of an uploaded file argument: a path string, a FileData dict or object.
+
+    Only files inside Gradio's upload cache are accepted, so an API caller cannot make the studio read
+    other files of the server's disk (``{"path": "/etc/passwd"}``). Raises ``gr.Error`` otherwise.
+    """
     if isinstance(value, (str, Path)):
-        return Path(value)
-    if isinstance(value, dict) and value.get("path"):
-        return Path(value["path"])
-    path = getattr(value, "path", None) or getattr(value, "name", None)
-    if path:
-        return Path(path)
-    raise ValueError(f"not a file: {value!r}")
+        raw = value
+    elif isinstance(value, dict) and value.get("path"):
+        raw = value["path"]
+    else:
+        raw = getattr(value, "path", None) or getattr(value, "name", None)
+    if not raw:
+        raise gr.Error(f"not a file: {value!r}")
+    path = Path(raw).resolve()
+    root = upload_folder()
+    if root not in path.parents:
+        raise gr.Error(f"refused: {path.name} was not uploaded through the studio")
+    return path
 
 
 def file_name(value: Any) -> str:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Shared fixtures: ``fal_fake`` (a loopback fake of fal's queue + storage, tests/fakes/fal_server.py).
+pytest_plugins = ["tests.fakes.fal_server"]
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="novai-test-"))
 os.environ["NOVAI_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.setdefault("NOVAI_OUTPUT_PRESET", "ultrafast")
@@ -37,3 +40,29 @@ def fresh_data_dir(tmp_path, monkeypatch):
     yield tmp_path / "data"
     reset_engine()
     reset_settings()
+
+
+@pytest.fixture
+def uploaded():
+    """Copy a file into Gradio's upload cache, as the browser's upload does; returns the cached path.
+
+    The studio accepts uploaded-file arguments only from there (studio/common.py ``file_path``).
+    """
+    import shutil
+
+    from studio.common import upload_folder
+
+    folder = Path(tempfile.mkdtemp(prefix="test-upload-", dir=_ensure(upload_folder())))
+
+    def put(path: str | Path) -> str:
+        return str(shutil.copy(path, folder / Path(path).name))
+
+    yield put
+    import shutil as _shutil
+
+    _shutil.rmtree(folder, ignore_errors=True)
+
+
+def _ensure(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,1 +1,72 @@
-"""Face-swap providers: one module each, all implementing :class:`jobs.swap_providers.base.SwapProvider`."""
+"""Face-swap providers: one module each, all implementing :class:`jobs.swap_providers.base.SwapProvider`.
+
+Providers are loaded by module path on first use, so a provider whose module (or client library) is
+absent makes only that provider unavailable, with a message saying so. Adding a provider is one module
+plus one line in :data:`PROVIDERS` (and :data:`PROVIDER_KEYS` when it needs a key).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from jobs.swap_providers.base import SwapProvider
+
+DEFAULT_PROVIDER = "local"
+# name -> "module:Class"; the class is built with no arguments and reads the settings itself.
+PROVIDERS: dict[str, str] = {
+    "local": "jobs.swap_providers.local:LocalSwapProvider",
+    "fal": "jobs.swap_providers.fal_swap:FalSwapProvider",
+}
+# name -> (settings attribute, environment variable a creator sets) for providers that need a key.
+PROVIDER_KEYS: dict[str, tuple[str, str]] = {
+    "fal": ("fal_key", "FAL_KEY"),
+}
+
+
+class ProviderUnavailable(LookupError):
+    """The provider is known but its module (or a library it needs) cannot be imported."""
+
+
+def provider_names() -> list[str]:
+    """Known provider names, the default first."""
+    return [DEFAULT_PROVIDER] + sorted(n for n in PROVIDERS if n != DEFAULT_PROVIDER)
+
+
+def check_provider_name(name: str) -> str:
+    """``name`` if it is a known provider; raises ValueError listing the known ones otherwise."""
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown face-swap provider {name!r} (known: {', '.join(provider_names())})")
+    return name
+
+
+def missing_key(name: str) -> str | None:
+    """The environment variable to set when provider ``name`` needs a key that is not configured."""
+    from media.settings import get_settings
+
+    if name not in PROVIDER_KEYS:
+        return None
+    attribute, variable = PROVIDER_KEYS[name]
+    return None if getattr(get_settings(), attribute, "") else variable
+
+
+def load_provider(name: str) -> SwapProvider:
+    """An instance of provider ``name``.
+
+    Raises ValueError for an unknown name and :class:`ProviderUnavailable` when its module or a library
+    it imports is missing.
+    """
+    module_name, _, class_name = PROVIDERS[check_provider_name(name)].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            raise ProviderUnavailable(
+                f"face-swap provider {name!r} is not installed in this build (module {module_name} is missing)"
+            ) from exc
+        raise ProviderUnavailable(
+            f"face-swap provider {name!r} cannot load: it needs the package {exc.name!r} (pip install it)"
+        ) from exc
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise ProviderUnavailable(f"face-swap provider {name!r}: {module_name} defines no {class_name}")
+    return cls()

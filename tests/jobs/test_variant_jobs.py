@@ -96,8 +96,33 @@ def test_restart_recovery_requeues_renders_and_fails_unknown_jobs(fresh_data_dir
     orphan = job_store.create_job("mystery")
     job_store.start_job(orphan.id)
     (store.tmp_dir() / "half-written.mp4").write_bytes(b"partial")
+    part = store.media_root() / "variants" / created["batch_id"] / ".000_x.abc.part.mp4"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"partial")
     huey.immediate = True
     assert recover_interrupted_jobs() >= 2
     assert job_store.get_job(render_job).status == "completed"
     assert job_store.get_job(orphan.id).error_message == INTERRUPTED_MESSAGE
     assert not (store.tmp_dir() / "half-written.mp4").exists()
+    assert not part.exists()
+
+
+def test_periodic_clean_up_expires_batches_and_prunes_caches(inline_queue, library_items):
+    import os
+    import time
+
+    from jobs.variant_tasks import expire_batches_task
+    from media.db import session_scope
+    from media.models import VariantBatch, utcnow
+
+    video, _, _ = library_items
+    created = variant_jobs.create_variant_batch([video], [], [], 1, {})
+    with session_scope() as session:
+        session.get(VariantBatch, created["batch_id"]).expires_at = utcnow()
+    cache = store.media_root() / "cache" / video
+    old = time.time() - 3 * 24 * 3600
+    for path in cache.rglob("*"):
+        os.utime(path, (old, old))
+    assert expire_batches_task.call_local() == 1
+    assert batches.batch_status(created["batch_id"])["status"] == "expired"
+    assert not any(p.is_file() for p in (cache / "normalized").rglob("*"))

@@ -97,3 +97,13 @@ def test_collection_delete_keeps_items(fresh_data_dir, samples):
     assert library.get_item("audio", item).collection_id is None
     with pytest.raises(colls.CollectionError, match="empty"):
         colls.find_or_create_collection("  ", "audio")
+
+
+def test_deleting_a_character_image_deletes_the_character(fresh_data_dir, samples):
+    from media.characters.catalog import import_diagram, list_diagrams
+
+    diagram = import_diagram(samples / "photos" / "astronaut.png", "Eileen")
+    image = [row for row in library.list_items("image") if row.character_diagram_id == diagram.id][0]
+    library.delete_item("image", image.id)
+    assert list_diagrams() == []
+    assert library.list_items("image") == []

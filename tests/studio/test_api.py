@@ -102,3 +102,8 @@ def test_job_status_reports_results(client, samples):
     _wait(client, created["batch_id"])
     job = client.predict(created["job_ids"][0], api_name="/job_status")
     assert job["status"] == "completed" and job["progress"] == 100 and len(job["result_ids"]) == 1
+
+
+def test_server_files_cannot_be_imported_through_the_api(client):
+    with pytest.raises(Exception, match="not uploaded through the studio"):
+        client.predict(["/etc/hostname"], "image", "", api_name="/upload_media")

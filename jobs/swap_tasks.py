@@ -1,0 +1,240 @@
+"""Face-swap jobs: one Huey task per source video (``create_swap_job``), run by a provider from
+:mod:`jobs.swap_providers`, ending as a ``face_swapped`` library video.
+
+Everything a creator can get wrong is checked before anything is queued: the videos and the face image
+exist, the provider is known and installed, a cloud provider's key is set, and the face image holds a
+face. The job's ``output_payload`` holds ``result_ids`` (the new library video ids), ``warnings`` and
+frame counts. A video in which no frame has a face completes with a warning and no library video.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from jobs.queue import huey
+from jobs.recovery import register_recovery
+from jobs.runner import UserFacingError, register_task, run_job, submit
+from jobs.swap_providers import ProviderUnavailable, check_provider_name, load_provider, missing_key
+from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
+from jobs.swap_providers.local import pick_source_face
+from media import job_store, store
+from media.face.preview import FramePreview
+from media.face.preview import preview_swap as media_preview
+from media.library import LibraryError, get_item, register_file
+from media.models import Image, Job, Video
+from media.settings import get_settings
+from media.swap_catalog import diagram_of_image
+
+log = logging.getLogger(__name__)
+
+JOB_TYPE = "face_swap"
+FACE_SELECTIONS = ("largest", "all", "reference")
+OPTION_KEYS = ("face_selection", "reference_point", "reference_time_s", "source_face_index")
+
+
+def parse_options(options: dict[str, Any] | None) -> SwapOptions:
+    """Check the ``options`` dict of :func:`create_swap_job` and build :class:`SwapOptions`.
+
+    Keys: ``face_selection`` (largest | all | reference), ``reference_point`` ([x, y] pixels of the source
+    frame; required for reference), ``reference_time_s`` (>= 0), ``source_face_index`` (int >= 0, 0 =
+    the largest face of the face image). Raises UserFacingError naming the bad key.
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(OPTION_KEYS))
+    if unknown:
+        raise UserFacingError(f"unknown swap option(s): {', '.join(unknown)} (known: {', '.join(OPTION_KEYS)})")
+    selection = options.get("face_selection") or "largest"
+    if selection not in FACE_SELECTIONS:
+        raise UserFacingError(f"face_selection must be one of {', '.join(FACE_SELECTIONS)}, not {selection!r}")
+    point = options.get("reference_point")
+    if point is not None:
+        try:
+            x, y = (float(v) for v in point)
+        except (TypeError, ValueError):
+            raise UserFacingError("reference_point must be two numbers [x, y] in pixels") from None
+        if x < 0 or y < 0:
+            raise UserFacingError("reference_point must lie inside the frame (x, y >= 0)")
+        point = (x, y)
+    if selection == "reference" and point is None:
+        raise UserFacingError("face_selection 'reference' needs reference_point [x, y] (pixels of the frame)")
+    try:
+        time_s = float(options.get("reference_time_s") or 0.0)
+        index = int(options.get("source_face_index") or 0)
+    except (TypeError, ValueError):
+        raise UserFacingError("reference_time_s must be a number and source_face_index an integer") from None
+    if time_s < 0 or index < 0:
+        raise UserFacingError("reference_time_s and source_face_index must not be negative")
+    return SwapOptions(face_selection=selection, reference_point=point, reference_time_s=time_s,
+                       source_face_index=index)
+
+
+def _options_payload(options: SwapOptions) -> dict[str, Any]:
+    return {"face_selection": options.face_selection,
+            "reference_point": list(options.reference_point) if options.reference_point else None,
+            "reference_time_s": options.reference_time_s, "source_face_index": options.source_face_index}
+
+
+def _check_provider(provider: str) -> None:
+    """Known name, key present (checked first: the fix a creator needs first), module loadable."""
+    try:
+        check_provider_name(provider)
+    except ValueError as exc:
+        raise UserFacingError(str(exc)) from exc
+    variable = missing_key(provider)
+    if variable:
+        raise UserFacingError(f"the {provider} provider needs an API key: set {variable} in the environment "
+                              "(or .env) and restart the studio, or use the offline 'local' provider")
+    try:
+        load_provider(provider)
+    except ProviderUnavailable as exc:
+        raise UserFacingError(str(exc)) from exc
+
+
+def _stored_file(rel: str | None, what: str) -> Path:
+    path = store.abs_path(rel) if rel else None
+    if path is None or not path.is_file():
+        raise UserFacingError(f"the file of {what} is missing from the media folder")
+    return path
+
+
+def _get(kind: str, item_id: str) -> Video | Image | None:
+    try:
+        return get_item(kind, item_id)
+    except LibraryError:
+        return None
+
+
+def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "local",
+                    options: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """Queue one face-swap job per source video; returns ``{"job_ids": [...]}`` in ``video_ids`` order.
+
+    Raises UserFacingError (nothing queued) when: no video is given or one does not exist, the face image
+    does not exist or holds no face, the provider is unknown, not installed or lacks its key, or an option
+    is invalid.
+    """
+    if isinstance(video_ids, str):
+        video_ids = [video_ids]
+    video_ids = list(dict.fromkeys(v for v in (video_ids or []) if v))
+    if not video_ids:
+        raise UserFacingError("pick at least one source video")
+    if not face_image_id:
+        raise UserFacingError("pick a face image")
+    swap_options = parse_options(options)
+    provider = provider or "local"
+    _check_provider(provider)
+    videos = {vid: _get("video", vid) for vid in video_ids}
+    missing = [vid for vid, row in videos.items() if row is None]
+    if missing:
+        raise UserFacingError(f"no library video with id {', '.join(missing)}")
+    for video in videos.values():
+        _stored_file(video.file, f"video {video.name}")
+    image = _get("image", face_image_id)
+    if image is None:
+        raise UserFacingError(f"no library image with id {face_image_id}")
+    pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
+    job_ids = []
+    for video_id in video_ids:
+        payload = {"video_id": video_id, "face_image_id": face_image_id, "provider": provider,
+                   "options": _options_payload(swap_options)}
+        job = job_store.create_job(JOB_TYPE, payload, reference_id=video_id)
+        submit(job.id, swap_video_task)
+        job_ids.append(job.id)
+    return {"job_ids": job_ids}
+
+
+def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
+                 options: dict[str, Any] | None = None) -> FramePreview:
+    """Before/after of one frame of library video ``video_id`` at ``time_s`` seconds with the face of
+    image ``face_image_id`` (local engine, nothing queued). Raises UserFacingError like
+    :func:`create_swap_job`."""
+    swap_options = parse_options(options)
+    video, image = _get("video", video_id), _get("image", face_image_id)
+    if video is None or image is None:
+        raise UserFacingError("pick a library video and a face image first")
+    rgb, face = pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
+    return media_preview(_stored_file(video.file, f"video {video.name}"), rgb, face, max(float(time_s), 0.0),
+                         swap_options.face_selection, swap_options.reference_point)
+
+
+@huey.task()
+def swap_video_task(job_id: str) -> None:
+    """Huey task: run face-swap job ``job_id`` (see :func:`run_swap`)."""
+    status = run_job(job_id, lambda: run_swap(job_id))
+    if status == "completed":
+        output = job_store.get_job(job_id).output_payload
+        if output.get("warnings"):
+            job_store.update_job(job_id, message="; ".join(output["warnings"]))
+
+
+def _context(job_id: str) -> SwapContext:
+    return SwapContext(
+        progress=lambda percent, message: job_store.report_progress(job_id, percent, message),
+        external=lambda request_id, status: job_store.update_job(
+            job_id, external_request_id=request_id, external_status=status),
+    )
+
+
+def _record_cost(job_id: str, provider: str, result: SwapResult, video_name: str) -> None:
+    price = get_settings().swap_price_cents_per_second.get(provider, 0.0)
+    if price <= 0 or result.billed_seconds <= 0:
+        return
+    cents = math.ceil(price * result.billed_seconds)  # whole cents, rounded up
+    job_store.record_cost(job_id, JOB_TYPE, cents, f"face swap ({provider}), {result.billed_seconds:.1f} s "
+                          f"of output at {price:g} cents/s: {video_name}")
+
+
+def run_swap(job_id: str) -> dict[str, Any]:
+    """The work of one face-swap job; returns its output payload (see the module docstring)."""
+    payload = job_store.get_job(job_id).input_payload
+    video, image = _get("video", payload["video_id"]), _get("image", payload["face_image_id"])
+    if video is None or image is None:
+        raise UserFacingError("the source video or the face image was deleted from the library")
+    provider_name = payload.get("provider", "local")
+    provider = load_provider(provider_name)
+    options = parse_options(payload.get("options"))
+    video_path = _stored_file(video.file, f"video {video.name}")
+    face_path = _stored_file(image.file, f"image {image.name}")
+    with store.work_dir("swap-") as tmp:
+        request = SwapRequest(video_path, face_path, tmp / "swapped.mp4", options)
+        result = provider.swap(request, _context(job_id))
+        _record_cost(job_id, provider_name, result, video.name)
+        output: dict[str, Any] = {"result_ids": [], "warnings": list(result.warnings), "provider": provider_name,
+                                  "frames_total": result.frames_total, "frames_swapped": result.frames_swapped}
+        if result.frames_total > 0 and result.frames_swapped == 0:
+            return output  # no face anywhere: a warning, not a copy in the library
+        job_store.check_canceled(job_id)  # canceled while the file was being finished: keep nothing
+        output["result_ids"] = [_add_to_library(result.out_path, video, image)]
+    return output
+
+
+def _add_to_library(out: Path, video: Video, image: Image) -> str:
+    """Move the result into the library and catalog it (probed, thumbnailed); returns the video id.
+
+    The row is a ``face_swapped`` video with ``parent_video_id``, ``face_image_id`` and, for a character
+    diagram, ``character_diagram_id``, in the source video's collection.
+    """
+    name = f"{Path(video.name).stem} - face {Path(image.name).stem}.mp4"
+    dest = store.commit_file(out, store.new_file_path("videos", name, ".mp4"))
+    try:
+        row = register_file(dest, "video", name, type="face_swapped", parent_video_id=video.id,
+                            face_image_id=image.id, character_diagram_id=diagram_of_image(image),
+                            collection_id=video.collection_id)
+    except Exception:
+        dest.unlink(missing_ok=True)
+        raise
+    return row.id
+
+
+def _recover(job: Job) -> bool:
+    """Re-queue an interrupted local swap from the start (nothing was billed); cloud swaps fail."""
+    if job.input_payload.get("provider", "local") != "local":
+        return False
+    submit(job.id, swap_video_task)
+    return True
+
+
+register_recovery(JOB_TYPE, _recover)
+register_task(JOB_TYPE, swap_video_task)

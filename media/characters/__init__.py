@@ -1,0 +1,1 @@
+"""Character diagrams: the offline reference sheet (face alignment, palette, layout) and the catalog."""

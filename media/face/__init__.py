@@ -1,0 +1,1 @@
+"""The offline face engine: landmarks (MediaPipe), mesh, warp, colour transfer, cloning, smoothing."""

@@ -1,0 +1,138 @@
+"""Swapping one face of a frame: warp the source face onto the target mesh, match its colour, clone it in.
+
+The source face is prepared once per job (:func:`prepare_source`): a crop around the face, an image
+pyramid so a small target face is sampled from a small source (no aliasing), and the Delaunay
+triangulation of its 468 landmarks. :func:`swap_face` then changes only the pixels inside the target's
+face outline (minus the open mouth, so the target's own teeth and tongue stay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from media.face.blend import alpha_blend, feather_mask, poisson_correct
+from media.face.colour import transfer_colour
+from media.face.landmarks import Face
+from media.face.mesh import INNER_LIPS, face_size, mouth_openness, swap_outline, triangulate
+from media.face.warp import Region, region_around, warp_maps
+
+BlendMode = Literal["seamless", "feather"]
+# Mouth openness (gap / width) above which the target's own mouth opening is kept.
+MOUTH_OPEN_THRESHOLD = 0.06
+# Source pyramid: stop halving when the face would be narrower than this (pixels).
+MIN_PYRAMID_FACE = 48
+# Geometry is computed on a grid at most this many pixels across the face (then upsampled).
+WORK_FACE_SIZE = 160
+
+
+@dataclass(frozen=True)
+class SourceFace:
+    """A prepared source face: pyramid levels (image RGB uint8, landmarks (468, 2)) largest first,
+    and the triangles (M, 3) shared by every level and every target."""
+
+    levels: tuple[tuple[np.ndarray, np.ndarray], ...]
+    triangles: np.ndarray
+
+    def level_for(self, target_size: float) -> tuple[np.ndarray, np.ndarray]:
+        """The smallest level whose face is at least ``target_size`` pixels wide (else the largest)."""
+        chosen = self.levels[0]
+        for image, landmarks in self.levels:
+            if face_size(landmarks) >= target_size:
+                chosen = (image, landmarks)
+        return chosen
+
+
+def prepare_source(rgb: np.ndarray, face: Face) -> SourceFace:
+    """Prepare ``face`` of the source image ``rgb`` (H, W, 3) for swapping (see :class:`SourceFace`)."""
+    size = face_size(face.landmarks)
+    h, w = rgb.shape[:2]
+    region = region_around(face.landmarks, w, h, margin=int(0.15 * size) + 4)
+    if region is None:
+        raise ValueError("the source face lies outside its image")
+    image = np.ascontiguousarray(rgb[region.slices()])
+    landmarks = face.landmarks - np.array([region.x0, region.y0], dtype=np.float32)
+    levels = [(image, landmarks)]
+    while face_size(landmarks) / 2 >= MIN_PYRAMID_FACE:
+        image = cv2.pyrDown(image)
+        landmarks = landmarks / 2.0
+        levels.append((image, landmarks))
+    return SourceFace(levels=tuple(levels), triangles=_without_mouth(triangulate(face.landmarks), face.landmarks))
+
+
+def _without_mouth(triangles: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Drop the triangles inside the source's mouth opening: a smile's teeth squeezed into a closed
+    target mouth would show as dark streaks; left out, the target's own lips show there instead."""
+    lips = landmarks[list(INNER_LIPS)].astype(np.float32)
+    centroids = landmarks[triangles].mean(axis=1)
+    inside = np.array([cv2.pointPolygonTest(lips, (float(x), float(y)), False) > 0 for x, y in centroids])
+    return triangles[~inside]
+
+
+def face_mask(target: np.ndarray, shape: tuple[int, int], coverage: np.ndarray) -> np.ndarray:
+    """uint8 0/255 mask of ``shape`` (rows, cols) covering the target's face outline (``target`` in the
+    mask's pixel coordinates), within the warp's coverage, without the open mouth."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(swap_outline(target)).astype(np.int32)], 255)
+    mask &= coverage
+    if mouth_openness(target) > MOUTH_OPEN_THRESHOLD:
+        mouth = np.zeros_like(mask)
+        cv2.fillPoly(mouth, [np.round(target[list(INNER_LIPS)]).astype(np.int32)], 255)
+        mouth = _grow(mouth, max(1, int(0.01 * face_size(target))))
+        mask &= ~mouth
+    return mask
+
+
+def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
+
+
+def _shrink(mask: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
+
+
+def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: BlendMode = "seamless",
+              colour_strength: float = 1.0) -> Region | None:
+    """Replace the face whose landmarks are ``target`` (468, 2) in ``frame`` (H, W, 3 RGB uint8, changed
+    in place) with the source face. Returns the changed region, or None when the face is off-frame.
+
+    Geometry (warp maps, mask, feather) is computed on a grid at most WORK_FACE_SIZE pixels across the
+    face and upsampled (the warp is piecewise linear, so this is near exact); the source is sampled
+    and blended at full resolution.
+    """
+    h, w = frame.shape[:2]
+    size = face_size(target)
+    region = region_around(target, w, h, margin=int(0.05 * size) + 4)
+    if region is None:
+        return None
+    scale = min(1.0, WORK_FACE_SIZE / size)
+    grid = (max(round(region.height * scale), 4), max(round(region.width * scale), 4))
+    sy, sx = grid[0] / region.height, grid[1] / region.width
+    # Pixel centres of the grid in full-resolution coordinates match cv2.resize's (half-pixel) convention.
+    local = (target - np.array([region.x0, region.y0], dtype=np.float32) + 0.5) * (sx, sy) - 0.5
+    image, landmarks = source.level_for(size)
+    coords, coverage = warp_maps(landmarks, local, source.triangles, Region(0, 0, grid[1], grid[0]))
+    mask_small = _shrink(face_mask(local, grid, coverage), max(1, int(0.02 * size * scale)))
+    if cv2.countNonZero(mask_small) < 16:
+        return None
+    full = (region.width, region.height)
+    if scale < 1.0:
+        coords = cv2.resize(coords, full, interpolation=cv2.INTER_LINEAR)
+        mask = cv2.resize(mask_small, full, interpolation=cv2.INTER_NEAREST)
+    else:
+        mask = mask_small
+    warped = cv2.remap(image, coords, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    roi = frame[region.slices()]
+    if colour_strength > 0:
+        warped = transfer_colour(warped, roi, mask, colour_strength)
+    feather = 0.015 if blend == "seamless" else 0.04
+    if blend == "seamless":
+        warped = poisson_correct(warped, roi, mask)
+    alpha = feather_mask(mask_small, max(1, int(feather * size * scale)))
+    if scale < 1.0:
+        alpha = cv2.resize(alpha, full, interpolation=cv2.INTER_LINEAR)
+    frame[region.slices()] = alpha_blend(warped, roi, alpha)
+    return region

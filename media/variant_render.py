@@ -1,0 +1,408 @@
+"""Render one variant: a source video in the canonical 9:16 format, a hook overlaid for its time
+window, and the chosen audio (issues 2 and 7).
+
+Paths (``RenderResult.render_path``):
+- ``fast``: the source is normalised once (cached per GOP segment, :mod:`media.normalize`); only the
+  GOPs the hook covers are decoded, overlaid and re-encoded (cached and shared by every variant with
+  the same video, hook text, look and window), the other GOPs are stream-copied, and everything is
+  joined as MPEG-TS and remuxed with the separately encoded audio into a faststart MP4.
+- ``full``: hook duration 0 (the whole video): one encode of the normalised copy with the overlay.
+- ``copy``: no hook (or a hook starting after the end): pure stream copy plus the audio.
+:func:`render_naive` is the original design's baseline (one full re-encode with ``drawtext``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from media import canonical
+from media import ffmpeg_builder as fb
+from media.audio_track import AUDIO_MODES, AudioMode, PendingAudio, check_track, start_variant_audio
+from media.canonical import FPS, GOP_S
+from media.ffmpeg_builder import FIT_MODES, FitMode
+from media.ffmpeg_run import run_ffmpeg
+from media.normalize import NormalizedVideo, key_lock, normalize_video, parameter_sets
+from media.probe import MediaError, probe
+from media.text_render import (
+    SAFE_ZONE,
+    HookPosition,
+    TextStyle,
+    fit_font_size,
+    font_for_drawtext,
+    parse_colour,
+    render_hook,
+    wrap_text,
+)
+
+Progress = Callable[[float, str], None]
+RenderPath = Literal["fast", "full", "copy"]
+HOOK_POSITIONS: tuple[str, ...] = ("top", "center", "bottom")
+BATCH_KEYS = frozenset({"assignment", "seed"})  # batch-level keys that may travel with the options
+HOOK_RENDER_VERSION = "h1"  # bump when text rendering changes: cached hook segments are keyed on it
+
+__all__ = ["AudioMode", "FitMode", "HookPosition", "NormalizedVideo", "RenderResult", "TextStyle",
+           "VariantOptions", "normalize_video", "render_naive", "render_variant"]
+
+_STYLE_KEYS = {"font_size": "font_size", "text_color": "color", "color": "color",
+               "stroke_color": "stroke_color", "stroke_width": "stroke_width", "box": "box",
+               "box_color": "box_color", "box_opacity": "box_opacity"}
+_OPTION_KEYS = ("hook_position", "hook_start_s", "hook_duration_s", "audio_mode", "fit")
+
+
+def _number(key: str, value, lo: float, hi: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}: not a number: {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(number) or not lo <= number <= hi:
+        raise ValueError(f"{key}: {value!r} is outside {lo:g}..{hi:g}")
+    return number
+
+
+def _integer(key: str, value, lo: int, hi: int) -> int:
+    number = _number(key, value, lo, hi)
+    if number != int(number):
+        raise ValueError(f"{key}: not a whole number: {value!r}")
+    return int(number)
+
+
+def _boolean(key: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)) and str(value).strip().lower() in {"0", "1", "true", "false", "yes", "no"}:
+        return str(value).strip().lower() in {"1", "true", "yes"}
+    raise ValueError(f"{key}: not true/false: {value!r}")
+
+
+def _choice(key: str, value, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _check_style(style: TextStyle) -> None:
+    if not isinstance(style, TextStyle):
+        raise TypeError(f"style: not a TextStyle: {style!r}")
+    if style.font_size is not None:
+        _integer("font_size", style.font_size, 8, 400)
+    if style.stroke_width is not None:
+        _integer("stroke_width", style.stroke_width, 0, 40)
+    parse_colour(style.color, "text_color")
+    parse_colour(style.stroke_color, "stroke_color")
+    parse_colour(style.box_color, "box_color")
+    if not isinstance(style.box, bool):
+        raise ValueError(f"box: not true/false: {style.box!r}")  # noqa: TRY004 - a bad option value
+    _number("box_opacity", style.box_opacity, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class VariantOptions:
+    """How a variant looks and sounds. Seconds for times; ``hook_duration_s`` 0 = the whole video.
+
+    Invalid values raise ValueError naming the key and the value (also on direct construction).
+    """
+
+    hook_position: HookPosition = "top"
+    hook_start_s: float = 0.0
+    hook_duration_s: float = 3.0
+    audio_mode: AudioMode = "replace"
+    fit: FitMode = "blur"
+    style: TextStyle = field(default_factory=TextStyle)
+
+    def __post_init__(self) -> None:
+        _choice("hook_position", self.hook_position, HOOK_POSITIONS)
+        _number("hook_start_s", self.hook_start_s, 0.0, 86_400.0)
+        _number("hook_duration_s", self.hook_duration_s, 0.0, 86_400.0)
+        _choice("audio_mode", self.audio_mode, AUDIO_MODES)
+        _choice("fit", self.fit, FIT_MODES)
+        _check_style(self.style)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> VariantOptions:
+        """Options from the API's flat keys (``hook_position``, ``hook_start_s``, ``hook_duration_s``,
+        ``audio_mode``, ``fit``, ``font_size``, ``text_color``, ``stroke_color``, ``stroke_width``,
+        ``box``, ``box_color``, ``box_opacity``). None/"" = default (``font_size`` "auto" = auto-fit);
+        batch keys (``assignment``, ``seed``) are ignored; any other key raises ValueError."""
+        d = dict(d or {})
+        unknown = sorted(k for k in d if k not in _OPTION_KEYS and k not in _STYLE_KEYS and k not in BATCH_KEYS)
+        if unknown:
+            raise ValueError(f"unknown option key(s): {', '.join(map(repr, unknown))}")
+        kwargs: dict = {}
+        for key in _OPTION_KEYS:
+            value = d.get(key)
+            if value is None or value == "":
+                continue
+            if key in ("hook_start_s", "hook_duration_s"):
+                value = _number(key, value, 0.0, 86_400.0)
+            kwargs[key] = value
+        style: dict = {}
+        for key, attr in _STYLE_KEYS.items():
+            value = d.get(key)
+            if value is None or value == "" or (key == "font_size" and value == "auto"):
+                continue
+            if attr in ("font_size", "stroke_width"):
+                value = _integer(key, value, 0, 400)
+            elif attr == "box":
+                value = _boolean(key, value)
+            elif attr == "box_opacity":
+                value = _number(key, value, 0.0, 1.0)
+            else:
+                parse_colour(value, key)
+            style[attr] = value
+        return cls(style=TextStyle(**style), **kwargs)
+
+    def to_dict(self) -> dict:
+        """Flat dict with the keys :meth:`from_dict` reads (``from_dict(o.to_dict()) == o``)."""
+        out = {k: getattr(self, k) for k in _OPTION_KEYS}
+        s = self.style
+        out.update(font_size=s.font_size, text_color=s.color, stroke_color=s.stroke_color,
+                   stroke_width=s.stroke_width, box=s.box, box_color=s.box_color, box_opacity=s.box_opacity)
+        return out
+
+
+@dataclass
+class RenderResult:
+    """A finished variant. ``render_path``: "fast" | "full" | "copy"; ``reencoded_s``: seconds of
+    video re-encoded for this variant (0 when its hook segment came from the cache); ``wall_s``:
+    wall-clock seconds the call took; ``duration_s``: output video duration."""
+
+    path: Path
+    render_path: RenderPath
+    duration_s: float
+    wall_s: float
+    reencoded_s: float
+
+
+@dataclass(frozen=True)
+class HookWindow:
+    """The GOP range [first_gop, end_gop) a hook covers, and its times relative to ``first_gop``."""
+
+    first_gop: int
+    end_gop: int
+    start_s: float
+    end_s: float
+
+
+def hook_window(start_s: float, duration_s: float, norm: NormalizedVideo) -> HookWindow | None:
+    """GOP-aligned window of a hook shown from ``start_s`` for ``duration_s`` (clipped to the
+    video); None when it starts at or after the end (nothing to show)."""
+    total = norm.duration_s
+    end = min(total, start_s + duration_s)
+    if start_s >= total - 1e-9 or end <= start_s:
+        return None
+    first = math.floor(start_s / GOP_S + 1e-9)
+    last = min(len(norm.segments), math.ceil(end / GOP_S - 1e-9))
+    offset = first * GOP_S
+    return HookWindow(first, max(last, first + 1), start_s - offset, end - offset)
+
+
+def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda pct, msg: progress(lo + (hi - lo) * max(0.0, min(100.0, pct)) / 100.0, msg)
+
+
+def _fraction(progress: Progress | None, msg: str) -> Callable[[float], None] | None:
+    if progress is None:
+        return None
+    return lambda frac: progress(100.0 * frac, msg)
+
+
+def _hook_key(norm: NormalizedVideo, text: str, options: VariantOptions, win: HookWindow) -> str:
+    blob = json.dumps([HOOK_RENDER_VERSION, norm.key, canonical.hook_window_codec().key, text,
+                       asdict(options.style), options.hook_position, win.first_gop, win.end_gop,
+                       round(win.start_s, 6), round(win.end_s, 6)])
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win: HookWindow,
+                  cache_root: Path, work: Path, progress: Progress | None) -> tuple[Path, int]:
+    """The cached re-encoded hook segment (path, frames encoded now: 0 when it was cached)."""
+    key = _hook_key(norm, text, options, win)
+    folder = Path(cache_root) / "hooks" / norm.key
+    path = folder / f"{key}.ts"
+    with key_lock(key):
+        if path.is_file():
+            os.utime(path)  # recently used: kept by prune_cache
+            return path, 0
+        folder.mkdir(parents=True, exist_ok=True)
+        hook = render_hook(text, options.style, options.hook_position)
+        png = work / f"{key}.png"
+        hook.image.save(png)
+        segments = norm.segments[win.first_gop:win.end_gop]
+        frames = sum(norm.segment_frames[win.first_gop:win.end_gop])
+        fd, name = tempfile.mkstemp(prefix=f".tmp-{key}-", suffix=".ts", dir=folder)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            for codec in _window_codecs():
+                args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
+                                            fb.TS_OFFSET_S + win.first_gop * GOP_S, codec, tmp)
+                run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
+                if parameter_sets(tmp) == parameter_sets(segments[0]):
+                    break
+                _MISMATCHED.add(codec.key)  # this preset's headers differ: use the canonical one
+            else:
+                raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} has other SPS/PPS")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path, frames
+
+
+_MISMATCHED: set[str] = set()
+
+
+class HeaderMismatch(RuntimeError):
+    """A re-encoded window cannot be joined to the stream-copied GOPs (the full render is used)."""
+
+
+def _window_codecs() -> list[canonical.VideoCodec]:
+    """Codecs to try for a hook window: the faster hook-window preset (unless its SPS/PPS were
+    seen to differ), then the canonical codec, whose headers match by construction."""
+    fast, exact = canonical.hook_window_codec(), canonical.current_codec()
+    return [exact] if fast == exact or fast.key in _MISMATCHED else [fast, exact]
+
+
+def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audio: Path, work: Path,
+                 out: Path, progress: Progress | None) -> None:
+    """One encode of the whole normalised copy with the hook (whole video when its duration is 0)."""
+    hook = render_hook(text, options.style, options.hook_position)
+    png = work / "hook.png"
+    hook.image.save(png)
+    window = None
+    if options.hook_duration_s > 0:
+        window = (options.hook_start_s, options.hook_start_s + options.hook_duration_s)
+    args = fb.full_render_args(joinable(list(norm.segments), work), png, hook.x, hook.y, audio, norm.frames,
+                               canonical.current_codec(), out, window)
+    run_ffmpeg(args, "rendering the variant", norm.duration_s, _fraction(progress, "rendering"))
+
+
+def render_variant(source: Path, audio: Path | None, hook_text: str | None, options: VariantOptions,
+                   out_path: Path, cache_root: Path, progress: Progress | None = None) -> RenderResult:
+    """Render one variant of ``source`` into ``out_path`` (MP4, canonical format), atomically.
+
+    ``audio``: the chosen track (None: keep the original, or silence); ``hook_text`` None/blank = no
+    hook. ``progress(percent 0-100, message)`` may raise to cancel: the exception propagates and
+    ``out_path`` is not created. Raises TypeError (options not a VariantOptions), ValueError,
+    MediaError (unusable media, FFmpeg failure; the message names the file or the step).
+    """
+    t0 = time.perf_counter()
+    if not isinstance(options, VariantOptions):
+        raise TypeError(f"options: not VariantOptions: {options!r}")
+    out_path = Path(out_path)
+    if audio is not None:
+        check_track(Path(audio))
+    norm = normalize_video(Path(source), options.fit, cache_root, _stage(progress, 0, 40))
+    text = (hook_text or "").strip()
+    win = hook_window(options.hook_start_s, options.hook_duration_s, norm) if text else None
+    if text and options.hook_duration_s == 0:
+        mode: RenderPath = "full"
+    else:
+        mode = "fast" if win is not None else "copy"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="variant-", dir=_tmp_root(cache_root)))
+    fd, name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part.mp4", dir=out_path.parent)
+    os.close(fd)
+    tmp_out = Path(name)
+    pending: PendingAudio | None = None
+    reencoded = 0.0
+    try:
+        pending = start_variant_audio(norm, Path(audio) if audio else None, options.audio_mode, cache_root)
+        segments = list(norm.segments)
+        if mode == "fast":
+            try:
+                seg, frames = _hook_segment(norm, text, options, win, cache_root, work, _stage(progress, 40, 90))
+                segments[win.first_gop:win.end_gop] = [seg]
+                reencoded = frames / FPS
+            except HeaderMismatch:  # the window cannot be joined: one full encode instead
+                mode = "full"
+        if mode == "full":
+            _render_full(norm, text, options, pending.finish(), work, tmp_out, _stage(progress, 40, 100))
+            reencoded = norm.duration_s
+        else:
+            audio_path = pending.finish()
+            if progress:
+                progress(92.0, "joining")
+            run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out), "joining the variant")
+        os.replace(tmp_out, out_path)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+    finally:
+        tmp_out.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    if progress:
+        progress(100.0, "done")
+    return RenderResult(path=out_path, render_path=mode, duration_s=norm.duration_s,
+                        wall_s=time.perf_counter() - t0, reencoded_s=reencoded)
+
+
+MAX_CONCAT_URL = 8000  # longer concat: URLs (very long sources) are joined into one file instead
+
+
+def joinable(segments: list[Path], work: Path) -> list[Path]:
+    """``segments`` as given, or one file holding their bytes back to back when the ``concat:`` URL
+    would be too long for a command line (Windows allows 32,767 characters)."""
+    if len(fb.concat_url(segments)) <= MAX_CONCAT_URL:
+        return segments
+    joined = work / "joined.ts"
+    with joined.open("wb") as out:
+        for seg in segments:
+            with seg.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+    return [joined]
+
+
+def _tmp_root(cache_root: Path) -> Path:
+    path = Path(cache_root) / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def render_naive(source: Path, audio: Path | None, hook_text: str | None, options: VariantOptions,
+                 out_path: Path, preset: str = "medium") -> RenderResult:
+    """Baseline of the original design: one full x264 encode of the source per variant (x264's
+    default preset ``medium`` unless given), the hook drawn by FFmpeg's ``drawtext`` from a text file
+    (primary font only: no emoji/CJK/Arabic fallback), audio replaced by ``audio`` (``mix`` is treated
+    as ``replace``) or kept. For benchmarks; the studio renders with :func:`render_variant`."""
+    t0 = time.perf_counter()
+    source, out_path = Path(source), Path(out_path)
+    info = probe(source)
+    if not info.has_video:
+        raise MediaError(f"no video stream in {source.name}")
+    frames = max(1, round(info.duration_s * FPS))
+    duration = frames / FPS
+    text = (hook_text or "").strip()
+    size = options.style.font_size or (fit_font_size(text)[0] if text else 0)
+    track = Path(audio) if audio is not None and options.audio_mode != "keep" else None
+    offset = info.audio_start_s - info.video_start_s if info.has_audio else None
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="naive-", dir=out_path.parent) as tmp:
+        textfile = None
+        if text:
+            textfile = Path(tmp) / "hook.txt"
+            lines, _ = wrap_text(text, size, SAFE_ZONE.width)
+            textfile.write_text("\n".join(lines), encoding="utf-8")
+        y = {"top": SAFE_ZONE.top, "center": SAFE_ZONE.top + SAFE_ZONE.height // 3,
+             "bottom": SAFE_ZONE.top + SAFE_ZONE.height * 2 // 3}[options.hook_position]
+        end = None if options.hook_duration_s == 0 else options.hook_start_s + options.hook_duration_s
+        settings = canonical.current_codec()
+        part = Path(tmp) / "out.mp4"
+        run_ffmpeg(fb.naive_render_args(source, track, textfile, Path(font_for_drawtext()), size, y,
+                                        options.hook_start_s, end, options.fit, frames, duration, offset,
+                                        settings.crf, preset, part), "rendering (naive)")
+        os.replace(part, out_path)
+    return RenderResult(path=out_path, render_path="full", duration_s=duration,
+                        wall_s=time.perf_counter() - t0, reencoded_s=duration)

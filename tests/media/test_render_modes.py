@@ -1,0 +1,204 @@
+"""Every fit mode and audio mode at least once, on short real inputs; the B-frame (veryfast) join."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import av
+import numpy as np
+import pytest
+
+from media import variant_render
+from media.normalize import normalize_video, parameter_sets
+from media.probe import probe
+from media.settings import reset_settings
+from media.variant_render import VariantOptions, render_variant
+from tests.media.conftest import best_correlation, decode_warnings, framemd5, gray_frames, mono
+
+
+def first_frame(norm) -> np.ndarray:
+    return gray_frames(str(norm.segments[0]), {0}, scale=1)[0]
+
+
+def test_fit_pad_crop_blur_on_a_square_source(square_src, render_cache, norm_square_blur):
+    pad = first_frame(normalize_video(square_src, "pad", render_cache))
+    crop = first_frame(normalize_video(square_src, "crop", render_cache))
+    blur = first_frame(norm_square_blur)
+    assert pad.shape == crop.shape == blur.shape == (1920, 1080)
+    # 844x844 fitted into 1080 wide = 1080x1080 in the middle; 420 rows above and below
+    assert pad[:400].max() <= 20 and pad[-400:].max() <= 20 and pad[500:1400].std() > 20
+    assert crop[:400].mean() > 30 and crop[-400:].mean() > 30  # filled, no bars
+    assert blur[:400].mean() > 30  # filled with the blurred copy ...
+    sharpness = lambda a: float(np.abs(np.diff(a, axis=1)).mean())
+    assert sharpness(blur[:400]) < 0.5 * sharpness(blur[500:1400])  # ... which is blurred
+    assert np.abs(blur[500:1400] - pad[500:1400]).mean() < 3  # same picture in the middle
+
+
+def test_keep_on_a_source_whose_video_starts_late_stays_in_sync(samples, render_cache, tmp_path):
+    src = samples / "videos" / "short_hamilton_clip.mp4"  # video starts at 0.85 s, audio at 0.008 s
+    info = probe(src)
+    res = render_variant(src, None, None, VariantOptions(fit="crop", audio_mode="keep"), tmp_path / "k.mp4",
+                         render_cache)
+    out = probe(res.path)
+    assert res.render_path == "copy"
+    assert out.video_start_s == 0.0 and abs(out.duration_s - info.duration_s) <= 2 / 30
+    assert abs(out.audio_duration_s - out.duration_s) <= 0.03
+    expected = round((info.video_start_s - info.audio_start_s) * 8000)
+    lag, corr = best_correlation(mono(res.path), mono(src), expected, 400, 3 * 8000)
+    assert corr > 0.8 and abs(lag - expected) <= 8 * 20, (lag, expected, corr)  # within 20 ms
+    assert decode_warnings(res.path) == ""
+
+
+def test_mix_puts_the_track_under_the_original(square_src, samples, render_cache, tmp_path, norm_square_blur):
+    track = samples / "audio" / "pydub_format_test.m4a"
+    res = render_variant(square_src, track, None, VariantOptions(audio_mode="mix"), tmp_path / "m.mp4",
+                         render_cache)
+    out, orig, trk = mono(res.path), mono(square_src), mono(track)
+    n = 3 * 8000
+    c_orig = best_correlation(out, orig, 0, 80, n)[1]
+    c_track = best_correlation(out - 0.0 * out, trk, 0, 80, n)[1]
+    residual = out[:n] - orig[:n] * (np.dot(out[:n], orig[:n]) / np.dot(orig[:n], orig[:n]))
+    c_resid = best_correlation(residual, trk, 0, 80, n)[1]
+    assert c_orig > 0.6, c_orig  # the voice dominates
+    assert c_resid > 0.5 and c_track > 0.05, (c_track, c_resid)  # and the track is in there too
+
+
+def test_silent_source_gets_a_track_or_silence(silent_vertical_src, sax, render_cache, tmp_path):
+    mixed = render_variant(silent_vertical_src, sax, None, VariantOptions(audio_mode="mix", fit="pad"),
+                           tmp_path / "mix.mp4", render_cache)
+    _lag, corr = best_correlation(mono(mixed.path), mono(sax), 0, 80, 8000)
+    assert corr > 0.8
+    kept = render_variant(silent_vertical_src, None, "Day 1 of learning to edit like a pro",
+                          VariantOptions(audio_mode="keep", fit="pad", hook_duration_s=1), tmp_path / "keep.mp4",
+                          render_cache)
+    info = probe(kept.path)
+    assert info.has_audio and info.audio_codec == "aac" and abs(info.audio_duration_s - info.duration_s) < 0.03
+    assert np.abs(mono(kept.path)).max() < 1e-4  # silent AAC track
+    replaced_none = render_variant(silent_vertical_src, None, None, VariantOptions(fit="pad"),
+                                   tmp_path / "none.mp4", render_cache)  # replace without a track: silence
+    assert probe(replaced_none.path).has_audio
+
+
+@pytest.fixture(scope="module")
+def sax(samples):
+    return samples / "audio" / "sms_sax-phrase.wav"
+
+
+def test_two_workers_normalising_at_once_share_one_copy(silent_vertical_src, render_cache):
+    results, errors = [], []
+
+    def work():
+        try:
+            results.append(normalize_video(silent_vertical_src, "crop", render_cache))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 2 and results[0] == results[1]
+    folder = results[0].folder
+    assert folder.is_dir() and not [p for p in folder.parent.iterdir() if p.name.startswith(".tmp-")]
+    def stamps():
+        return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.name != "meta.json"}
+    before = stamps()
+    again = normalize_video(silent_vertical_src, "crop", render_cache)  # cached: nothing re-encoded
+    assert again == results[0] and stamps() == before
+    norm = results[0]
+    assert norm.frames == round(probe(silent_vertical_src).duration_s * 30) and not norm.has_audio
+    assert all(n == 30 for n in norm.segment_frames[:-1]) and 0 < norm.segment_frames[-1] <= 30
+
+
+def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeypatch):
+    """With the production-like ``veryfast`` preset (B-frames, CABAC) the re-encoded hook GOP carries
+    the same timestamps as the GOP it replaces and the join decodes cleanly."""
+    monkeypatch.setenv("NOVAI_OUTPUT_PRESET", "veryfast")
+    monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "superfast")  # same SPS/PPS as veryfast
+    reset_settings()
+    variant_render._MISMATCHED.clear()
+    try:
+        cache = tmp_path / "cache"
+        norm = normalize_video(silent_vertical_src, "blur", cache)
+        res = render_variant(silent_vertical_src, sax, "Nobody talks about this editing trick 🤫",
+                             VariantOptions(hook_start_s=1.0, hook_duration_s=0.5), tmp_path / "b.mp4", cache)
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    assert res.render_path == "fast" and res.reencoded_s == pytest.approx(1.0)
+    assert not variant_render._MISMATCHED  # the superfast window was accepted
+    assert decode_warnings(res.path) == ""
+    out = framemd5(str(res.path))
+    ref = framemd5("concat:" + "|".join(map(str, norm.segments)))
+    assert len(out) == len(ref) == norm.frames
+    assert [m for _, m in out[:30]] == [m for _, m in ref[:30]]
+    assert all(out[i][1] != ref[i][1] for i in range(30, 45))
+    def packets(path):
+        with av.open(str(path)) as c:
+            return [(p.pts, p.dts) for p in c.demux(video=0) if p.size]
+    hook_ts = next((cache / "hooks" / norm.key).glob("*.ts"))
+    new, old = packets(hook_ts), packets(norm.segments[1])
+    assert sorted(p for p, _ in new) == sorted(p for p, _ in old)  # same presentation times
+    assert new[0][1] == old[0][1] and all(b[1] > a[1] for a, b in itertools.pairwise(new))  # same decode start
+    assert all(d <= p for p, d in new)
+    if len(norm.segments) > 2:
+        assert new[-1][1] < packets(norm.segments[2])[0][1]
+    with av.open(str(res.path)) as c:
+        assert c.streams.video[0].codec_context.has_b_frames
+
+
+def test_hook_window_preset_with_other_headers_falls_back(silent_vertical_src, tmp_path, monkeypatch):
+    """ultrafast canonical (no CABAC, no B-frames) + superfast window: SPS/PPS differ, so the window is
+    re-encoded with the canonical preset and the join stays valid."""
+    monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "superfast")
+    reset_settings()
+    variant_render._MISMATCHED.clear()
+    try:
+        cache = tmp_path / "cache"
+        norm = normalize_video(silent_vertical_src, "crop", cache)
+        res = render_variant(silent_vertical_src, None, "Rate this transition from 1 to 10 👇",
+                             VariantOptions(hook_duration_s=1, fit="crop"), tmp_path / "f.mp4", cache)
+        assert len(variant_render._MISMATCHED) == 1
+    finally:
+        variant_render._MISMATCHED.clear()
+        monkeypatch.undo()
+        reset_settings()
+    hook_ts = next((cache / "hooks" / norm.key).glob("*.ts"))
+    assert parameter_sets(hook_ts) == parameter_sets(norm.segments[0])
+    assert decode_warnings(res.path) == ""
+    out, ref = framemd5(str(res.path)), framemd5("concat:" + "|".join(map(str, norm.segments)))
+    assert [m for _, m in out[30:]] == [m for _, m in ref[30:]]
+
+
+def test_naive_baseline_renders_the_same_format(silent_vertical_src, sax, tmp_path):
+    from media.variant_render import render_naive
+    res = render_naive(silent_vertical_src, sax, 'He said it was "just a filter"… 100% \\ C:\\x',
+                       VariantOptions(fit="pad", hook_duration_s=1), tmp_path / "naive.mp4", preset="ultrafast")
+    info, src = probe(res.path), probe(silent_vertical_src)
+    assert res.render_path == "full" and (info.width, info.height, info.fps) == (1080, 1920, 30.0)
+    assert abs(info.duration_s - src.duration_s) <= 2 / 30 and info.has_audio
+    assert decode_warnings(res.path) == ""
+    a = gray_frames(str(res.path), {0, info.frame_count - 1}, scale=1)
+    top = slice(270, 400)
+    assert np.abs(a[0][top] - a[info.frame_count - 1][top]).mean() > 5  # text at t=0, gone at the end
+
+
+def test_prune_cache_removes_only_entries_unused_for_long(silent_vertical_src, tmp_path):
+    import os
+    import time
+
+    from media.normalize import prune_cache
+    cache = tmp_path / "cache"
+    res = render_variant(silent_vertical_src, None, "Wait for the end 😳",
+                         VariantOptions(fit="crop", hook_duration_s=1), tmp_path / "v.mp4", cache)
+    entries = [*(cache / "normalized").iterdir(), *(cache / "hooks").rglob("*.ts"), *(cache / "audio").iterdir()]
+    assert len(entries) == 3
+    assert prune_cache(cache, 3600) == 0 and all(e.exists() for e in entries)
+    old = time.time() - 7200
+    for path in [entries[1], entries[0] / "meta.json"]:
+        os.utime(path, (old, old))
+    freed = prune_cache(cache, 3600)
+    assert freed > 0 and not entries[0].exists() and not entries[1].exists() and entries[2].exists()
+    assert res.path.exists()  # outputs are never touched
