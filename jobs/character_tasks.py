@@ -15,12 +15,14 @@ from typing import Any
 
 from jobs.character_providers import PROVIDER_NAMES, get_provider
 from jobs.character_providers.base import CharacterRequest
+from jobs.character_providers.gemini import price_per_image_cents
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
 from media import job_store, library
 from media.characters import catalog
 from media.characters.images import check_image_file
+from media.costs import check_spend_limit
 from media.models import Job
 from media.settings import get_settings
 from media.store import abs_path
@@ -36,6 +38,9 @@ def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple
     if provider == "gemini" and not get_settings().gemini_api_key:
         raise ValueError("the gemini provider needs GOOGLE_API_KEY or GEMINI_API_KEY; set it in .env "
                          "or choose the local provider")
+    if provider == "gemini":  # one generated image; SpendLimitExceeded (a ValueError) past the daily limit
+        settings = get_settings()
+        check_spend_limit(price_per_image_cents(settings.gemini_image_model, settings.gemini_image_price_cents))
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES_LEN:
         raise ValueError(f"notes too long ({len(notes)} characters; at most {MAX_NOTES_LEN})")

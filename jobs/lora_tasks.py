@@ -27,6 +27,7 @@ from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
 from media import job_store
 from media import lora_catalog as catalog
+from media.costs import SpendLimitExceeded, check_spend_limit
 from media.db import session_scope
 from media.lora_import import LoraFileError, inspect_lora_file
 from media.models import Job, LoraModel, utcnow
@@ -92,14 +93,12 @@ def estimate_training_cents(steps: int) -> int:
 
 
 def _check_daily_limit(estimate_cents: int) -> None:
-    limit = get_settings().daily_cost_limit_cents
-    if limit is None:
-        return
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    spent = job_store.spend_since(today)
-    if spent + estimate_cents > limit:
-        raise UserFacingError(f"this training (about ${estimate_cents / 100:.2f}) would pass the daily cost limit: "
-                              f"${spent / 100:.2f} of ${limit / 100:.2f} spent today (DAILY_COST_LIMIT_CENTS)")
+    """Refuse the training when it would pass the daily limit (``media.costs.check_spend_limit``:
+    DAILY_COST_LIMIT_CENTS and the limit set in Settings)."""
+    try:
+        check_spend_limit(estimate_cents)
+    except SpendLimitExceeded as exc:
+        raise UserFacingError(str(exc)) from exc
 
 
 def start_training(dataset_id: str, name: str, options: dict | None = None) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def forget_key(provider: str) -> tuple[str, str]:
 def test_connection(provider: str) -> str:
     """Run the provider's connection test with the configured key and describe the outcome."""
     result = provider_check.check_provider(provider)
-    mark = "✅" if result.ok else "❌"
+    mark = "**OK**" if result.ok else "**Failed:**"
     return f"{mark} {result.message} ({result.seconds:.2f} s)"
 
 
@@ -209,7 +209,7 @@ def build() -> None:
                           wrap=True)
     providers = gr.Dataframe(provider_rows, headers=SETTINGS_HEADERS, label="Default provider per tool",
                              interactive=False, wrap=True, visible=bool(provider_rows))
-    prices = gr.Dataframe(price_rows, headers=SETTINGS_HEADERS, label="Price tables (cents)",
+    prices = gr.Dataframe(price_rows, headers=SETTINGS_HEADERS, label="Price tables (units in each setting's name)",
                           interactive=False, wrap=True, visible=bool(price_rows))
     with gr.Accordion("Other settings", open=False):
         other = gr.Dataframe(other_rows, headers=SETTINGS_HEADERS, interactive=False, wrap=True)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import gradio
+import pytest
 import tomllib
 import yaml
 
@@ -33,3 +34,12 @@ def test_requirements_txt_matches_pyproject_dependencies():
     requirements = [line for line in lines if line and not line.startswith("#")]
     assert sorted(requirements) == sorted(project["dependencies"]), (
         "requirements.txt (what the Space installs) must list pyproject.toml's [project] dependencies")
+
+
+def test_packages_txt_lists_what_a_non_headless_opencv_needs():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    opencv = [d for d in project["dependencies"] if d.startswith("opencv-") and "headless" not in d]
+    if not opencv:
+        pytest.skip("no non-headless OpenCV wheel among the dependencies")
+    packages = (ROOT / "packages.txt").read_text(encoding="utf-8").split()
+    assert "libgl1" in packages and "libglib2.0-0" in packages, f"{opencv[0]} loads libGL.so.1 and libglib"

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.studio_server import CHROMIUM, CHROMIUM_ARGS, RunningStudio, browser_missing_reason, running_studio
+from tests.e2e.studio_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RunningStudio,
+    browser_missing_reason,
+    running_studio,
+)
 
 REASON = browser_missing_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -31,6 +38,14 @@ BATCH_TIMEOUT_MS = 240_000
 def studio(tmp_path_factory) -> Iterator[RunningStudio]:
     with running_studio(tmp_path_factory.mktemp("e2e") / "data") as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_on_failure(request):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed and "page" in request.fixturenames:
+        shot(request.getfixturevalue("page"), "99_failure")
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +73,30 @@ def shot(page, name: str) -> Path:
 
 
 def open_tab(page, title: str, nested: str | None = None):
+    """Click a tab (and a tab inside it); returns the page, whose visible parts are that tab's."""
     page.get_by_role("tab", name=title, exact=True).first.click()
     if nested:
         page.get_by_role("tab", name=nested, exact=True).click()
-    return page.locator("[role=tabpanel]:visible").last
+    return page
 
 
-def block_with_label(panel, label: str):
-    """The Gradio component block whose label is ``label``."""
-    return panel.locator(".block").filter(has=panel.page.get_by_text(label, exact=True)).last
+def shown(locator):
+    """The first visible match (hidden tabs keep their components in the page)."""
+    return locator.filter(visible=True).first
+
+
+def block_with_label(page, label: str):
+    """The visible Gradio component block whose label is ``label``."""
+    return page.locator(".block").filter(visible=True).filter(has=page.get_by_text(label, exact=True)).last
+
+
+def upload_file(page, label: str, path: Path) -> None:
+    """Put ``path`` into the visible gr.File labelled ``label`` and wait until Gradio lists it."""
+    from playwright.sync_api import expect
+
+    block = block_with_label(page, label)
+    block.locator("input[type=file]").set_input_files(str(path))
+    expect(block).to_contain_text(path.stem, timeout=UI_TIMEOUT_MS)  # the name shows once uploaded
 
 
 def pick_option(page, combobox_label: str, option: str | re.Pattern, nth: int = 0) -> None:
@@ -80,18 +110,23 @@ def dashboard_count(page, kind: str) -> int:
     return int(page.locator(f'#novai-counts [data-kind="{kind}"] .novai-card-n').inner_text())
 
 
-def test_studio_in_a_browser(page, studio, samples):
+def test_studio_in_a_browser(page, studio, samples, monkeypatch):
+    from playwright.sync_api import expect
+
     from studio.app import TABS
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
 
     # 1. Every tab opens and shows its content.
     assert page.title() == "NOVAI Studio"
     for index, tab in enumerate(TABS):
-        panel = open_tab(page, tab.TITLE)
-        panel.wait_for()
-        assert panel.inner_text().strip(), f"tab {tab.TITLE} is empty"
+        open_tab(page, tab.TITLE)
+        content = shown(page.locator("[role=tabpanel]"))
+        content.wait_for()
+        assert content.inner_text().strip(), f"tab {tab.TITLE} is empty"
         shot(page, f"01_tab_{index:02d}_{tab.__name__.rsplit('.', 1)[-1]}")
     open_tab(page, "Dashboard")
-    page.get_by_role("button", name="Refresh").first.click()
+    page.locator("#dash-refresh").click()
     page.wait_for_function("document.querySelector('#novai-counts [data-kind=videos] .novai-card-n')"
                            ".innerText === '0'")
     before = {kind: dashboard_count(page, kind) for kind in ("videos", "audios", "hooks")}
@@ -99,33 +134,27 @@ def test_studio_in_a_browser(page, studio, samples):
 
     # 2. Library: upload a video, an audio track and the hooks file.
     panel = open_tab(page, "Library", "Videos")
-    block_with_label(panel, "Upload videos (several at once)").locator("input[type=file]").set_input_files(
-        str(samples / "videos" / VIDEO_SAMPLE))
-    panel.get_by_text(VIDEO_SAMPLE).first.wait_for()  # Gradio finished uploading
+    upload_file(page, "Upload videos (several at once)", samples / "videos" / VIDEO_SAMPLE)
     panel.get_by_role("button", name="Add videos").click()
-    panel.get_by_text("stored 1 video file(s)").wait_for()
-    panel.get_by_role("cell", name=VIDEO_SAMPLE.rsplit(".", 1)[0]).or_(
-        panel.get_by_role("cell", name=VIDEO_SAMPLE)).first.wait_for()
+    shown(panel.get_by_text("stored 1 video file(s)")).wait_for()
+    expect(panel.locator("table").filter(visible=True).last).to_contain_text(VIDEO_SAMPLE)
     shot(page, "02_library_video_uploaded")
 
     panel = open_tab(page, "Library", "Audios")
-    block_with_label(panel, "Upload audios (several at once)").locator("input[type=file]").set_input_files(
-        str(samples / "audio" / AUDIO_SAMPLE))
-    panel.get_by_text(AUDIO_SAMPLE).first.wait_for()
+    upload_file(page, "Upload audios (several at once)", samples / "audio" / AUDIO_SAMPLE)
     panel.get_by_role("button", name="Add audios").click()
-    panel.get_by_text("stored 1 audio file(s)").wait_for()
+    shown(panel.get_by_text("stored 1 audio file(s)")).wait_for()
+    expect(panel.locator("table").filter(visible=True).last).to_contain_text(AUDIO_SAMPLE)
     shot(page, "03_library_audio_uploaded")
 
     hooks_text = (samples / "hooks.txt").read_text(encoding="utf-8")
     hook_count = len([line for line in hooks_text.splitlines() if line.strip()])
     panel = open_tab(page, "Library", "Hooks")
-    panel.locator(".block").filter(has=page.get_by_text(re.compile("or a .txt / .csv file"))).last.locator(
-        "input[type=file]").set_input_files(str(samples / "hooks.txt"))
-    panel.get_by_text("hooks.txt").first.wait_for()
+    upload_file(page, "…or a .txt / .csv file (text[,category])", samples / "hooks.txt")
     panel.get_by_role("button", name="Add hooks").click()
-    panel.get_by_text(f"added {hook_count} hook(s)").wait_for()
+    shown(panel.get_by_text(f"added {hook_count} hook(s)")).wait_for()
     first_hook = hooks_text.splitlines()[0].strip()
-    panel.get_by_text(first_hook).first.wait_for()
+    shown(panel.get_by_text(first_hook, exact=True)).wait_for()
     shot(page, "04_library_hooks_added")
 
     # 3. Variants: 1 video x 1 variant with the audio and one hook; follow it to the end.
@@ -137,11 +166,11 @@ def test_studio_in_a_browser(page, studio, samples):
     per_video = page.get_by_label("number input for Variants per video")
     per_video.fill("1")
     per_video.press("Enter")
-    panel.get_by_text(re.compile(r"1 variant\(s\)")).wait_for()
+    shown(panel.get_by_text(re.compile(r"1 variant\(s\)"))).wait_for()
     shot(page, "05_variants_planned")
     panel.get_by_role("button", name="Start batch").click()
-    panel.get_by_text(re.compile(r"batch \w+ started: 1 variants")).wait_for()
-    panel.get_by_text(re.compile(r"1 done, 0 failed, 0 canceled of 1")).wait_for(timeout=BATCH_TIMEOUT_MS)
+    shown(panel.get_by_text(re.compile(r"batch \w+ started: 1 variants"))).wait_for()
+    shown(panel.get_by_text(re.compile(r"1 done, 0 failed, 0 canceled of 1"))).wait_for(timeout=BATCH_TIMEOUT_MS)
     shot(page, "06_variants_batch_done")
 
     gallery = block_with_label(panel, "Results")
@@ -167,13 +196,40 @@ def test_studio_in_a_browser(page, studio, samples):
     from media.stats import count_rows
 
     open_tab(page, "Dashboard")
-    page.get_by_role("button", name="Refresh").first.click()
-    catalog = count_rows()
-    page.wait_for_function(
-        f"document.querySelector('#novai-counts [data-kind=hooks] .novai-card-n').innerText === '{hook_count}'")
-    shown = {kind: dashboard_count(page, kind) for kind in catalog}
+    page.locator("#dash-refresh").click()
+    deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+    while True:  # the page refreshes itself; wait until it shows what the catalog holds
+        catalog = count_rows()
+        on_screen = {kind: dashboard_count(page, kind) for kind in catalog}
+        if on_screen == catalog or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
     shot(page, "08_dashboard_counts")
-    assert shown == catalog
-    assert shown["audios"] == 1 and shown["hooks"] == hook_count and shown["videos"] >= 1
+    assert on_screen == catalog
+    assert on_screen["audios"] == 1 and on_screen["hooks"] == hook_count and on_screen["videos"] >= 1
     storage = page.locator("#dash-storage").inner_text()
     assert "Videos" in storage and "Total media folder" in storage
+
+    # 5. Settings: a key typed in is saved, shown masked and cleared from the box; a low daily limit;
+    #    "Test connection" answers (fal pointed at a closed loopback port: nothing leaves the machine).
+    monkeypatch.setenv("NOVAI_FAL_BASE_URL", "http://127.0.0.1:9")
+    fake_key = "fal-fake-key-e2e-0123WXYZ"
+    panel = open_tab(page, "Settings")
+    key_box = page.locator("#settings-fal-key input, #settings-fal-key textarea").first
+    key_box.fill(fake_key)
+    shown(panel.get_by_role("button", name="Save key")).click()
+    page.locator("#settings-fal-status").get_by_text("saved here").wait_for()
+    status_line = page.locator("#settings-fal-status").inner_text()
+    assert "WXYZ" in status_line and fake_key not in status_line
+    assert key_box.input_value() == ""
+    assert fake_key not in page.content()
+    page.locator("#settings-limit input, #settings-limit textarea").first.fill("1.00")
+    page.locator("#settings-limit-save").click()
+    page.locator("#settings-limit-status").get_by_text(re.compile(r"In force:.*\$1\.00")).wait_for()
+    page.locator("#settings-fal-test").click()
+    page.locator("#settings-fal-message").get_by_text(re.compile("cannot reach fal")).wait_for()
+    shot(page, "09_settings_key_limit_test")
+    from media.costs import SpendLimitExceeded, check_spend_limit
+
+    with pytest.raises(SpendLimitExceeded, match=r"daily limit is \$1\.00 \(100¢\)"):
+        check_spend_limit(101)  # what a paid tool runs before queueing, with the limit set in the UI

@@ -153,3 +153,10 @@ def test_dashboard_cards_escape_and_break_down_videos():
     assert '<div class="novai-card-n">3</div><div class="novai-card-label">Videos</div>' in html
     assert "1 face-swapped · 1 source · 1 variant" in html
     assert '<div class="novai-card-n">30</div><div class="novai-card-label">Hooks</div>' in html
+
+
+def test_the_tools_price_tables_are_shown(fresh_data_dir):
+    names = [row[0] for row in settings_tab.refresh_tables()[2]]
+    assert "fal_prices[fal-ai/wan-22-image-trainer]" in names
+    assert "swap_price_cents_per_second[fal]" in names
+    assert "gemini_image_price_cents[gemini-3.1-flash-image]" in names
