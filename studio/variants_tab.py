@@ -156,11 +156,11 @@ def _poll(batch_id: str | None, shown: str | None = None):
     """Status bar, info, table every tick; gallery and downloads only when the finished set changed
     (so a playing preview is not restarted)."""
     if not batch_id:
-        return "", "", [], [], gr.update(), gr.update(), None
+        return "", "", [], [], gr.update(), gr.update(), None, gr.update()
     try:
         status = batches.batch_status(batch_id)
     except batches.BatchError as exc:
-        return notice(str(exc), False), "", [], [], gr.update(), gr.update(), None
+        return notice(str(exc), False), "", [], [], gr.update(), gr.update(), None, gr.update()
     results = batches.batch_results(batch_id)
     finished = status["done"] + status["failed"] + status["canceled"]
     bar = progress_html(100 * finished / max(1, status["total"]),
@@ -174,10 +174,11 @@ def _poll(batch_id: str | None, shown: str | None = None):
     done = [r for r in results if r["file_path"]]
     signature = batch_id + ":" + ",".join(r["variant_id"] for r in done)
     if signature == shown:
-        return bar, info, rows, gr.update(), gr.update(), gr.update(), shown
+        return bar, info, rows, gr.update(), gr.update(), gr.update(), shown, gr.update()
     gallery = [(r["file_path"], f"#{r['index']} {r['file_name']}") for r in done]
     keep = gr.update(choices=[(f"#{r['index']} {r['file_name']}", r["variant_id"]) for r in done])
-    return bar, info, rows, gallery, [r["file_path"] for r in done] or None, keep, signature
+    picker = gr.update(choices=_batch_choices())  # its labels carry each batch's status
+    return bar, info, rows, gallery, [r["file_path"] for r in done] or None, keep, signature, picker
 
 
 def _make_zip(batch_id: str | None):
@@ -283,7 +284,7 @@ def build() -> None:
                     api_visibility="private")
     batch_pick.input(lambda b: b, batch_pick, batch_id, api_visibility="private")
     shown = gr.State(None)
-    poll_outputs = [bar, info, table, gallery, downloads, keep_pick, shown]
+    poll_outputs = [bar, info, table, gallery, downloads, keep_pick, shown, batch_pick]
     batch_id.change(_poll, batch_id, poll_outputs, api_visibility="private")
     gr.Timer(2.0).tick(_poll, [batch_id, shown], poll_outputs, api_visibility="private")
     cancel_btn.click(_cancel, batch_id, start_msg, api_visibility="private")
