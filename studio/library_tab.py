@@ -166,7 +166,8 @@ def _media_section(kind: str, label: str) -> None:
     with gr.Row():
         filter_coll = gr.Dropdown(label="Show collection", choices=[("All", "")], value="")
         refresh_btn = gr.Button("Refresh", size="sm")
-    gallery = gr.Gallery(label=label, columns=6, height=300, allow_preview=False, visible=kind != "audio")
+    gallery = gr.Gallery(label=label, columns=6, height=300, allow_preview=False, object_fit="contain",
+                         visible=kind != "audio")
     table = gr.Dataframe(headers=HEADERS[kind], interactive=False, wrap=True, max_height=300)
     selected = gr.State(None)
     with gr.Accordion("Selected item: rename, move, delete", open=False):

@@ -260,7 +260,7 @@ def build() -> None:
     batch_id = gr.State(None)
     bar = gr.HTML()
     info = gr.Markdown()
-    gallery = gr.Gallery(label="Results", columns=4, height=420)
+    gallery = gr.Gallery(label="Results", columns=4, height=520, object_fit="contain")
     table = gr.Dataframe(headers=["#", "file", "video", "audio", "hook", "status", "error"],
                          interactive=False, wrap=True, max_height=300)
     with gr.Row():
