@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from media import store
 from media.assignment import Combo
-from media.db import session_scope
+from media.db import get_row, session_scope, update_row
 from media.models import AudioFile, Hook, Variant, VariantBatch, Video, utcnow
 from media.settings import get_settings
 
@@ -69,11 +69,7 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "") -
 
 def get_batch(batch_id: str) -> VariantBatch:
     """The batch row; raises :class:`BatchError`."""
-    with session_scope() as session:
-        batch = session.get(VariantBatch, batch_id)
-    if batch is None:
-        raise BatchError(f"no variant batch with id {batch_id}")
-    return batch
+    return get_row(VariantBatch, batch_id, BatchError, "variant batch")
 
 
 def list_batches(limit: int = 50) -> list[VariantBatch]:
@@ -85,11 +81,7 @@ def list_batches(limit: int = 50) -> list[VariantBatch]:
 
 def get_variant(variant_id: str) -> Variant:
     """One variant row; raises :class:`BatchError`."""
-    with session_scope() as session:
-        variant = session.get(Variant, variant_id)
-    if variant is None:
-        raise BatchError(f"no variant with id {variant_id}")
-    return variant
+    return get_row(Variant, variant_id, BatchError, "variant")
 
 
 def batch_variants(batch_id: str) -> list[Variant]:
@@ -100,13 +92,7 @@ def batch_variants(batch_id: str) -> list[Variant]:
 
 def update_variant(variant_id: str, **fields: Any) -> Variant:
     """Set columns of a variant row, then refresh its batch's status."""
-    with session_scope() as session:
-        variant = session.get(Variant, variant_id)
-        if variant is None:
-            raise BatchError(f"no variant with id {variant_id}")
-        for key, value in fields.items():
-            setattr(variant, key, value)
-        session.add(variant)
+    variant = update_row(Variant, variant_id, BatchError, "variant", **fields)
     refresh_batch_status(variant.batch_id)
     return variant
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from media.db import session_scope
+from media.db import get_row, session_scope, update_row
 from media.models import ACTIVE_JOB_STATUSES, CostRecord, Job, utcnow
 
 
@@ -34,23 +34,12 @@ def create_job(job_type: str, input_payload: dict[str, Any] | None = None,
 
 def get_job(job_id: str) -> Job:
     """The job row; raises :class:`JobNotFound`."""
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise JobNotFound(f"no job with id {job_id}")
-        return job
+    return get_row(Job, job_id, JobNotFound, "job")
 
 
 def update_job(job_id: str, **fields: Any) -> Job:
     """Set columns on a job row and return it; raises :class:`JobNotFound`."""
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise JobNotFound(f"no job with id {job_id}")
-        for key, value in fields.items():
-            setattr(job, key, value)
-        session.add(job)
-        return job
+    return update_row(Job, job_id, JobNotFound, "job", **fields)
 
 
 def mark_queued(job_id: str, task_id: str | None) -> Job:

@@ -19,8 +19,8 @@ from sqlmodel import col, select
 
 from media import store
 from media.collections import resolve_collection
-from media.db import session_scope
-from media.models import ACTIVE_JOB_STATUSES, AudioFile, Image, Job, Video, utcnow
+from media.db import get_row, session_scope, update_row
+from media.models import ACTIVE_JOB_STATUSES, AudioFile, Image, Job, Video
 from media.probe import MediaError, MediaInfo, probe
 from media.thumbnails import image_thumbnail, video_thumbnail
 
@@ -173,11 +173,7 @@ def register_file(path: Path, kind: str, name: str, **fields: Any) -> Video | Au
 
 def get_item(kind: str, item_id: str) -> Video | AudioFile | Image:
     """One library item; raises :class:`LibraryError` when the id is unknown."""
-    with session_scope() as session:
-        row = session.get(TABLES[_check_kind(kind)], item_id)
-    if row is None:
-        raise LibraryError(f"no {kind} with id {item_id}")
-    return row
+    return get_row(TABLES[_check_kind(kind)], item_id, LibraryError, kind)
 
 
 def find_item(item_id: str) -> tuple[str, Video | AudioFile | Image]:
@@ -206,7 +202,7 @@ def list_items(kind: str, collection: str = "", video_type: str | None = None,
             if video_type:
                 query = query.where(Video.type == video_type)
             if not include_batch_variants:
-                query = query.where((col(Video.batch_id).is_(None)) | (Video.kept == True))  # noqa: E712
+                query = query.where((col(Video.batch_id).is_(None)) | (Video.kept == True))
         return list(session.exec(query))
 
 
@@ -235,14 +231,7 @@ def move_item(kind: str, item_id: str, collection: str) -> None:
 
 
 def _update(kind: str, item_id: str, **fields: Any) -> None:
-    with session_scope() as session:
-        row = session.get(TABLES[_check_kind(kind)], item_id)
-        if row is None:
-            raise LibraryError(f"no {kind} with id {item_id}")
-        for key, value in fields.items():
-            setattr(row, key, value)
-        row.updated_at = utcnow()
-        session.add(row)
+    update_row(TABLES[_check_kind(kind)], item_id, LibraryError, kind, **fields)
 
 
 def active_jobs_using(item_id: str) -> list[Job]:

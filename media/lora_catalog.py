@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from media import lora_dataset as ld
-from media.db import session_scope
+from media.db import get_row, session_scope, update_row
 from media.lora_import import inspect_lora_file
 from media.models import CharacterDiagram, Image, LoraDataset, LoraModel, utcnow
 from media.settings import get_settings
@@ -96,11 +96,7 @@ def create_dataset(sources: list[ld.SourceImage], trigger_word: str, options: ld
 
 def get_dataset(dataset_id: str) -> LoraDataset:
     """The dataset row; raises :class:`DatasetNotFound`."""
-    with session_scope() as session:
-        dataset = session.get(LoraDataset, dataset_id)
-        if dataset is None:
-            raise DatasetNotFound(f"no LoRA dataset with id {dataset_id}")
-        return dataset
+    return get_row(LoraDataset, dataset_id, DatasetNotFound, "LoRA dataset")
 
 
 def list_datasets(limit: int = 200) -> list[LoraDataset]:
@@ -165,24 +161,12 @@ def delete_dataset(dataset_id: str) -> None:
 # -- models -------------------------------------------------------------------------------------------
 def get_lora(lora_id: str) -> LoraModel:
     """The model row; raises :class:`LoraNotFound`."""
-    with session_scope() as session:
-        lora = session.get(LoraModel, lora_id)
-        if lora is None:
-            raise LoraNotFound(f"no LoRA with id {lora_id}")
-        return lora
+    return get_row(LoraModel, lora_id, LoraNotFound, "LoRA")
 
 
 def update_lora(lora_id: str, **fields: Any) -> LoraModel:
     """Set columns on a model row (``updated_at`` too); returns it."""
-    with session_scope() as session:
-        lora = session.get(LoraModel, lora_id)
-        if lora is None:
-            raise LoraNotFound(f"no LoRA with id {lora_id}")
-        for key, value in fields.items():
-            setattr(lora, key, value)
-        lora.updated_at = utcnow()
-        session.add(lora)
-        return lora
+    return update_row(LoraModel, lora_id, LoraNotFound, "LoRA", **fields)
 
 
 def list_lora_rows(limit: int = 500) -> list[LoraModel]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from media.characters.images import ImageFacts, check_image_bytes, check_image_file, write_thumbnail
-from media.db import session_scope
+from media.db import get_row, session_scope, update_row
 from media.models import CharacterDiagram, Image, Video, utcnow
 from media.store import abs_path, commit_file, new_file_path, rel_path, remove_files, work_dir
 
@@ -39,33 +39,17 @@ def clean_name(name: str) -> str:
 
 def get_library_image(image_id: str) -> Image:
     """The ``images`` row; raises ``LookupError`` naming the id."""
-    with session_scope() as session:
-        image = session.get(Image, image_id or "")
-        if image is None:
-            raise LookupError(f"no library image with id {image_id!r}")
-        return image
+    return get_row(Image, image_id, LookupError, "library image")
 
 
 def get_diagram(diagram_id: str) -> CharacterDiagram:
     """The ``character_diagrams`` row; raises :class:`CharacterNotFound`."""
-    with session_scope() as session:
-        diagram = session.get(CharacterDiagram, diagram_id or "")
-        if diagram is None:
-            raise CharacterNotFound(f"no character with id {diagram_id!r}")
-        return diagram
+    return get_row(CharacterDiagram, diagram_id, CharacterNotFound, "character")
 
 
 def update_diagram(diagram_id: str, **fields: Any) -> CharacterDiagram:
     """Set columns on a diagram row (``updated_at`` refreshed); raises :class:`CharacterNotFound`."""
-    with session_scope() as session:
-        diagram = session.get(CharacterDiagram, diagram_id)
-        if diagram is None:
-            raise CharacterNotFound(f"no character with id {diagram_id!r}")
-        for key, value in fields.items():
-            setattr(diagram, key, value)
-        diagram.updated_at = utcnow()
-        session.add(diagram)
-        return diagram
+    return update_row(CharacterDiagram, diagram_id, CharacterNotFound, "character", **fields)
 
 
 def create_pending_diagram(name: str, source_image_id: str | None, provider: str, notes: str) -> CharacterDiagram:
