@@ -25,7 +25,7 @@ def import_uploads(files: list[tuple[Path, str]], kind: str, collection: str = "
         if outcome.id and kind == "video" and prepare:
             try:
                 request_normalize(outcome.id)
-            except Exception as exc:  # the import stands even if the queue is unavailable
+            except Exception as exc:  # noqa: BLE001 - the import stands even if the queue is unavailable
                 log.warning("could not queue normalisation of %s: %s", outcome.id, exc)
         outcomes.append(outcome.to_dict())
     return outcomes

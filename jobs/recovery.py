@@ -44,7 +44,7 @@ def recover_interrupted_jobs(include_queued: bool = False) -> int:
         if handler is not None:
             try:
                 requeued = handler(job)
-            except Exception as exc:  # a broken handler must not stop the studio from starting
+            except Exception as exc:  # noqa: BLE001 - a broken handler must not stop the studio from starting
                 log.warning("recovery of job %s failed: %s", job.id, exc)
         if not requeued:
             job_store.fail_job(job.id, INTERRUPTED_MESSAGE)

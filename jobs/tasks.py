@@ -17,4 +17,4 @@ TASK_MODULES: list[str] = sorted(
 for _name in TASK_MODULES:
     importlib.import_module(_name)
 
-__all__ = ["huey", "TASK_MODULES"]
+__all__ = ["TASK_MODULES", "huey"]

@@ -44,7 +44,7 @@ def file_name(value: Any) -> str:
     return str(orig) if orig else file_path(value).name
 
 
-def fmt_bytes(size: int | float) -> str:
+def fmt_bytes(size: float) -> str:
     """Human size: 1.2 MB."""
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from sqlmodel import select
 
 from jobs.library import import_uploads
 from media import collections as colls
 from media import hooks as hook_store
 from media import library
-from media.models import LoraModel
 from media.db import session_scope
-from studio.common import file_name, file_path, fmt_bytes, fmt_seconds, notice, short_id
-from sqlmodel import select
+from media.models import LoraModel
+from studio.common import file_name, file_path, fmt_bytes, fmt_seconds, notice
 
 TITLE = "Library"
 FILE_TYPES = {"video": ["video", ".mp4", ".mov", ".mkv", ".webm"], "audio": ["audio", ".mp3", ".wav", ".m4a",
@@ -353,7 +353,7 @@ def build() -> None:
             _collections_section()
     # Fill every list when the page opens.
     blocks = gr.context.Context.root_block
-    for fn, inputs, outputs in list(_LOADERS):
+    for fn, inputs, outputs in _LOADERS:
         blocks.load(fn, inputs, outputs, api_visibility="private")
     gr.api(upload_media, api_name="upload_media")
     gr.api(list_media, api_name="list_media")

@@ -9,10 +9,9 @@ import gradio as gr
 
 from jobs import variants as variant_jobs
 from jobs.runner import UserFacingError
-from media import batches, job_store, store
+from media import batches, job_store, library, store
 from media import collections as colls
 from media import hooks as hook_store
-from media import library
 from media.assignment import ASSIGNMENTS
 from studio.common import fmt_seconds, notice, progress_html, short_id
 
