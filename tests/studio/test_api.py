@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import zipfile
 
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
 from jobs.consumer import start_consumer, stop_consumer
 from media.probe import probe
 from studio.app import build_app
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.serving import served
 
 
 @pytest.fixture(scope="module")
 def client():
-    from media.settings import get_settings
-
     consumer = start_consumer(workers=2, periodic=False)
-    demo = build_app()
-    port = _free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                        allowed_paths=[str(get_settings().media_dir)], quiet=True)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        with served(build_app()) as studio:
+            yield studio
     finally:
-        demo.close()
         stop_consumer(consumer, graceful=False)
 
 

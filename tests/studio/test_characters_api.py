@@ -3,41 +3,29 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import gradio as gr
 import pytest
-from gradio_client import Client
 
 from jobs.queue import huey
 from media.db import session_scope
 from media.models import Image
 from media.store import new_file_path, rel_path
 from studio import characters_tab
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.serving import served
 
 
 @pytest.fixture(scope="module")
 def client():
-    from media.settings import get_settings
-
     previous = huey.immediate
     huey.immediate = True  # tasks run inside the request; the queue itself is tested elsewhere
     with gr.Blocks() as demo:
         characters_tab.build()
-    port = _free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                        allowed_paths=[str(get_settings().media_dir)], quiet=True)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        with served(demo) as studio:
+            yield studio
     finally:
-        demo.close()
         huey.immediate = previous
 
 

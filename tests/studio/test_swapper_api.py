@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from pathlib import Path
 
 import gradio as gr
 import pytest
-from gradio_client import Client
 
 from jobs.consumer import start_consumer, stop_consumer
 from media import store
@@ -17,17 +15,12 @@ from media.db import session_scope
 from media.models import Image, Video
 from studio import jobs_tab, swapper_tab
 from tests.clips import make_talking_clip
+from tests.serving import served
 
 
 @pytest.fixture(scope="module")
 def swap_clip(samples, tmp_path_factory):
     return make_talking_clip(samples, tmp_path_factory.mktemp("clips"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +29,10 @@ def client():
     with gr.Blocks() as demo:
         swapper_tab.build()
         jobs_tab.build()
-    port = _free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        with served(demo) as studio:
+            yield studio
     finally:
-        demo.close()
         stop_consumer(consumer, graceful=False)
 
 
