@@ -19,12 +19,6 @@ from studio import (
 TABS = [dashboard_tab, lora_tab, characters_tab, swapper_tab, variants_tab, library_tab, jobs_tab,
         credits_tab, settings_tab]
 
-CSS = """
-.novai-status {font-size: 0.95em}
-footer {visibility: hidden}
-"""
-
-
 def build_app() -> gr.Blocks:
     """Lay out every tab and register the named API endpoints (see docs/API.md)."""
     with gr.Blocks(title="NOVAI Studio") as demo:
