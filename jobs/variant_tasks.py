@@ -14,7 +14,7 @@ from jobs.recovery import register_recovery
 from jobs.runner import register_task, run_job, submit
 from media import batches, job_store, store
 from media.db import session_scope
-from media.library import register_file
+from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
 from media.normalize import prune_cache
 from media.settings import get_settings
@@ -122,6 +122,7 @@ def expire_batches_task() -> int:
         deleted = batches.expire_batch(batch_id)
         log.info("expired batch %s: %d variant videos deleted", batch_id, deleted)
     prune_caches(get_settings().batch_ttl_hours * 3600)
+    purge_trash()
     return len(expired)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,7 +243,8 @@ def active_jobs_using(item_id: str) -> list[Job]:
 
 
 def delete_item(kind: str, item_id: str) -> None:
-    """Delete an item's files and row together; refused (LibraryError) while an active job uses it."""
+    """Delete an item (files and row together) into the trash, from where :func:`restore_item` undoes it
+    for 7 days. Refused (LibraryError) while an active job uses the item."""
     busy = active_jobs_using(item_id)
     if busy:
         raise LibraryError(f"cannot delete: {len(busy)} running job(s) use this {kind} "
@@ -260,8 +262,54 @@ def delete_item(kind: str, item_id: str) -> None:
         row = session.get(TABLES[_check_kind(kind)], item_id)
         if row is None:
             raise LibraryError(f"no {kind} with id {item_id}")
-        files = [row.file, getattr(row, "thumbnail", None)]
-        if kind == "video":
-            files.append(f"cache/{item_id}")  # its normalised copies and hook segments
+        _to_trash(kind, row)
         session.delete(row)
-    store.remove_files(*files)
+    if kind == "video":
+        store.remove_files(f"cache/{item_id}")  # normalised copies and hook segments: remade on demand
+
+
+TRASH = "trash"  # deleted items wait here (files + row) until restored or purged
+
+
+def _to_trash(kind: str, row: Video | AudioFile | Image) -> None:
+    """Move an item's files under ``trash/<id>/`` beside a JSON copy of its row."""
+    folder = store.media_root() / TRASH / row.id
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel in (row.file, getattr(row, "thumbnail", None)):
+        if rel and store.abs_path(rel).exists():
+            dest = folder / "files" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            store.commit_file(store.abs_path(rel), dest)
+    (folder / "row.json").write_text(json.dumps({"kind": kind, "row": row.model_dump(mode="json")}))
+
+
+def restore_item(item_id: str) -> tuple[str, str]:
+    """Undo a delete: put the item's files and row back; returns (kind, name).
+
+    Raises :class:`LibraryError` when the item is not in the trash (never deleted, or purged).
+    """
+    folder = store.media_root() / TRASH / item_id
+    meta = folder / "row.json"
+    if not meta.is_file():
+        raise LibraryError("nothing to restore: the item is not in the trash (purged after 7 days)")
+    data = json.loads(meta.read_text())
+    row = TABLES[data["kind"]].model_validate(data["row"])
+    files = folder / "files"
+    for path in (p for p in files.rglob("*") if p.is_file()):
+        store.commit_file(path, store.media_root() / path.relative_to(files))
+    with session_scope() as session:
+        session.add(row)
+    shutil.rmtree(folder, ignore_errors=True)
+    return data["kind"], row.name
+
+
+def purge_trash(max_age_s: float = 7 * 24 * 3600) -> int:
+    """Delete trash entries older than ``max_age_s`` seconds for good; returns how many."""
+    root = store.media_root() / TRASH
+    if not root.is_dir():
+        return 0
+    limit = time.time() - max_age_s
+    old = [folder for folder in root.iterdir() if folder.stat().st_mtime < limit]
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(old)

@@ -145,8 +145,21 @@ def _act(action, kind: str, item_id: str | None, *args):
 
 def _delete(kind: str, item_id: str | None, confirm: bool):
     if not confirm:
-        return notice("tick 'confirm delete' first: the file and its row are removed for good", False)
-    return _act(library.delete_item, kind, item_id)
+        return notice("tick 'confirm delete' first", False), None
+    message = _act(library.delete_item, kind, item_id)
+    if message.startswith(notice("done")):
+        return notice("deleted: press 'Undo delete' to bring it back (kept 7 days)"), item_id
+    return message, None
+
+
+def _undo(item_id: str | None):
+    if not item_id:
+        return notice("nothing to undo", False), None
+    try:
+        kind, name = library.restore_item(item_id)
+    except library.LibraryError as exc:
+        return notice(str(exc), False), None
+    return notice(f"restored {kind} {name}"), None
 
 
 def _media_section(kind: str, label: str) -> None:
@@ -180,7 +193,9 @@ def _media_section(kind: str, label: str) -> None:
         with gr.Row():
             confirm = gr.Checkbox(label="confirm delete", value=False)
             delete_btn = gr.Button("Delete", variant="stop")
+            undo_btn = gr.Button("Undo delete")
         action_msg = gr.Markdown()
+    last_deleted = gr.State(None)
 
     outputs = [gallery, table, filter_coll, move_to]
     kind_state = gr.State(kind)
@@ -195,8 +210,11 @@ def _media_section(kind: str, label: str) -> None:
                      action_msg, api_visibility="private").then(_refresh, [kind_state, filter_coll], outputs)
     move_btn.click(lambda k, i, c: _act(library.move_item, k, i, c or ""), [kind_state, selected, move_to],
                    action_msg, api_visibility="private").then(_refresh, [kind_state, filter_coll], outputs)
-    delete_btn.click(_delete, [kind_state, selected, confirm], action_msg, api_visibility="private").then(
+    delete_btn.click(_delete, [kind_state, selected, confirm], [action_msg, last_deleted],
+                     api_visibility="private").then(
         _refresh, [kind_state, filter_coll], outputs).then(lambda: (None, False), None, [selected, confirm])
+    undo_btn.click(_undo, last_deleted, [action_msg, last_deleted], api_visibility="private").then(
+        _refresh, [kind_state, filter_coll], outputs)
     upload_to.focus(lambda: gr.update(choices=_collection_choices(kind)), None, upload_to)
     _LOADERS.append((_refresh, [kind_state, filter_coll], outputs))
 

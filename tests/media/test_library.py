@@ -107,3 +107,23 @@ def test_deleting_a_character_image_deletes_the_character(fresh_data_dir, sample
     library.delete_item("image", image.id)
     assert list_diagrams() == []
     assert library.list_items("image") == []
+
+
+def test_delete_can_be_undone_and_the_trash_is_purged_later(fresh_data_dir, samples):
+    item = library.import_file(samples / "videos" / "retalking_face_2.mp4", "video", "clips").id
+    before = library.get_item("video", item)
+    library.delete_item("video", item)
+    assert library.list_items("video") == []
+    assert not store.abs_path(before.file).exists()
+    kind, name = library.restore_item(item)
+    assert (kind, name) == ("video", "retalking_face_2.mp4")
+    after = library.get_item("video", item)
+    assert after.model_dump() == before.model_dump()
+    assert store.abs_path(after.file).stat().st_size == 478552 and store.abs_path(after.thumbnail).exists()
+    with pytest.raises(library.LibraryError, match="nothing to restore"):
+        library.restore_item(item)
+    library.delete_item("video", item)
+    assert library.purge_trash(max_age_s=3600) == 0
+    assert library.purge_trash(max_age_s=-1) == 1
+    with pytest.raises(library.LibraryError, match="nothing to restore"):
+        library.restore_item(item)
