@@ -255,7 +255,8 @@ def _hooks_section() -> None:
             add_btn = gr.Button("Add hooks", variant="primary")
     add_msg = gr.Markdown()
     filter_cat = gr.Dropdown(label="Show category", choices=[("All", "")], value="")
-    table = gr.Dataframe(headers=["id", "text", "category"], interactive=False, wrap=True, max_height=400)
+    table = gr.Dataframe(headers=["id", "text", "category"], interactive=False, wrap=True, max_height=400,
+                         column_widths=["18%", "64%", "18%"])
     selected = gr.State(None)
     with gr.Accordion("Selected hook: edit or delete", open=False):
         edit_text = gr.Textbox(label="Text")
