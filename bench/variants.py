@@ -52,7 +52,8 @@ def floor(source: Path, track: Path, out: Path, duration: float) -> None:
     args = fb.replace_audio_args(track, out, duration)
     i = args.index("-filter_complex")
     graph = args[i + 1].replace("[0:a:0]", "[1:a:0]")
-    run_ffmpeg(["-i", str(source), *args[:i], "-filter_complex", graph, "-map", "0:v:0", "-map", "[a]",
+    audio = args[args.index("-map") + 1]  # the graph's output label (ffmpeg-python names it [sN])
+    run_ffmpeg(["-i", str(source), *args[:i], "-filter_complex", graph, "-map", "0:v:0", "-map", audio,
                 "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-t", str(duration), "-movflags", "+faststart",
                 str(out)], "floor")
 

@@ -1,11 +1,19 @@
 """Pure functions that build FFmpeg argument lists (no I/O; unit-tested argument by argument).
 
-Each builder returns the arguments that follow the executable and the global options added by
-:mod:`media.ffmpeg_run` (``-hide_banner -nostdin -y -v error -progress pipe:1``). Hook text never
-appears in an argument: it arrives as a PNG path; numbers (positions, seconds) are the only values
-written into filter strings. Filter syntax: https://ffmpeg.org/ffmpeg-filters.html (overlay, fps,
-scale, crop, pad, boxblur, atrim, apad, afade, amix, asetpts, aformat, anullsrc, drawtext); segment,
-mpegts, concat protocol and mov ``faststart``: https://ffmpeg.org/ffmpeg-formats.html.
+Each builder describes its command as an ffmpeg-python graph (``ffmpeg.input`` -> ``.filter`` ->
+``ffmpeg.output(..., **options)``) and returns ``.get_args()``: the arguments that follow the
+executable and the global options added by :mod:`media.ffmpeg_run`
+(``-hide_banner -nostdin -y -v error -progress pipe:1``). ffmpeg-python 0.2.0
+(site-packages/ffmpeg/_run.py, nodes.py) names filter outputs ``[s0]``, ``[s1]``..., writes one
+filter per chain, sorts filter keyword options and output options by name (``-f`` and ``-map``
+first), puts input options (``-stream_loop``, ``-f lavfi``) before their ``-i`` and escapes option
+values for both filtergraph levels (``\\ ' = :`` then ``\\ ' [ ] , ;``). Its positional filter
+arguments are escaped twice, so only plain values (numbers, expressions without those characters)
+are passed positionally; everything else is a keyword option. Hook text never appears in an
+argument: it arrives as a PNG path; numbers (positions, seconds) are the only values written into
+filter options. Filter syntax: https://ffmpeg.org/ffmpeg-filters.html (overlay, fps, scale, crop,
+pad, boxblur, atrim, apad, afade, amix, asetpts, aformat, anullsrc, drawtext); segment, mpegts,
+concat protocol and mov ``faststart``: https://ffmpeg.org/ffmpeg-formats.html.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
+
+import ffmpeg
 
 from media import canonical
 from media.canonical import FPS, GOP_S, HEIGHT, WIDTH, VideoCodec
@@ -30,31 +40,53 @@ BLUR_RADIUS = 12  # boxblur radius at that size (pixels)
 
 
 def _num(value: float) -> str:
-    """A number for a filter string: fixed notation, no exponent, trailing zeros dropped."""
+    """A number for a filter or option value: fixed notation, no exponent, trailing zeros dropped."""
     text = f"{float(value):.6f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 
-def fit_filter(fit: str, src: str = "0:v", out: str = "v") -> str:
-    """Filtergraph that turns input ``[src]`` into a 1080x1920 yuv420p picture ``[out]``.
+def _options(args: Sequence[str]) -> dict[str, str]:
+    """``["-c:v", "libx264", "-crf", "23", ...]`` (option/value pairs, as :mod:`media.canonical`
+    returns them) -> ffmpeg-python output keyword options ``{"c:v": "libx264", "crf": "23", ...}``."""
+    if len(args) % 2:
+        raise ValueError(f"options must come in option/value pairs: {list(args)}")
+    options: dict[str, str] = {}
+    for name, val in zip(args[::2], args[1::2]):
+        if not name.startswith("-") or name[1:] in options:
+            raise ValueError(f"not a single option/value pair: {name} {val}")
+        options[name[1:]] = val
+    return options
+
+
+def _args(*streams: ffmpeg.Stream, out: Path | str, **options: str | None) -> list[str]:
+    """The argv (no executable, no global options) writing ``streams`` to ``out``; an option whose
+    value is None is a flag (``an=None`` -> ``-an``)."""
+    return ffmpeg.output(*streams, str(out), **options).get_args()
+
+
+def fit_video(video: ffmpeg.Stream, fit: str) -> ffmpeg.Stream:
+    """``video`` turned into a 1080x1920 yuv420p picture.
 
     blur: the whole picture fits inside 1080x1920 over a blurred, cropped-to-fill copy of itself;
     crop: scaled to fill and centre-cropped; pad: scaled to fit and centred on black.
+    Raises ValueError for another ``fit``.
     """
     w, h = WIDTH, HEIGHT
     if fit == "crop":
-        return (f"[{src}]scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},"
-                f"setsar=1,format=yuv420p[{out}]")
+        video = video.filter("scale", w, h, force_original_aspect_ratio="increase").filter("crop", w, h)
+        return video.filter("setsar", 1).filter("format", "yuv420p")
     if fit == "pad":
-        return (f"[{src}]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
-                f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p[{out}]")
+        video = video.filter("scale", w, h, force_original_aspect_ratio="decrease", force_divisible_by=2)
+        video = video.filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
+        return video.filter("setsar", 1).filter("format", "yuv420p")
     if fit == "blur":
         sw, sh = w // BLUR_SCALE, h // BLUR_SCALE
-        return (f"[{src}]split=2[bg][fg];"
-                f"[bg]scale={sw}:{sh}:force_original_aspect_ratio=increase,crop={sw}:{sh},"
-                f"boxblur={BLUR_RADIUS}:2,scale={w}:{h},setsar=1[bgb];"
-                f"[fg]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[fgs];"
-                f"[bgb][fgs]overlay=(W-w)/2:(H-h)/2,format=yuv420p[{out}]")
+        split = video.filter_multi_output("split")  # ffmpeg-python writes split=<number of outputs>
+        bg = (split[0].filter("scale", sw, sh, force_original_aspect_ratio="increase").filter("crop", sw, sh)
+              .filter("boxblur", BLUR_RADIUS, 2).filter("scale", w, h).filter("setsar", 1))
+        fg = (split[1].filter("scale", w, h, force_original_aspect_ratio="decrease", force_divisible_by=2)
+              .filter("setsar", 1))
+        return ffmpeg.filter([bg, fg], "overlay", "(W-w)/2", "(H-h)/2").filter("format", "yuv420p")
     raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, not {fit!r}")
 
 
@@ -68,6 +100,12 @@ def concat_url(paths: Sequence[Path]) -> str:
     return "concat:" + "|".join(str(p) for p in paths)
 
 
+def _retimed_video(source: Path) -> tuple[ffmpeg.Stream, ffmpeg.Stream]:
+    """(the source input, its first video stream re-timed to start at 0 at 30 frames/s)."""
+    inp = ffmpeg.input(str(source))
+    return inp, inp["v"].filter("setpts", "PTS-STARTPTS").filter("fps", FPS)
+
+
 def normalize_video_args(source: Path, segment_pattern: Path, fit: str, frames: int,
                          codec: VideoCodec) -> list[str]:
     """Encode ``source``'s first video stream to canonical per-GOP MPEG-TS segments.
@@ -76,81 +114,98 @@ def normalize_video_args(source: Path, segment_pattern: Path, fit: str, frames: 
     limited to ``frames`` frames, and cut by the segment muxer at every keyframe (one GOP = 1 s per
     file, ``segment_pattern`` e.g. ``seg_%05d.ts``); timestamps are kept (``reset_timestamps 0``) and
     offset by :data:`TS_OFFSET_S`, so the files joined back to back form one continuous stream.
+    Raises ValueError for an unknown ``fit``.
     """
-    graph = f"[0:v]setpts=PTS-STARTPTS,fps={FPS}[r];" + fit_filter(fit, "r", "v")
-    return [
-        "-i", str(source), "-filter_complex", graph, "-map", "[v]", "-an", "-sn", "-dn",
-        "-map_metadata", "-1", "-frames:v", str(frames), *canonical.video_codec_args(codec),
-        "-output_ts_offset", _num(TS_OFFSET_S),
-        "-f", "segment", "-segment_format", "mpegts", "-segment_time", _num(GOP_S),
-        "-segment_time_delta", _num(0.5 / FPS), "-reset_timestamps", "0", str(segment_pattern),
-    ]
+    _, video = _retimed_video(source)
+    return _args(fit_video(video, fit), out=segment_pattern, an=None, sn=None, dn=None, map_metadata="-1",
+                 **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
+                 output_ts_offset=_num(TS_OFFSET_S), f="segment", segment_format="mpegts",
+                 segment_time=_num(GOP_S), segment_time_delta=_num(0.5 / FPS), reset_timestamps="0")
 
 
-def _audio_format(rate: int = canonical.AUDIO_RATE) -> str:
-    return f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
+def _audio_format(audio: ffmpeg.Stream, rate: int = canonical.AUDIO_RATE) -> ffmpeg.Stream:
+    """Resampled to ``rate`` Hz, float planar stereo (the canonical AAC input)."""
+    return audio.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
 
 
-def _align(offset_s: float) -> str:
+def _align(audio: ffmpeg.Stream, offset_s: float) -> ffmpeg.Stream:
     """Shift a stream that starts ``offset_s`` after the video (negative: before) onto the video's t=0."""
     if offset_s > 0.0005:
-        return f"adelay=delays={round(offset_s * 1000)}:all=1"
+        return audio.filter("adelay", delays=round(offset_s * 1000), all=1)
     if offset_s < -0.0005:
-        return f"atrim=start={_num(-offset_s)},asetpts=PTS-STARTPTS"
-    return "anull"
+        return audio.filter("atrim", start=_num(-offset_s)).filter("asetpts", "PTS-STARTPTS")
+    return audio.filter("anull")
+
+
+def _synced_audio(inp: ffmpeg.Stream, duration_s: float, offset_s: float) -> ffmpeg.Stream:
+    """The input's first audio stream aligned to the video, canonical format, exactly ``duration_s``."""
+    audio = _align(inp["a:0"].filter("asetpts", "PTS-STARTPTS"), offset_s)
+    return _audio_format(audio).filter("apad", whole_dur=_num(duration_s)).filter("atrim", end=_num(duration_s))
 
 
 def original_audio_args(source: Path, out: Path, duration_s: float, offset_s: float) -> list[str]:
     """The source's own audio, kept in sync with the normalised video: AAC 48 kHz stereo, exactly
     ``duration_s`` long (cut or padded with silence). ``offset_s`` = audio start - video start."""
-    chain = (f"[0:a:0]asetpts=PTS-STARTPTS,{_align(offset_s)},{_audio_format()},"
-             f"apad=whole_dur={_num(duration_s)},atrim=end={_num(duration_s)}[a]")
-    return ["-i", str(source), "-filter_complex", chain, "-map", "[a]", "-vn", "-sn", "-dn",
-            "-map_metadata", "-1", *canonical.audio_codec_args(), "-t", _num(duration_s), "-f", "mp4", str(out)]
+    audio = _synced_audio(ffmpeg.input(str(source)), duration_s, offset_s)
+    return _args(audio, out=out, vn=None, sn=None, dn=None, map_metadata="-1",
+                 **_options(canonical.audio_codec_args()), t=_num(duration_s), f="mp4")
 
 
-def _looped_track(label: str, duration_s: float) -> str:
-    """A looped input (``-stream_loop -1``) re-timed continuously, canonical format, cut to length."""
-    return f"[{label}]asetpts=N/SR/TB,{_audio_format()},atrim=end={_num(duration_s)}"
+def _looped_track(track: Path, duration_s: float) -> ffmpeg.Stream:
+    """``track`` looped (``-stream_loop -1``), re-timed continuously, canonical format, cut to length."""
+    audio = ffmpeg.input(str(track), stream_loop=-1)["a:0"].filter("asetpts", "N/SR/TB")
+    return _audio_format(audio).filter("atrim", end=_num(duration_s))
 
 
-def _fade(duration_s: float) -> str:
+def _fade(audio: ffmpeg.Stream, duration_s: float) -> ffmpeg.Stream:
     fade = min(FADE_OUT_S, duration_s / 3)
-    return f"afade=t=out:st={_num(max(0.0, duration_s - fade))}:d={_num(fade)}"
+    return audio.filter("afade", t="out", st=_num(max(0.0, duration_s - fade)), d=_num(fade))
+
+
+def _replaced_audio(track: Path, duration_s: float) -> ffmpeg.Stream:
+    """The chosen track looped or trimmed to ``duration_s``, faded out, padded to the full length."""
+    return _fade(_looped_track(track, duration_s), duration_s).filter("apad", whole_dur=_num(duration_s))
 
 
 def replace_audio_args(track: Path, out: Path, duration_s: float) -> list[str]:
     """The chosen track looped or trimmed to ``duration_s``, with a short fade-out; AAC to ``out``."""
-    chain = (f"{_looped_track('0:a:0', duration_s)},{_fade(duration_s)},"
-             f"apad=whole_dur={_num(duration_s)}[a]")
-    return ["-stream_loop", "-1", "-i", str(track), "-filter_complex", chain, "-map", "[a]", "-vn",
-            "-map_metadata", "-1", *canonical.audio_codec_args(), "-t", _num(duration_s), "-f", "mp4", str(out)]
+    return _args(_replaced_audio(track, duration_s), out=out, vn=None, map_metadata="-1",
+                 **_options(canonical.audio_codec_args()), t=_num(duration_s), f="mp4")
 
 
 def mix_audio_args(original: Path, track: Path, out: Path, duration_s: float) -> list[str]:
     """The chosen track (looped, at :data:`MIX_TRACK_GAIN`) under the original audio, faded out."""
-    chain = (f"[0:a:0]{_audio_format()},apad=whole_dur={_num(duration_s)}[o];"
-             f"{_looped_track('1:a:0', duration_s)},volume={_num(MIX_TRACK_GAIN)}[m];"
-             f"[o][m]amix=inputs=2:duration=first:dropout_transition=0:normalize=0,"
-             f"atrim=end={_num(duration_s)},{_fade(duration_s)}[a]")
-    return ["-i", str(original), "-stream_loop", "-1", "-i", str(track), "-filter_complex", chain,
-            "-map", "[a]", "-vn", "-map_metadata", "-1", *canonical.audio_codec_args(),
-            "-t", _num(duration_s), "-f", "mp4", str(out)]
+    orig = _audio_format(ffmpeg.input(str(original))["a:0"]).filter("apad", whole_dur=_num(duration_s))
+    music = _looped_track(track, duration_s).filter("volume", _num(MIX_TRACK_GAIN))
+    mixed = ffmpeg.filter([orig, music], "amix", inputs=2, duration="first", dropout_transition=0, normalize=0)
+    mixed = _fade(mixed.filter("atrim", end=_num(duration_s)), duration_s)
+    return _args(mixed, out=out, vn=None, map_metadata="-1", **_options(canonical.audio_codec_args()),
+                 t=_num(duration_s), f="mp4")
+
+
+def _silence() -> ffmpeg.Stream:
+    """An endless silent 48 kHz stereo input (``-f lavfi -i anullsrc=...``)."""
+    return ffmpeg.input(f"anullsrc=r={canonical.AUDIO_RATE}:cl=stereo", f="lavfi")
 
 
 def silent_audio_args(out: Path, duration_s: float) -> list[str]:
     """A silent AAC track of ``duration_s`` (so every output has an audio stream)."""
-    return ["-f", "lavfi", "-i", f"anullsrc=r={canonical.AUDIO_RATE}:cl=stereo", "-map", "0:a",
-            *canonical.audio_codec_args(), "-t", _num(duration_s), "-f", "mp4", str(out)]
+    return _args(_silence()["a"], out=out, **_options(canonical.audio_codec_args()), t=_num(duration_s), f="mp4")
 
 
-def overlay_filter(x: int, y: int, start_s: float | None = None, end_s: float | None = None) -> str:
-    """``[0:v]`` with the PNG ``[1:v]`` on top at (x, y) pixels, on frames with start <= t < end
-    (whole stream when no window); output ``[v]`` in yuv420p."""
-    enable = ""
-    if start_s is not None and end_s is not None:
-        enable = f":enable='gte(t,{_num(start_s)})*lt(t,{_num(end_s)})'"
-    return f"[0:v][1:v]overlay=x={int(x)}:y={int(y)}{enable},format=yuv420p[v]"
+def _window(start_s: float | None, end_s: float | None) -> dict[str, str]:
+    """Timeline option for frames with start <= t < end (none when there is no window)."""
+    if start_s is None or end_s is None:
+        return {}
+    return {"enable": f"gte(t,{_num(start_s)})*lt(t,{_num(end_s)})"}
+
+
+def overlay_hook(video: ffmpeg.Stream, png: ffmpeg.Stream, x: int, y: int, start_s: float | None = None,
+                 end_s: float | None = None) -> ffmpeg.Stream:
+    """``video`` with the PNG ``png`` on top at (x, y) pixels, on frames with start <= t < end
+    (whole stream when no window); yuv420p."""
+    overlaid = ffmpeg.filter([video, png], "overlay", x=int(x), y=int(y), **_window(start_s, end_s))
+    return overlaid.filter("format", "yuv420p")
 
 
 def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, start_s: float,
@@ -162,16 +217,17 @@ def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, 
     timestamps of the packets they replace. Same codec arguments as the normalisation, so the
     SPS/PPS are identical and the stream can be joined to stream-copied segments.
     """
-    return ["-i", concat_url(segments), "-i", str(hook_png),
-            "-filter_complex", overlay_filter(x, y, start_s, end_s), "-map", "[v]", "-an",
-            "-map_metadata", "-1", "-frames:v", str(frames), *canonical.video_codec_args(codec),
-            "-output_ts_offset", _num(ts_offset_s), "-f", "mpegts", str(out)]
+    video = overlay_hook(ffmpeg.input(concat_url(segments))["v"], ffmpeg.input(str(hook_png))["v"],
+                         x, y, start_s, end_s)
+    return _args(video, out=out, an=None, map_metadata="-1", **{"frames:v": str(frames)},
+                 **_options(canonical.video_codec_args(codec)), output_ts_offset=_num(ts_offset_s), f="mpegts")
 
 
 def remux_args(segments: Sequence[Path], audio: Path, out: Path) -> list[str]:
     """Join MPEG-TS segments and an AAC track into a faststart MP4 without re-encoding anything."""
-    return ["-i", concat_url(segments), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0",
-            "-c", "copy", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(out)]
+    video = ffmpeg.input(concat_url(segments))["v:0"]
+    return _args(video, ffmpeg.input(str(audio))["a:0"], out=out, c="copy", map_metadata="-1",
+                 movflags="+faststart", f="mp4")
 
 
 def full_render_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, audio: Path,
@@ -180,17 +236,22 @@ def full_render_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, a
     """One encode of the whole normalised video with the hook (on every frame, or within
     ``window`` = (start, end) seconds), muxed with ``audio``."""
     start, end = window if window is not None else (None, None)
-    return ["-i", concat_url(segments), "-i", str(hook_png), "-i", str(audio),
-            "-filter_complex", overlay_filter(x, y, start, end), "-map", "[v]", "-map", "2:a:0",
-            "-frames:v", str(frames), *canonical.video_codec_args(codec), "-c:a", "copy",
-            "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(out)]
+    video = overlay_hook(ffmpeg.input(concat_url(segments))["v"], ffmpeg.input(str(hook_png))["v"],
+                         x, y, start, end)
+    return _args(video, ffmpeg.input(str(audio))["a:0"], out=out, **{"frames:v": str(frames)},
+                 **_options(canonical.video_codec_args(codec)), **{"c:a": "copy"}, map_metadata="-1",
+                 movflags="+faststart", f="mp4")
 
 
-def quote_filter_path(path: Path) -> str:
-    """A file path as a quoted filter option value (the naive drawtext baseline only: paths, never
-    hook text). Inside single quotes ``:``, ``,``, ``;``, ``[`` and ``]`` are literal; a quote is
-    closed, escaped and reopened (FFmpeg's filtergraph quoting rules)."""
-    return "'" + str(path).replace("\\", "/").replace("'", "'\\''") + "'"
+def _drawtext(video: ffmpeg.Stream, textfile: Path, fontfile: Path, font_size: int, text_y: int,
+              start_s: float, end_s: float | None) -> ffmpeg.Stream:
+    """The hook drawn from ``textfile`` (no expansion), white with a black border, centred at
+    ``text_y`` pixels, from ``start_s`` (to ``end_s``, or the end). ffmpeg-python escapes the paths."""
+    window = {} if end_s is None else _window(start_s, end_s)
+    return video.filter("drawtext", fontfile=str(fontfile).replace("\\", "/"),
+                        textfile=str(textfile).replace("\\", "/"), expansion="none", fontsize=int(font_size),
+                        fontcolor="white", borderw=max(2, font_size // 12), bordercolor="black",
+                        x="(w-text_w)/2", y=int(text_y), **window)
 
 
 def naive_render_args(source: Path, track: Path | None, textfile: Path | None, fontfile: Path,
@@ -204,25 +265,18 @@ def naive_render_args(source: Path, track: Path | None, textfile: Path | None, f
     audio (silence is used when there is no track either). ``preset`` is x264's default (``medium``)
     in :func:`media.variant_render.render_naive`.
     """
-    graph = f"[0:v]setpts=PTS-STARTPTS,fps={FPS}[r];" + fit_filter(fit, "r", "f")
+    inp, video = _retimed_video(source)
+    video = fit_video(video, fit)
     if textfile is not None:
-        window = "" if end_s is None else f":enable='gte(t,{_num(start_s)})*lt(t,{_num(end_s)})'"
-        graph += (f";[f]drawtext=fontfile={quote_filter_path(fontfile)}:textfile={quote_filter_path(textfile)}"
-                  f":expansion=none:fontsize={int(font_size)}:fontcolor=white:borderw={max(2, font_size // 12)}"
-                  f":bordercolor=black:x=(w-text_w)/2:y={int(text_y)}{window}[v]")
+        video = _drawtext(video, textfile, fontfile, font_size, text_y, start_s, end_s)
     else:
-        graph += ";[f]null[v]"
-    args = ["-i", str(source)]
+        video = video.filter("null")
     if track is not None:
-        args += ["-stream_loop", "-1", "-i", str(track)]
-        graph += f";{_looped_track('1:a:0', duration_s)},{_fade(duration_s)},apad=whole_dur={_num(duration_s)}[a]"
+        audio = _replaced_audio(track, duration_s)
     elif video_offset_s is not None:
-        graph += (f";[0:a:0]asetpts=PTS-STARTPTS,{_align(video_offset_s)},{_audio_format()},"
-                  f"apad=whole_dur={_num(duration_s)},atrim=end={_num(duration_s)}[a]")
+        audio = _synced_audio(inp, duration_s, video_offset_s)
     else:
-        args += ["-f", "lavfi", "-i", f"anullsrc=r={canonical.AUDIO_RATE}:cl=stereo"]
-        graph += ";[1:a]anull[a]"
+        audio = _silence()["a"].filter("anull")
     codec = VideoCodec(crf=crf, preset=preset)
-    return [*args, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-frames:v", str(frames),
-            *canonical.video_codec_args(codec), *canonical.audio_codec_args(), "-t", _num(duration_s),
-            "-movflags", "+faststart", "-f", "mp4", str(out)]
+    return _args(video, audio, out=out, **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
+                 **_options(canonical.audio_codec_args()), t=_num(duration_s), movflags="+faststart", f="mp4")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,35 +48,90 @@ def test_codec_key_changes_with_crf_and_preset():
     assert len(keys) == 3
 
 
-@pytest.mark.parametrize("fit,must,must_not", [
-    ("crop", ["force_original_aspect_ratio=increase", "crop=1080:1920"], ["pad=", "boxblur"]),
-    ("pad", ["force_original_aspect_ratio=decrease", "pad=1080:1920:(ow-iw)/2:(oh-ih)/2:color=black"],
-     ["crop=", "boxblur"]),
-    ("blur", ["split=2[bg][fg]", "crop=270:480", "boxblur=12:2", "scale=1080:1920,",
-              "force_original_aspect_ratio=decrease", "overlay=(W-w)/2:(H-h)/2"], ["pad="]),
-])
-def test_fit_filter(fit, must, must_not):
-    graph = fb.fit_filter(fit, "in", "out")
-    assert graph.startswith("[in]") and graph.endswith("format=yuv420p[out]")
-    for part in must:
-        assert part in graph
-    for part in must_not:
-        assert part not in graph
+# ffmpeg-python (media.ffmpeg_builder builds its commands with it) writes one filter per chain and
+# names the links [s0], [s1]...; these helpers follow the links back from a -map label, so every filter
+# and parameter is still checked, in order, whatever the link names.
+LABEL = r"\[(?:s\d+|\d+(?::[a-z0-9]+)*)\]"
 
 
-def test_fit_filter_rejects_unknown_mode():
+def graph_nodes(args: list[str]) -> list[tuple[list[str], str, list[str]]]:
+    """The -filter_complex as (input labels, filter, output labels), every link produced exactly once."""
+    nodes = []
+    for spec in value(args, "-filter_complex").split(";"):
+        m = re.fullmatch(rf"((?:{LABEL})*)(.+?)((?:{LABEL})*)", spec)
+        assert m, spec
+        nodes.append((re.findall(LABEL, m.group(1)), m.group(2), re.findall(LABEL, m.group(3))))
+    outs = [o for _, _, o in nodes for o in o]
+    assert len(outs) == len(set(outs)), outs
+    return nodes
+
+
+def chain(args: list[str], label: str) -> tuple[list[str], list[str]]:
+    """(sources, filters in order) producing ``label``: followed back through single-input filters to
+    an input stream, or to a multi-input filter (whose inputs are the sources; it is the first filter)."""
+    producers = {o: (ins, f) for ins, f, outs in graph_nodes(args) for o in outs}
+    filters: list[str] = []
+    while label in producers:
+        ins, f = producers[label]
+        filters.insert(0, f)
+        if len(ins) != 1:
+            return ins, filters
+        label = ins[0]
+    return [label], filters
+
+
+def mapped(args: list[str], nth: int = 0) -> tuple[list[str], list[str]]:
+    """The chain behind the ``nth`` -map."""
+    return chain(args, value(args, "-map", nth))
+
+
+def assert_codec_options(args: list[str], codec_args: list[str]) -> None:
+    """Every canonical codec option is given once, with the canonical value."""
+    for opt, val in zip(codec_args[::2], codec_args[1::2]):
+        assert args.count(opt) == 1, opt
+        assert value(args, opt) == val, opt
+
+
+FIT_CHAINS = {
+    "crop": ["scale=1080:1920:force_original_aspect_ratio=increase", "crop=1080:1920", "setsar=1",
+             "format=yuv420p"],
+    "pad": ["scale=1080:1920:force_divisible_by=2:force_original_aspect_ratio=decrease",
+            "pad=1080:1920:(ow-iw)/2:(oh-ih)/2:color=black", "setsar=1", "format=yuv420p"],
+}
+RETIME = ["setpts=PTS-STARTPTS", "fps=30"]
+
+
+@pytest.mark.parametrize("fit", ["crop", "pad"])
+def test_fit_chains(fit):
+    args = fb.normalize_video_args(Path("/in/src.mp4"), Path("/c/seg_%05d.ts"), fit, 30, CODEC)
+    assert mapped(args) == (["[0:v]"], RETIME + FIT_CHAINS[fit])
+    assert len(graph_nodes(args)) == 6
+
+
+def test_fit_blur_chain():
+    args = fb.normalize_video_args(Path("/in/src.mp4"), Path("/c/seg_%05d.ts"), "blur", 30, CODEC)
+    (bg, fg), top = mapped(args)
+    assert top == ["overlay=(W-w)/2:(H-h)/2", "format=yuv420p"]
+    assert chain(args, bg) == (["[0:v]"], RETIME + ["split=2", "scale=270:480:force_original_aspect_ratio=increase",
+                                                    "crop=270:480", "boxblur=12:2", "scale=1080:1920", "setsar=1"])
+    assert chain(args, fg) == (["[0:v]"], RETIME + [
+        "split=2", "scale=1080:1920:force_divisible_by=2:force_original_aspect_ratio=decrease", "setsar=1"])
+    assert len(graph_nodes(args)) == 12
+
+
+def test_fit_rejects_unknown_mode():
     with pytest.raises(ValueError, match="stretch"):
-        fb.fit_filter("stretch")
+        fb.normalize_video_args(Path("/in/src.mp4"), Path("/c/seg_%05d.ts"), "stretch", 30, CODEC)
 
 
 def test_normalize_video_args():
     args = fb.normalize_video_args(Path("/in/src.mp4"), Path("/c/seg_%05d.ts"), "pad", 151, CODEC)
-    assert value(args, "-i") == "/in/src.mp4"
-    graph = value(args, "-filter_complex")
-    assert graph.startswith("[0:v]setpts=PTS-STARTPTS,fps=30[r];[r]scale=1080:1920")
-    assert value(args, "-map") == "[v]"
+    assert args[:2] == ["-i", "/in/src.mp4"] and args.count("-i") == 1
+    assert args.count("-map") == 1 and mapped(args) == (["[0:v]"], RETIME + FIT_CHAINS["pad"])
     assert {"-an", "-sn", "-dn"} <= set(args)
+    assert value(args, "-map_metadata") == "-1"
     assert value(args, "-frames:v") == "151"
+    assert_codec_options(args, canonical.video_codec_args(CODEC))
     assert value(args, "-x264-params") == canonical.x264_params()
     assert value(args, "-output_ts_offset") == "1"
     assert value(args, "-f") == "segment"
@@ -86,91 +142,112 @@ def test_normalize_video_args():
     assert args[-1] == "/c/seg_%05d.ts"
 
 
+AUDIO_FORMAT = ["aresample=48000", "aformat=channel_layouts=stereo:sample_fmts=fltp"]
+
+
 def test_original_audio_args_align_and_fix_length():
     late = fb.original_audio_args(Path("s.mp4"), Path("a.m4a"), 9.1667, -0.842)
-    graph = value(late, "-filter_complex")
-    assert graph.startswith("[0:a:0]asetpts=PTS-STARTPTS,atrim=start=0.842,asetpts=PTS-STARTPTS,")
-    assert "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo" in graph
-    assert graph.endswith("apad=whole_dur=9.1667,atrim=end=9.1667[a]")
-    assert value(late, "-t") == "9.1667" and value(late, "-c:a") == "aac" and late[-1] == "a.m4a"
-    early = value(fb.original_audio_args(Path("s"), Path("a"), 5, 0.25), "-filter_complex")
-    assert "adelay=delays=250:all=1" in early
-    same = value(fb.original_audio_args(Path("s"), Path("a"), 5, 0.0), "-filter_complex")
-    assert ",anull," in same
+    assert mapped(late) == (["[0:a:0]"], ["asetpts=PTS-STARTPTS", "atrim=start=0.842", "asetpts=PTS-STARTPTS",
+                                          *AUDIO_FORMAT, "apad=whole_dur=9.1667", "atrim=end=9.1667"])
+    assert {"-vn", "-sn", "-dn"} <= set(late) and value(late, "-map_metadata") == "-1"
+    assert_codec_options(late, canonical.audio_codec_args())
+    assert value(late, "-t") == "9.1667" and value(late, "-f") == "mp4" and late[-1] == "a.m4a"
+    early = fb.original_audio_args(Path("s"), Path("a"), 5, 0.25)
+    assert mapped(early)[1][:2] == ["asetpts=PTS-STARTPTS", "adelay=all=1:delays=250"]
+    same = fb.original_audio_args(Path("s"), Path("a"), 5, 0.0)
+    assert mapped(same)[1][:3] == ["asetpts=PTS-STARTPTS", "anull", "aresample=48000"]
+
+
+LOOPED = ["asetpts=N/SR/TB", *AUDIO_FORMAT]
 
 
 def test_replace_audio_args_loop_trim_fade():
     args = fb.replace_audio_args(Path("/a/song.wav"), Path("/o.m4a"), 10.0)
-    assert args[:4] == ["-stream_loop", "-1", "-i", "/a/song.wav"]
-    graph = value(args, "-filter_complex")
-    assert graph.startswith("[0:a:0]asetpts=N/SR/TB,aresample=48000,")
-    assert "atrim=end=10" in graph
-    assert "afade=t=out:st=9.25:d=0.75" in graph
-    assert graph.endswith("apad=whole_dur=10[a]")
+    assert args[:4] == ["-stream_loop", "-1", "-i", "/a/song.wav"] and args.count("-i") == 1
+    assert mapped(args) == (["[0:a:0]"], LOOPED + ["atrim=end=10", "afade=d=0.75:st=9.25:t=out", "apad=whole_dur=10"])
+    assert "-vn" in args and value(args, "-map_metadata") == "-1"
+    assert_codec_options(args, canonical.audio_codec_args())
     assert value(args, "-t") == "10" and value(args, "-f") == "mp4" and args[-1] == "/o.m4a"
 
 
 def test_fade_is_shorter_on_very_short_videos():
-    graph = value(fb.replace_audio_args(Path("a"), Path("o"), 1.2), "-filter_complex")
-    assert "afade=t=out:st=0.8:d=0.4" in graph
+    args = fb.replace_audio_args(Path("a"), Path("o"), 1.2)
+    assert "afade=d=0.4:st=0.8:t=out" in mapped(args)[1]
 
 
 def test_mix_audio_args():
     args = fb.mix_audio_args(Path("/n/audio.m4a"), Path("/a/song.mp3"), Path("/o.m4a"), 5.0)
-    assert value(args, "-i", 0) == "/n/audio.m4a"
+    assert value(args, "-i", 0) == "/n/audio.m4a" and value(args, "-i", 1) == "/a/song.mp3"
     assert args[args.index("/a/song.mp3") - 3: args.index("/a/song.mp3")] == ["-stream_loop", "-1", "-i"]
-    graph = value(args, "-filter_complex")
-    assert "[1:a:0]asetpts=N/SR/TB" in graph and "volume=0.35[m]" in graph
-    assert "[o][m]amix=inputs=2:duration=first:dropout_transition=0:normalize=0" in graph
-    assert graph.endswith("afade=t=out:st=4.25:d=0.75[a]")
+    (orig, music), top = mapped(args)
+    assert top == ["amix=dropout_transition=0:duration=first:inputs=2:normalize=0", "atrim=end=5",
+                   "afade=d=0.75:st=4.25:t=out"]
+    assert chain(args, orig) == (["[0:a:0]"], AUDIO_FORMAT + ["apad=whole_dur=5"])
+    assert chain(args, music) == (["[1:a:0]"], LOOPED + ["atrim=end=5", "volume=0.35"])
+    assert_codec_options(args, canonical.audio_codec_args())
+    assert value(args, "-t") == "5" and value(args, "-f") == "mp4" and args[-1] == "/o.m4a"
 
 
 def test_silent_audio_args():
     args = fb.silent_audio_args(Path("/o.m4a"), 4.5)
-    assert value(args, "-f") == "lavfi" and value(args, "-i") == "anullsrc=r=48000:cl=stereo"
-    assert value(args, "-t") == "4.5" and value(args, "-c:a") == "aac"
+    assert args[:4] == ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
+    assert value(args, "-map") == "0:a" and "-filter_complex" not in args
+    assert_codec_options(args, canonical.audio_codec_args())
+    assert value(args, "-t") == "4.5" and value(args, "-f", 1) == "mp4" and args[-1] == "/o.m4a"
 
 
-def test_overlay_filter_window_is_half_open_and_numeric():
-    assert fb.overlay_filter(120, 270, 0.5, 2.0) == \
-        "[0:v][1:v]overlay=x=120:y=270:enable='gte(t,0.5)*lt(t,2)',format=yuv420p[v]"
-    assert fb.overlay_filter(10, 20) == "[0:v][1:v]overlay=x=10:y=20,format=yuv420p[v]"
+def test_hook_overlay_window_is_half_open_and_numeric():
+    segs = [Path("/n/seg_00002.ts")]
+    args = fb.hook_segment_args(segs, Path("/w/hook.png"), 120, 270, 0.5, 2.0, 60, 3.0, CODEC, Path("/h/x.ts"))
+    # ffmpeg-python escapes the commas for the filtergraph level instead of quoting the expression
+    assert mapped(args) == (["[0:v]", "[1:v]"], ["overlay=enable=gte(t\\,0.5)*lt(t\\,2):x=120:y=270",
+                                                  "format=yuv420p"])
+    whole = fb.full_render_args(segs, Path("/h.png"), 10, 20, Path("/au.m4a"), 90, CODEC, Path("/o.mp4"))
+    assert mapped(whole) == (["[0:v]", "[1:v]"], ["overlay=x=10:y=20", "format=yuv420p"])
 
 
 def test_hook_segment_args():
     segs = [Path("/n/seg_00002.ts"), Path("/n/seg_00003.ts")]
     args = fb.hook_segment_args(segs, Path("/w/hook.png"), 133, 270, 0.5, 2.0, 60, 3.0, CODEC, Path("/h/x.ts"))
     assert value(args, "-i", 0) == "concat:/n/seg_00002.ts|/n/seg_00003.ts"
-    assert value(args, "-i", 1) == "/w/hook.png"
-    assert value(args, "-filter_complex") == fb.overlay_filter(133, 270, 0.5, 2.0)
+    assert value(args, "-i", 1) == "/w/hook.png" and args.count("-i") == 2
+    assert args.count("-map") == 1
+    assert mapped(args) == (["[0:v]", "[1:v]"], ["overlay=enable=gte(t\\,0.5)*lt(t\\,2):x=133:y=270",
+                                                  "format=yuv420p"])
+    assert "-an" in args and value(args, "-map_metadata") == "-1"
     assert value(args, "-frames:v") == "60"
     assert value(args, "-output_ts_offset") == "3"
     assert value(args, "-f") == "mpegts" and args[-1] == "/h/x.ts"
     # identical codec arguments to the normalisation: SPS/PPS must match
-    codec_part = canonical.video_codec_args(CODEC)
-    start = args.index("-c:v")
-    assert args[start:start + len(codec_part)] == codec_part
+    assert_codec_options(args, canonical.video_codec_args(CODEC))
+    norm = fb.normalize_video_args(Path("/in/src.mp4"), Path("/c/seg_%05d.ts"), "pad", 151, CODEC)
+    codec_opts = canonical.video_codec_args(CODEC)[::2]
+    assert [(o, value(args, o)) for o in codec_opts] == [(o, value(norm, o)) for o in codec_opts]
 
 
 def test_remux_args_copy_everything_faststart():
     args = fb.remux_args([Path("/a.ts"), Path("/b.ts")], Path("/au.m4a"), Path("/o.mp4"))
     assert value(args, "-i", 0) == "concat:/a.ts|/b.ts" and value(args, "-i", 1) == "/au.m4a"
-    assert value(args, "-map", 0) == "0:v:0" and value(args, "-map", 1) == "1:a:0"
+    assert value(args, "-map", 0) == "0:v:0" and value(args, "-map", 1) == "1:a:0" and args.count("-map") == 2
     assert value(args, "-c") == "copy"
+    assert value(args, "-map_metadata") == "-1"
     assert value(args, "-movflags") == "+faststart"
     assert value(args, "-f") == "mp4" and args[-1] == "/o.mp4"
-    assert "-c:v" not in args
+    assert "-c:v" not in args and "-filter_complex" not in args
 
 
 def test_full_render_args():
     args = fb.full_render_args([Path("/a.ts")], Path("/h.png"), 5, 6, Path("/au.m4a"), 90, CODEC, Path("/o.mp4"))
-    assert value(args, "-i", 2) == "/au.m4a"
-    assert value(args, "-filter_complex") == "[0:v][1:v]overlay=x=5:y=6,format=yuv420p[v]"
+    assert [value(args, "-i", n) for n in range(3)] == ["concat:/a.ts", "/h.png", "/au.m4a"]
+    assert mapped(args) == (["[0:v]", "[1:v]"], ["overlay=x=5:y=6", "format=yuv420p"])
+    assert len(graph_nodes(args)) == 2
     assert value(args, "-map", 1) == "2:a:0" and value(args, "-c:a") == "copy"
+    assert_codec_options(args, canonical.video_codec_args(CODEC))
     assert value(args, "-frames:v") == "90" and value(args, "-movflags") == "+faststart"
+    assert value(args, "-map_metadata") == "-1" and value(args, "-f") == "mp4" and args[-1] == "/o.mp4"
     windowed = fb.full_render_args([Path("/a.ts")], Path("/h.png"), 5, 6, Path("/au.m4a"), 90, CODEC,
                                    Path("/o.mp4"), (1.5, 4.5))
-    assert value(windowed, "-filter_complex") == fb.overlay_filter(5, 6, 1.5, 4.5)
+    assert mapped(windowed)[1] == ["overlay=enable=gte(t\\,1.5)*lt(t\\,4.5):x=5:y=6", "format=yuv420p"]
 
 
 def test_concat_url_refuses_pipe_and_empty():
@@ -182,17 +259,33 @@ def test_concat_url_refuses_pipe_and_empty():
 
 def test_naive_render_args_use_drawtext_with_textfile():
     args = fb.naive_render_args(Path("/s.mp4"), Path("/t.wav"), Path("/w/hook.txt"), Path("/f/Noto.ttf"), 64,
-                                270, 0.0, 3.0, "blur", 900, 30.0, 0.0, 20, "medium", Path("/o.mp4"))
-    graph = value(args, "-filter_complex")
-    assert "drawtext=fontfile='/f/Noto.ttf':textfile='/w/hook.txt':expansion=none:fontsize=64" in graph
-    assert "enable='gte(t,0)*lt(t,3)'" in graph
-    assert value(args, "-preset") == "medium" and value(args, "-frames:v") == "900"
+                                270, 0.0, 3.0, "pad", 900, 30.0, 0.0, 20, "medium", Path("/o.mp4"))
+    assert mapped(args, 0) == (["[0:v]"], RETIME + FIT_CHAINS["pad"] + [
+        ("drawtext=bordercolor=black:borderw=5:enable=gte(t\\,0)*lt(t\\,3):expansion=none:fontcolor=white:"
+         "fontfile=/f/Noto.ttf:fontsize=64:textfile=/w/hook.txt:x=(w-text_w)/2:y=270")])
+    assert mapped(args, 1) == (["[1:a:0]"], LOOPED + ["atrim=end=30", "afade=d=0.75:st=29.25:t=out",
+                                                      "apad=whole_dur=30"])
+    assert value(args, "-preset") == "medium" and value(args, "-crf") == "20" and value(args, "-frames:v") == "900"
+    assert_codec_options(args, canonical.video_codec_args(VideoCodec(crf=20, preset="medium")))
+    assert_codec_options(args, canonical.audio_codec_args())
+    assert value(args, "-t") == "30" and value(args, "-movflags") == "+faststart" and args[-1] == "/o.mp4"
     assert args[args.index("/t.wav") - 3: args.index("/t.wav")] == ["-stream_loop", "-1", "-i"]
+    kept = fb.naive_render_args(Path("/s.mp4"), None, None, Path("/f.ttf"), 0, 0, 0, None, "crop", 30,
+                                1.0, -0.5, 20, "medium", Path("/o.mp4"))
+    assert kept.count("-i") == 1 and mapped(kept, 0)[1][-1] == "null"
+    assert mapped(kept, 1) == (["[0:a:0]"], ["asetpts=PTS-STARTPTS", "atrim=start=0.5", "asetpts=PTS-STARTPTS",
+                                             *AUDIO_FORMAT, "apad=whole_dur=1", "atrim=end=1"])
     silent = fb.naive_render_args(Path("/s.mp4"), None, None, Path("/f.ttf"), 0, 0, 0, None, "crop", 30,
                                   1.0, None, 20, "medium", Path("/o.mp4"))
-    assert "anullsrc=r=48000:cl=stereo" in silent and "drawtext" not in value(silent, "-filter_complex")
+    assert silent[silent.index("anullsrc=r=48000:cl=stereo") - 3:][:3] == ["-f", "lavfi", "-i"]
+    assert mapped(silent, 1) == (["[1:a]"], ["anull"])
+    assert "drawtext" not in value(silent, "-filter_complex")
 
 
-def test_quote_filter_path():
-    assert fb.quote_filter_path(Path("/f/NotoSans[wght].ttf")) == "'/f/NotoSans[wght].ttf'"
-    assert fb.quote_filter_path(Path("/a b/it's:x.ttf")) == "'/a b/it'\\''s:x.ttf'"
+def test_drawtext_paths_are_escaped_for_both_filtergraph_levels():
+    args = fb.naive_render_args(Path("/s.mp4"), None, Path("/w/hook.txt"), Path("/a b/it's:[wght].ttf"), 64,
+                                270, 0.0, None, "crop", 30, 1.0, None, 20, "medium", Path("/o.mp4"))
+    drawtext = mapped(args)[1][-1]
+    # option level: ' and : get a backslash; graph level: that backslash, ' [ and ] get one more
+    assert "fontfile=/a b/it\\\\\\'s\\\\:\\[wght\\].ttf:" in drawtext
+    assert "enable" not in drawtext
