@@ -20,7 +20,7 @@ import imageio_ffmpeg
 from gradio_client import Client, handle_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from media.probe import probe  # noqa: E402
+from media.probe import probe
 
 
 def main() -> None:
@@ -59,7 +59,7 @@ def main() -> None:
             continue
         info = probe(r["file_path"])
         log = subprocess.run([ffmpeg, "-v", "warning", "-i", r["file_path"], "-f", "null", "-"],
-                             capture_output=True, text=True).stderr.strip()
+                             capture_output=True, text=True, check=False).stderr.strip()
         total_video += info.duration_s
         print(f"#{r['index']:02d} {r['render_path']:4s} {info.width}x{info.height} {info.fps:.0f} fps "
               f"{info.duration_s:6.3f}s (source {durations[r['video_id']]:6.3f}s) audio={info.has_audio} "
