@@ -105,29 +105,45 @@ def import_file(src: str | Path, kind: str, collection: str = "", name: str | No
         return ImportOutcome(display, error=str(exc))
 
 
+def _check(path: Path, kind: str, name: str) -> MediaInfo | tuple[int, int, str]:
+    """Validate by content: probe facts of a video/audio, (width, height, format) of an image."""
+    return check_image(path, name) if kind == "image" else _probe_kind(path, kind, name)
+
+
 def _import_checked(src: Path, kind: str, collection: str, display: str) -> str:
-    if kind == "image":
-        width, height, fmt = check_image(src, display)
-        info = None
-    else:
-        info = _probe_kind(src, kind, display)
+    facts = _check(src, kind, display)
     coll = resolve_collection(collection, kind) if collection else None
     dest = store.new_file_path(FOLDERS[kind], display)
-    thumb: Path | None = None
     try:
         shutil.copyfile(src, dest)
-        if kind == "video":
-            thumb = video_thumbnail(dest, info.duration_s, store.new_file_path("thumbnails", display, ".jpg"))
-        elif kind == "image":
-            thumb = image_thumbnail(dest, store.new_file_path("thumbnails", display, ".jpg"))
-        row = _make_row(kind, display, dest, thumb, info, coll.id if coll else None)
-        if kind == "image":
-            row.width, row.height, row.format = width, height, fmt
-        with session_scope() as session:
-            session.add(row)
-        return row.id
+        return _catalog(dest, kind, display, facts, collection_id=coll.id if coll else None).id
     except Exception:
         dest.unlink(missing_ok=True)
+        raise
+
+
+def _catalog(path: Path, kind: str, name: str, facts: MediaInfo | tuple[int, int, str],
+             **fields: Any) -> Video | AudioFile | Image:
+    """Thumbnail a checked file inside the media folder and insert its row (``fields`` set extra columns).
+
+    On failure the thumbnail is removed again; the file itself is the caller's.
+    """
+    thumb: Path | None = None
+    info = None if kind == "image" else facts
+    try:
+        if kind == "video":
+            thumb = video_thumbnail(path, info.duration_s, store.new_file_path("thumbnails", name, ".jpg"))
+        elif kind == "image":
+            thumb = image_thumbnail(path, store.new_file_path("thumbnails", name, ".jpg"))
+        row = _make_row(kind, name, path, thumb, info, fields.pop("collection_id", None))
+        if kind == "image":
+            row.width, row.height, row.format = facts
+        for key, value in fields.items():
+            setattr(row, key, value)
+        with session_scope() as session:
+            session.add(row)
+        return row
+    except Exception:
         if thumb is not None:
             thumb.unlink(missing_ok=True)
         raise
@@ -154,22 +170,7 @@ def register_file(path: Path, kind: str, name: str, **fields: Any) -> Video | Au
     ``fields`` sets extra columns (``type``, ``parent_video_id``, ``batch_id``...). Raises MediaError.
     """
     _check_kind(kind)
-    info = None
-    if kind == "image":
-        width, height, fmt = check_image(path, name)
-        thumb = image_thumbnail(path, store.new_file_path("thumbnails", name, ".jpg"))
-    else:
-        info = _probe_kind(path, kind, name)
-        thumb = (video_thumbnail(path, info.duration_s, store.new_file_path("thumbnails", name, ".jpg"))
-                 if kind == "video" else None)
-    row = _make_row(kind, name, path, thumb, info, fields.pop("collection_id", None))
-    if kind == "image":
-        row.width, row.height, row.format = width, height, fmt
-    for key, value in fields.items():
-        setattr(row, key, value)
-    with session_scope() as session:
-        session.add(row)
-    return row
+    return _catalog(path, kind, name, _check(path, kind, name), **fields)
 
 
 def get_item(kind: str, item_id: str) -> Video | AudioFile | Image:
