@@ -80,7 +80,7 @@ def request_zip(batch_id: str) -> str:
     """Queue a job that builds the batch's ZIP; returns the job id."""
     batches.get_batch(batch_id)
     job = job_store.create_job("variant_zip", {"batch_id": batch_id}, reference_id=batch_id)
-    batches.set_zip(batch_id, batches.get_batch(batch_id).zip_file, job_id=job.id)
+    batches.set_zip_job(batch_id, job.id)
     submit(job.id, build_zip_task)
     return job.id
 

@@ -208,19 +208,17 @@ def write_zip(batch_id: str, dest: Path) -> int:
     return len(manifest["files"])
 
 
-def set_zip(batch_id: str, rel: str | None, job_id: str | None = None) -> None:
-    """Record (or clear) the batch's ZIP file and the job that builds it."""
-    with session_scope() as session:
-        batch = session.get(VariantBatch, batch_id)
-        if batch is None:
-            raise BatchError(f"no variant batch with id {batch_id}")
-        old = batch.zip_file
-        batch.zip_file = rel
-        if job_id is not None:
-            batch.zip_job_id = job_id
-        session.add(batch)
+def set_zip(batch_id: str, rel: str | None) -> None:
+    """Record (or clear) the batch's ZIP file; a replaced ZIP's file is deleted."""
+    old = get_batch(batch_id).zip_file
+    update_row(VariantBatch, batch_id, BatchError, "variant batch", zip_file=rel)
     if old and old != rel:
         store.remove_files(old)
+
+
+def set_zip_job(batch_id: str, job_id: str) -> None:
+    """Record the job that builds the batch's ZIP."""
+    update_row(VariantBatch, batch_id, BatchError, "variant batch", zip_job_id=job_id)
 
 
 def keep_variant(variant_id: str) -> str:
