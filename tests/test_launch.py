@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import launch
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,14 +94,6 @@ def test_launch_options_serve_the_media_folder_only():
     assert (options["server_name"], options["server_port"], options["share"]) == ("127.0.0.1", 7999, False)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_gradio_serves_media_files_behind_login_and_nothing_else(tmp_path):
     import gradio as gr
 
@@ -109,7 +102,7 @@ def test_gradio_serves_media_files_behind_login_and_nothing_else(tmp_path):
     (media / "clip.txt").write_text("in the library")
     secret = tmp_path / "secret.txt"
     secret.write_text("outside the media folder")
-    args = launch.parse_args(["--port", str(_free_port())])
+    args = launch.parse_args(["--port", str(free_port())])
     with gr.Blocks() as demo:
         gr.Markdown("hello")
     demo.launch(**launch.launch_options(args, ("ana", "pw"), str(media), 10), prevent_thread_lock=True,

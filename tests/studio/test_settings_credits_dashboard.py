@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import stat
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from media import costs, keys
 from media.job_store import create_job, record_cost, report_progress, start_job
 from studio import credits_tab, dashboard_tab, settings_tab
+from tests.serving import free_port
 
 
 def test_settings_save_key_never_returns_it(fresh_data_dir):
@@ -104,12 +104,6 @@ def test_credits_show_and_export(fresh_data_dir):
     assert "diagram" in exported.read_text()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_stats_and_costs_api_through_gradio_client(fresh_data_dir):
     import gradio as gr
     from gradio_client import Client
@@ -122,7 +116,7 @@ def test_stats_and_costs_api_through_gradio_client(fresh_data_dir):
             credits_tab.build()
         with gr.Tab("Settings"):
             settings_tab.build()
-    port = _free_port()
+    port = free_port()
     demo.launch(server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
