@@ -14,13 +14,14 @@ from typing import Any
 from huey.api import TaskWrapper
 
 from media import job_store
+from media.errors import StudioError
 from media.job_store import JobCanceled
 
 log = logging.getLogger(__name__)
 
 
-class UserFacingError(Exception):
-    """An error whose message is meant for the creator as it is (bad input, missing key...)."""
+UserFacingError = StudioError
+"""Old name of :class:`media.errors.StudioError`, kept for the job modules that raise it."""
 
 
 def describe_error(exc: BaseException) -> str:

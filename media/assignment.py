@@ -7,6 +7,8 @@ each; variant number ``j`` (0-based over the whole batch) uses ``audio[j mod A]`
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import itertools
 import random
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ Assignment = Literal["round_robin", "cartesian", "random"]
 ASSIGNMENTS: tuple[str, ...] = get_args(Assignment)
 
 
-class AssignmentError(ValueError):
+class AssignmentError(StudioError, ValueError):
     """Impossible combination request (no videos, unknown mode, over the cap)."""
 
 

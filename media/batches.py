@@ -6,6 +6,8 @@ A batch (``variant_batches``) holds one ``variants`` row per planned output, in 
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import json
 import zipfile
 from collections import Counter
@@ -22,7 +24,7 @@ from media.models import AudioFile, Hook, Variant, VariantBatch, Video, utcnow
 from media.settings import get_settings
 
 
-class BatchError(LookupError):
+class BatchError(StudioError, LookupError):
     """Unknown batch or variant, or an action its state does not allow."""
 
 

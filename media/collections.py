@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 from typing import get_args
 
 from sqlmodel import select
@@ -13,7 +15,7 @@ COLLECTION_TYPES: tuple[str, ...] = get_args(CollectionType)
 _MEMBER_TABLE = {"video": Video, "audio": AudioFile, "image": Image}
 
 
-class CollectionError(ValueError):
+class CollectionError(StudioError, ValueError):
     """Bad collection name, type or id."""
 
 

@@ -10,6 +10,8 @@ A paid tool calls :func:`check_spend_limit` with its estimate before it queues a
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import csv
 import json
 import math
@@ -34,7 +36,7 @@ LIMIT_KEY = "daily_cost_limit_cents"
 MAX_DAYS = 3660
 
 
-class SpendLimitExceeded(ValueError):
+class SpendLimitExceeded(StudioError, ValueError):
     """A paid job refused because its estimate plus today's spend would pass the daily limit."""
 
     def __init__(self, estimate_cents: int, today_cents: int, limit_cents: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import csv
 import io
 from datetime import timedelta
@@ -15,7 +17,7 @@ from media.models import Hook, utcnow
 MAX_HOOK_CHARS = 500  # longer texts cannot fit the safe zone legibly
 
 
-class HookError(ValueError):
+class HookError(StudioError, ValueError):
     """Bad hook text, category, file or id."""
 
 

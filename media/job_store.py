@@ -6,6 +6,8 @@ row whose ``status`` moves pending -> queued -> processing -> completed | failed
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +21,7 @@ class JobCanceled(Exception):
     """Raised inside a task when its job row was canceled; the task stops and cleans up."""
 
 
-class JobNotFound(LookupError):
+class JobNotFound(StudioError, LookupError):
     """No job row with that id."""
 
 

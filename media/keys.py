@@ -7,6 +7,8 @@ environment leaves it empty. Keys are shown masked (:func:`mask_key`) and never 
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import json
 import os
 import tempfile
@@ -23,7 +25,7 @@ MAX_KEY_LENGTH = 512
 KeySource = Literal["environment", "saved", "none"]
 
 
-class KeyStoreError(ValueError):
+class KeyStoreError(StudioError, ValueError):
     """A key that cannot be saved (empty, malformed, or already set in the environment)."""
 
 

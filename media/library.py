@@ -7,6 +7,8 @@ refused while an active job uses the item.
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import json
 import shutil
 import time
@@ -32,7 +34,7 @@ FOLDERS = {"video": "videos", "audio": "audio", "image": "images"}
 MAX_IMAGE_PIXELS = 64_000_000  # refuse larger images (decompression-bomb guard), pixels
 
 
-class LibraryError(ValueError):
+class LibraryError(StudioError, ValueError):
     """A library action that cannot be done; the message says why."""
 
 

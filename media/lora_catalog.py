@@ -7,6 +7,8 @@ weights live in ``models/<id>/``; thumbnails in ``thumbnails/``. Everything is w
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import shutil
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,11 @@ from media.store import (
 )
 
 
-class DatasetNotFound(LookupError):
+class DatasetNotFound(StudioError, LookupError):
     """No ``lora_datasets`` row with that id."""
 
 
-class LoraNotFound(LookupError):
+class LoraNotFound(StudioError, LookupError):
     """No ``lora_models`` row with that id."""
 
 

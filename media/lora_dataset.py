@@ -19,6 +19,8 @@ The ZIP holds ``NNN_name.jpg`` + ``NNN_name.txt`` pairs at its root (the layout 
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -37,7 +39,7 @@ MIN_RECOMMENDED_IMAGES = 10
 JPEG_QUALITY = 95
 
 
-class ImageRejected(ValueError):
+class ImageRejected(StudioError, ValueError):
     """A source image that cannot go into a dataset; the message names the file and the reason."""
 
 

@@ -12,6 +12,8 @@ of the A/down matrices.
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import json
 import struct
 from collections import Counter
@@ -26,7 +28,7 @@ _UP_MARKERS = ("lora_B", "lora_up", "lora.up")
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors format's own header limit
 
 
-class LoraFileError(ValueError):
+class LoraFileError(StudioError, ValueError):
     """A file that is not an acceptable LoRA; the message names the file and why."""
 
 

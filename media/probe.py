@@ -6,6 +6,8 @@ the end, so a renamed text file or a truncated MP4 raises :class:`MediaError` na
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import av
 
 
-class MediaError(ValueError):
+class MediaError(StudioError, ValueError):
     """The file is not usable media; the message names the file and the reason."""
 
 

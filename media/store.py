@@ -7,6 +7,8 @@ into place only when complete, so a crash never leaves a half-written file in th
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import os
 import re
 import shutil
@@ -22,7 +24,7 @@ from media.settings import get_settings
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class StoreError(ValueError):
+class StoreError(StudioError, ValueError):
     """A path that would leave the media folder, or a missing stored file."""
 
 

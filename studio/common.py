@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import gradio as gr
+
+from media.errors import StudioError
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Wrap a UI handler or API endpoint so that a :class:`media.errors.StudioError` reaches the creator
+    as ``gr.Error`` with its message (shown in the page, and as the error text of an API call).
+
+    This is the one place where the error base is mapped to Gradio. Any other exception is logged with its
+    traceback and shown as ``gr.Error`` naming its type, never as Gradio's opaque default.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except StudioError as exc:
+            raise gr.Error(str(exc)) from exc
+        except Exception as exc:  # the UI boundary: nothing reaches the client as {"error": null}
+            log.exception("handler %s failed", getattr(fn, "__name__", fn))
+            raise gr.Error(f"internal error ({exc.__class__.__name__}); see the studio's log") from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 def upload_folder() -> Path:

@@ -7,6 +7,8 @@ plus one line in :data:`PROVIDERS` (and :data:`PROVIDER_KEYS` when it needs a ke
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import importlib
 
 from jobs.swap_providers.base import SwapProvider
@@ -23,7 +25,7 @@ PROVIDER_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
-class ProviderUnavailable(LookupError):
+class ProviderUnavailable(StudioError, LookupError):
     """The provider is known but its module (or a library it needs) cannot be imported."""
 
 

@@ -7,6 +7,8 @@ the media folder only when complete.
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ _EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "G
                "TIFF": ".tif"}
 
 
-class CharacterNotFound(LookupError):
+class CharacterNotFound(StudioError, LookupError):
     """No character diagram with that id."""
 
 

@@ -7,6 +7,8 @@ guard well under Pillow's own 179 MP error limit).
 
 from __future__ import annotations
 
+from media.errors import StudioError
+
 import io
 import warnings
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ MAX_PIXELS = 60_000_000
 THUMBNAIL_PX = 320
 
 
-class ImageFileError(ValueError):
+class ImageFileError(StudioError, ValueError):
     """A file that is not an acceptable image; the message names the file and the problem."""
 
 
