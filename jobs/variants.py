@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from jobs.runner import UserFacingError, submit
-from jobs.variant_tasks import build_zip_task, normalize_video_task, render_variant_task
-from media import batches, job_store
+from jobs.variant_tasks import build_zip_task, normalize_video_task, notify_if_finished, render_variant_task
+from media import batches, csv_batches, job_store, webhooks
 from media.assignment import AssignmentError, assign, cartesian_count
 from media.settings import get_settings
 from media.variant_render import VariantOptions
@@ -24,13 +25,15 @@ def plan_count(video_ids: list[str], audio_ids: list[str], hook_ids: list[str], 
 
 def create_variant_batch(video_ids: list[str], audio_ids: list[str] | None = None,
                          hook_ids: list[str] | None = None, variants_per_video: int = 1,
-                         options: dict[str, Any] | None = None) -> dict[str, Any]:
+                         options: dict[str, Any] | None = None, webhook_url: str = "") -> dict[str, Any]:
     """Plan a batch, create its rows and queue one render job per variant.
 
     ``options``: ``assignment`` (round_robin | cartesian | random), ``seed`` (random), and the render
     options of :class:`media.variant_render.VariantOptions` (hook_position, hook_start_s,
-    hook_duration_s, audio_mode, fit, text style keys). Returns ``{batch_id, total, job_ids}``.
-    Raises :class:`UserFacingError` for bad input (nothing is created then).
+    hook_duration_s, audio_mode, fit, text style keys). ``webhook_url``: POST a JSON notice there when
+    the batch finishes (default: the ``batch_webhook_url`` setting; see :mod:`media.webhooks`).
+    Returns ``{batch_id, total, job_ids}``. Raises :class:`UserFacingError` for bad input (nothing is
+    created then).
     """
     options = dict(options or {})
     audio_ids, hook_ids = list(audio_ids or []), list(hook_ids or [])
@@ -40,18 +43,45 @@ def create_variant_batch(video_ids: list[str], audio_ids: list[str] | None = Non
                         options.get("assignment", "round_robin"), _seed(options),
                         get_settings().cartesian_cap)
         stored = {**{k: options[k] for k in BATCH_KEYS if k in options}, **render_options.to_dict()}
+        url = webhooks.check_url(webhook_url) if webhook_url.strip() else ""
         batch = batches.create_batch(combos, stored)
     except (AssignmentError, batches.BatchError, ValueError) as exc:
         raise UserFacingError(str(exc)) from exc
+    return {"batch_id": batch.id, "total": batch.total, "job_ids": _queue_batch(batch.id, url)}
+
+
+def create_batch_from_csv(file: str | Path | None = None, options: dict[str, Any] | None = None,
+                          text: str = "", webhook_url: str = "") -> dict[str, Any]:
+    """Start a batch from a spreadsheet: one variant per row (see :mod:`media.csv_batches`).
+
+    ``file``: path of a CSV file, or ``text``: a pasted table. ``options``: batch defaults for every row
+    (any :class:`VariantOptions` key; a row's option cells win). Returns ``{batch_id, total, job_ids}``.
+    Raises :class:`media.csv_batches.CsvBatchError` naming the unknown column, the names that match
+    nothing or the bad option, :class:`media.errors.LimitExceeded` over the row cap; nothing is created.
+    """
+    options = dict(options or {})
+    try:
+        VariantOptions.from_dict(options)
+    except ValueError as exc:
+        raise UserFacingError(str(exc)) from exc
+    plan = csv_batches.plan_rows(file, text, options)
+    url = webhooks.check_url(webhook_url) if webhook_url.strip() else ""
+    batch = batches.create_batch(plan.combos, VariantOptions.from_dict(options).to_dict(), extras=plan.extras)
+    return {"batch_id": batch.id, "total": batch.total, "job_ids": _queue_batch(batch.id, url)}
+
+
+def _queue_batch(batch_id: str, webhook_url: str) -> list[str]:
+    """Attach the webhook (if any), create one render job per variant and queue it; returns the job ids."""
+    webhooks.register(batch_id, webhook_url)
     job_ids = []
-    for variant in batches.batch_variants(batch.id):
-        job = job_store.create_job("variant", {"batch_id": batch.id, "variant_id": variant.id,
+    for variant in batches.batch_variants(batch_id):
+        job = job_store.create_job("variant", {"batch_id": batch_id, "variant_id": variant.id,
                                                "video_id": variant.video_id, "audio_id": variant.audio_id,
                                                "hook_id": variant.hook_id}, reference_id=variant.id)
         batches.update_variant(variant.id, job_id=job.id, status="queued")
         submit(job.id, render_variant_task)
         job_ids.append(job.id)
-    return {"batch_id": batch.id, "total": batch.total, "job_ids": job_ids}
+    return job_ids
 
 
 def _seed(options: dict[str, Any]) -> int | None:
@@ -73,6 +103,7 @@ def cancel_batch(batch_id: str) -> int:
                 job_store.cancel_job(variant.job_id)
             batches.update_variant(variant.id, status="canceled", error="canceled")
             canceled += 1
+    notify_if_finished(batch_id)
     return canceled
 
 
