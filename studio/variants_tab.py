@@ -13,6 +13,7 @@ from media import batches, job_store, library, store
 from media import collections as colls
 from media import hooks as hook_store
 from media.assignment import ASSIGNMENTS
+from studio import csv_batch_ui
 from studio.common import fmt_seconds, notice, progress_html, short_id
 
 TITLE = "Variants"
@@ -22,10 +23,13 @@ ZIP_WAIT_S = 600  # longest the batch_zip endpoint waits for its ZIP job, second
 # ---- API functions (named endpoints; see docs/API.md) -------------------------------------------------
 
 def create_variant_batch(video_ids: list[str], audio_ids: list[str], hook_ids: list[str],
-                         variants_per_video: int = 1, options: dict | None = None) -> dict:
-    """Start a variant batch; returns ``{batch_id, total, job_ids}``. Bad input raises an error message."""
+                         variants_per_video: int = 1, options: dict | None = None, webhook_url: str = "") -> dict:
+    """Start a variant batch; returns ``{batch_id, total, job_ids}``. Bad input raises an error message.
+
+    ``webhook_url``: POST a JSON notice (batch id, status, counts) there when the batch finishes."""
     try:
-        return variant_jobs.create_variant_batch(video_ids, audio_ids, hook_ids, variants_per_video, options)
+        return variant_jobs.create_variant_batch(video_ids, audio_ids, hook_ids, variants_per_video, options,
+                                                 webhook_url)
     except UserFacingError as exc:
         raise gr.Error(str(exc)) from exc
 
@@ -294,3 +298,4 @@ def build() -> None:
     gr.api(batch_status, api_name="batch_status")
     gr.api(batch_results, api_name="batch_results")
     gr.api(batch_zip, api_name="batch_zip")
+    csv_batch_ui.build(batch_id)
