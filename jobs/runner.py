@@ -13,7 +13,7 @@ from typing import Any
 
 from huey.api import TaskWrapper
 
-from media import job_store
+from media import costs, job_store
 from media.errors import StudioError
 from media.job_store import JobCanceled
 
@@ -42,6 +42,13 @@ def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
     Returns the final status (``completed``, ``failed`` or ``canceled``). ``work`` returns the output
     payload. ``on_failure(message)`` and ``on_cancel()`` let the caller update its own rows.
     """
+    status = _run(job_id, work, on_failure, on_cancel)
+    costs.end_job_reservation(job_id, status)  # a paid job's held estimate: settled or released
+    return status
+
+
+def _run(job_id: str, work: Callable[[], dict[str, Any] | None],
+         on_failure: Callable[[str], None] | None, on_cancel: Callable[[], None] | None) -> str:
     try:
         job_store.start_job(job_id)
         output = work() or {}
@@ -81,6 +88,7 @@ def retry_job(job_id: str) -> str:
     task = _TASKS.get(job.type)
     if task is None:
         raise UserFacingError(f"jobs of type {job.type} cannot be retried")
+    costs.reserve_again(job_id)  # a paid job holds its estimate again (SpendLimitExceeded past the limit)
     job_store.update_job(job_id, status="pending", progress=0, error_message=None, completed_at=None,
                          started_at=None, message="retrying")
     return submit(job_id, task)
