@@ -18,7 +18,7 @@ from jobs.character_providers.base import CharacterRequest
 from jobs.character_providers.gemini import price_per_image_cents
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, register_task, run_job, submit
+from jobs.runner import UserFacingError, register_end_handler, register_task, run_job, submit
 from media import job_store, library
 from media.characters import catalog
 from media.characters.images import check_image_file
@@ -135,6 +135,8 @@ def character_task(job_id: str) -> str:
 
 
 register_task(JOB_TYPE, character_task)
+register_end_handler(JOB_TYPE, lambda _job, _status, message, payload: _mark_failed(payload["character_id"],
+                                                                                   message or "canceled"))
 
 
 def _recover(job: Job) -> bool:

@@ -11,7 +11,7 @@ from huey import crontab
 
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import register_task, run_job, submit
+from jobs.runner import register_end_handler, register_task, run_job, submit
 from media import batches, job_store, store
 from media.db import session_scope
 from media.library import purge_trash, register_file
@@ -141,6 +141,13 @@ def _requeue(job: Job) -> bool:
     submit(job.id, _TASK_BY_TYPE[job.type])
     return True
 
+
+def _end_variant(job_id: str, status: str, message: str | None, payload: dict) -> None:
+    """A variant job ended by the outcome sweep (the catalog refused the end at first): its variant too."""
+    batches.update_variant(payload["variant_id"], status=status, error=message or status)
+
+
+register_end_handler("variant", _end_variant)
 
 _TASK_BY_TYPE = {"variant": render_variant_task, "variant_zip": build_zip_task, "normalize": normalize_video_task}
 for _job_type, _task in _TASK_BY_TYPE.items():

@@ -34,11 +34,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col, select
 
 from media import store
-from media.db import get_engine, session_scope
+from media.db import catalog_problem, get_engine, session_scope
 from media.errors import StudioError
 from media.job_store import spend_since
 from media.models import ACTIVE_JOB_STATUSES, CostRecord, Job, SpendLock, SpendReservation, new_id, utcnow
@@ -190,7 +190,15 @@ def _spend_transaction(engine: Engine | None = None) -> Iterator[Connection]:
     connection's busy timeout). Other databases: ``SELECT ... FOR UPDATE`` of the ``spend_lock`` row.
     Commits on success, rolls back on error.
     """
-    engine = engine or get_engine()
+    try:
+        with _locked(engine or get_engine()) as conn:
+            yield conn
+    except DBAPIError as exc:
+        raise (catalog_problem(exc) or exc) from exc
+
+
+@contextmanager
+def _locked(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -360,6 +368,11 @@ def end_job_reservation(job_id: str, status: str) -> None:
     which counts nothing).
     """
     try:
+        with get_engine().connect() as conn:  # most jobs are free: no write lock for them
+            held = conn.execute(select(SpendReservation.id).where(SpendReservation.job_id == job_id,
+                                                                  SpendReservation.status == "held")).first()
+        if held is None:
+            return
         if status == "completed":
             settle_reservation(job_id)
         else:

@@ -31,3 +31,27 @@ def submit_gemini_character(data_dir: str, image_id: str, barrier, results) -> N
         results.put(f"refused {exc}")
     else:
         results.put(f"accepted {started['job_id']}")
+
+
+def run_failing_variant_job(data_dir: str, job_id: str) -> None:
+    """Run variant job ``job_id`` through the job boundary (its work fails), print what happened, exit.
+
+    Used on a read-only catalog: the outcome cannot be written and must be kept for the next start.
+    """
+    point_at(data_dir)
+    import jobs.variant_tasks  # noqa: F401  (registers the variant end handler)
+    from jobs.runner import pending_outcomes, run_job
+
+    def work() -> dict:
+        raise ValueError("the hook font is missing")
+
+    status = run_job(job_id, work)
+    print(f"status={status} pending={','.join(pending_outcomes())}", flush=True)
+
+
+def import_video(data_dir: str, path: str) -> None:
+    """Import ``path`` into the library of ``data_dir`` (the test kills this process mid-copy)."""
+    point_at(data_dir)
+    from media import library
+
+    print(library.import_file(path, "video").to_dict(), flush=True)
