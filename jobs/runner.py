@@ -25,6 +25,7 @@ from tenacity import Retrying, retry_if_not_exception_type, stop_after_attempt, 
 from media import costs, job_store
 from media.db import catalog_problem
 from media.errors import StudioError
+from media.ffmpeg_run import stop_check
 from media.job_store import JobCanceled, JobNotFound
 from media.models import utcnow
 from media.settings import get_settings
@@ -79,6 +80,7 @@ class Outcome:
     message: str | None = None
     output: dict[str, Any] = field(default_factory=dict)
     on_end: Callable[[], None] | None = None  # the caller's own rows (in-process only)
+    on_cancel: Callable[[], None] | None = None  # if the row turns out canceled at completion
     row_written: bool = False
     ended_at: str = field(default_factory=lambda: utcnow().isoformat())
 
@@ -100,6 +102,7 @@ def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
     later, so no job is left ``processing``. A paid job's spend reservation is settled or released.
     """
     outcome = _execute(job_id, work)
+    outcome.on_cancel = on_cancel
     if outcome.status == "failed" and on_failure:
         message = outcome.message or ""
         outcome.on_end = lambda: on_failure(message)
@@ -112,10 +115,22 @@ def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
     return outcome.status
 
 
+def _stop_if_canceled(job_id: str) -> None:
+    """The FFmpeg stop check of a running job: raises JobCanceled once its row is canceled."""
+    try:
+        canceled = job_store.get_job(job_id).status == "canceled"
+    except Exception:  # noqa: BLE001 - an unreadable catalog is no reason to kill the render
+        return
+    if canceled:
+        raise JobCanceled(job_id)
+
+
 def _execute(job_id: str, work: Callable[[], dict[str, Any] | None]) -> Outcome:
     try:
         job_store.start_job(job_id)
-        return Outcome(job_id, "completed", output=work() or {})
+        with stop_check(functools.partial(_stop_if_canceled, job_id)):  # Cancel stops FFmpeg too
+            output = work() or {}
+        return Outcome(job_id, "completed", output=output)
     except JobCanceled:
         return Outcome(job_id, "canceled")
     except Exception as exc:  # the job boundary: every error ends up on the row
@@ -128,10 +143,13 @@ def _write_outcome(outcome: Outcome, attempts: int) -> bool:
     """Write the job row (then the caller's rows); True when everything is written or moot."""
     retrying = Retrying(stop=stop_after_attempt(attempts), reraise=True,
                         wait=wait_exponential(multiplier=FINAL_WRITE_WAIT_S[0], max=FINAL_WRITE_WAIT_S[1]),
-                        retry=retry_if_not_exception_type(JobNotFound))
+                        retry=retry_if_not_exception_type((JobNotFound, JobCanceled)))
     try:
         if not outcome.row_written:
-            retrying(_write_row, outcome)
+            try:
+                retrying(_write_row, outcome)
+            except JobCanceled:  # canceled after the work's last check: it ends canceled, not completed
+                outcome.status, outcome.output, outcome.on_end = "canceled", {}, outcome.on_cancel
             outcome.row_written = True
         if outcome.on_end is not None:
             retrying(outcome.on_end)

@@ -62,6 +62,11 @@ def _render(job_id: str, variant_id: str) -> dict:
     dest.parent.mkdir(parents=True, exist_ok=True)
     result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, dest,
                             cache_root(video.id), _progress(job_id, 60, 99))
+    try:
+        job_store.check_canceled(job_id)  # canceled during the last step: keep no output
+    except job_store.JobCanceled:
+        dest.unlink(missing_ok=True)
+        raise
     row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
                         parent_video_id=video.id)
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,

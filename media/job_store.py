@@ -104,9 +104,21 @@ def check_canceled(job_id: str) -> None:
 
 
 def complete_job(job_id: str, output_payload: dict[str, Any] | None = None, message: str = "done") -> Job:
-    """Mark a job ``completed`` with progress 100."""
-    return update_job(job_id, status="completed", progress=100, message=message,
-                      output_payload=output_payload or {}, completed_at=utcnow())
+    """Mark a job ``completed`` with progress 100.
+
+    Raises :class:`JobCanceled` (row unchanged) when it was canceled meanwhile: a cancel is never
+    overwritten by a late completion. Raises :class:`JobNotFound`.
+    """
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        if job.status == "canceled":
+            raise JobCanceled(job_id)
+        job.status, job.progress, job.message = "completed", 100, message
+        job.output_payload, job.completed_at = output_payload or {}, utcnow()
+        session.add(job)
+        return job
 
 
 def fail_job(job_id: str, error: str) -> Job:

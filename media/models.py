@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 CollectionType = Literal["video", "audio", "image"]
 VideoType = Literal["source", "face_swapped", "variant"]
 JobStatus = Literal["pending", "queued", "processing", "completed", "failed", "canceled"]
-BatchStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed", "expired"]
+BatchStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed", "canceled", "expired"]
 VariantStatus = Literal["pending", "queued", "processing", "completed", "failed", "canceled"]
 LoraStatus = Literal["pending", "training", "ready", "failed"]
 DiagramStatus = Literal["pending", "processing", "ready", "failed"]
