@@ -11,7 +11,7 @@ from huey import crontab
 
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import register_task, run_job, submit
+from jobs.runner import register_end_handler, register_task, run_job, submit
 from media import batches, job_store, store, webhooks
 from media.db import session_scope
 from media.library import purge_trash, register_file
@@ -62,6 +62,11 @@ def _render(job_id: str, variant_id: str) -> dict:
     dest.parent.mkdir(parents=True, exist_ok=True)
     result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, dest,
                             cache_root(video.id), _progress(job_id, 60, 99))
+    try:
+        job_store.check_canceled(job_id)  # canceled during the last step: keep no output
+    except job_store.JobCanceled:
+        dest.unlink(missing_ok=True)
+        raise
     row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
                         parent_video_id=video.id)
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,
@@ -85,13 +90,18 @@ def render_variant_task(job_id: str) -> str:
 
 
 def notify_if_finished(batch_id: str) -> bool:
-    """Queue the batch's completion webhook once the batch has finished; True when it was queued."""
+    """Queue the batch's completion webhook once the batch has finished; True when it was queued.
+
+    Never raises: a notice that cannot be queued is logged and never fails the variant's job."""
     try:
         if webhooks.claim_if_finished(batch_id) is None:
             return False
+        deliver_webhook_task(batch_id)
     except batches.BatchError:  # the batch expired or was removed meanwhile
         return False
-    deliver_webhook_task(batch_id)
+    except Exception:  # the render's outcome is already recorded; the notice must not undo it
+        log.exception("could not queue the webhook of batch %s", batch_id)
+        return False
     return True
 
 
@@ -161,6 +171,13 @@ def _requeue(job: Job) -> bool:
     submit(job.id, _TASK_BY_TYPE[job.type])
     return True
 
+
+def _end_variant(job_id: str, status: str, message: str | None, payload: dict) -> None:
+    """A variant job ended by the outcome sweep (the catalog refused the end at first): its variant too."""
+    batches.update_variant(payload["variant_id"], status=status, error=message or status)
+
+
+register_end_handler("variant", _end_variant)
 
 _TASK_BY_TYPE = {"variant": render_variant_task, "variant_zip": build_zip_task, "normalize": normalize_video_task}
 for _job_type, _task in _TASK_BY_TYPE.items():
