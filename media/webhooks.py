@@ -4,7 +4,7 @@ The URL is set per batch (``webhook_url`` when the batch is created) or for ever
 (``NOVAI_BATCH_WEBHOOK_URL``). The body (``application/json``)::
 
     {"event": "batch.finished", "batch_id": "...", "status": "completed" | "completed_with_errors" |
-     "failed", "total": 4, "done": 3, "failed": 1, "canceled": 0, "completed_at": "ISO-8601 UTC"}
+     "failed" | "canceled", "total": 4, "done": 3, "failed": 1, "canceled": 0, "completed_at": "ISO-8601 UTC"}
 
 Delivery is retried with exponential backoff (tenacity) on connection errors, timeouts, HTTP 429 and 5xx;
 any other 4xx is final. Each batch is notified at most once: the row is claimed (pending -> sending) in one
@@ -29,7 +29,7 @@ from media.models import BatchWebhook, utcnow
 from media.settings import get_settings
 
 log = logging.getLogger(__name__)
-FINAL_BATCH_STATUSES = ("completed", "completed_with_errors", "failed")
+FINAL_BATCH_STATUSES = ("completed", "completed_with_errors", "failed", "canceled")
 USER_AGENT = "NOVAI-Studio-webhook/1"
 
 

@@ -107,7 +107,7 @@ def test_canceled_batch_notifies_too(fast_retries, samples):
         assert webhooks.get_webhook(created["batch_id"]).status == "pending"
         huey.immediate = True
         variant_jobs.cancel_batch(created["batch_id"])
-        assert receiver.bodies[-1][1]["status"] == "failed" and receiver.bodies[-1][1]["canceled"] == 1
+        assert receiver.bodies[-1][1]["status"] == "canceled" and receiver.bodies[-1][1]["canceled"] == 1
     finally:
         huey.immediate = False
         huey.flush()
