@@ -3,8 +3,11 @@ declares a :class:`Provider` (id, label, tool, key variables, settings fields, p
 its connection, whether it is configured, how to build its request). Adding a provider is one module, one
 line in :data:`PROVIDER_MODULES` and its tests.
 
-Tools (:data:`Tool`): ``animate`` (image to video) and ``lipsync`` (video + audio to a lip-synced video)
-are served from here (jobs/animate_tasks.py, jobs/lipsync_tasks.py).
+Read by: ``animate`` (image to video, jobs/animate_tasks.py) and ``lipsync`` (jobs/lipsync_tasks.py) for
+everything; ``swap`` (jobs/swap_providers: names, key variables, implementation class) and ``character``
+(jobs/character_providers: names, implementation class, no if/elif). ``impl`` is the "module:Class" of a
+provider whose work lives in its own engine module (loaded on first use, so a missing library makes only
+that provider unavailable).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ TOOLS: tuple[str, ...] = get_args(Tool)
 
 # module paths, one per provider (the registry's single list)
 PROVIDER_MODULES: tuple[str, ...] = (
+    "jobs.providers.swap_local",
+    "jobs.providers.swap_fal",
+    "jobs.providers.character_local",
+    "jobs.providers.character_gemini",
     "jobs.providers.lucy14b",
     "jobs.providers.kling21",
     "jobs.providers.sync_lipsync",
@@ -60,19 +67,34 @@ class Provider:
     id: str
     label: str
     tool: Tool
-    endpoint: str
-    price: Price
-    arguments: Callable[[dict[str, str], dict[str, Any]], dict[str, Any]]
-    billed_units: Callable[[dict[str, Any], dict[str, float]], float]
+    endpoint: str = ""
+    price: Price = field(default_factory=lambda: Price(0.0, source="free"))
+    arguments: Callable[[dict[str, str], dict[str, Any]], dict[str, Any]] | None = None
+    billed_units: Callable[[dict[str, Any], dict[str, float]], float] = lambda opts, facts: 0.0
     key_variables: tuple[str, ...] = ("FAL_KEY",)
     settings_fields: tuple[str, ...] = ("fal_key", "fal_base_url")
     options: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    impl: str = ""
     docs: str = ""
 
+    @property
+    def key_setting(self) -> str | None:
+        """The settings field holding its key (the first settings field when it has key variables)."""
+        return self.settings_fields[0] if self.key_variables and self.settings_fields else None
+
     def configured(self) -> bool:
-        """True when its key is set (the settings' fal key for fal providers)."""
-        settings = get_settings()
-        return all(bool(str(getattr(settings, f, "") or "").strip()) for f in self.settings_fields[:1])
+        """True when it needs no key or its key setting is filled."""
+        if self.key_setting is None:
+            return True
+        return bool(str(getattr(get_settings(), self.key_setting, "") or "").strip())
+
+    def load(self) -> Any:
+        """An instance of its ``impl`` class (built with no arguments). Raises ImportError when its module
+        or a library it imports is missing, ValueError when it has no ``impl``."""
+        if not self.impl:
+            raise ValueError(f"{self.tool} provider {self.id} has no implementation class")
+        module_name, _, class_name = self.impl.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)()
 
     def check_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
         """Options with defaults filled; raises :class:`InvalidInput` naming an unknown key or value."""
@@ -103,14 +125,15 @@ class Provider:
         return self.price.cents(self.billed_units(self.check_options(options), dict(facts or {})))
 
     def check_connection(self) -> tuple[bool, str]:
-        """Whether fal accepts the key (``jobs.provider_check.check_fal``); (ok, message)."""
+        """Whether the provider's service accepts the key (``jobs.provider_check``); (ok, message).
+        A provider that needs no key is always reachable."""
+        if self.key_setting is None:
+            return True, "offline, no key needed"
         from jobs import provider_check
 
-        check = getattr(provider_check, "check_fal", None)
-        if check is None:
-            return self.configured(), "configured" if self.configured() else "no key"
-        result = check()
-        return bool(getattr(result, "ok", result)), str(getattr(result, "message", result))
+        account = "gemini" if self.key_setting == "gemini_api_key" else "fal"
+        result = provider_check.check_provider(account)
+        return bool(result.ok), str(result.message)
 
 
 def all_providers() -> list[Provider]:
