@@ -9,6 +9,7 @@ from pathlib import Path
 from filelock import FileLock
 from huey import crontab
 
+from jobs import variant_lipsync
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import register_end_handler, register_task, run_job, submit
@@ -67,6 +68,12 @@ def _render(job_id: str, variant_id: str) -> dict:
     except job_store.JobCanceled:
         dest.unlink(missing_ok=True)
         raise
+    if variant.snapshot.get("lipsync") and audio_path and options.audio_mode == "replace":
+        try:
+            variant_lipsync.apply(job_id, variant.snapshot["lipsync"], dest, audio_path, variant.file_name)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
     row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
                         parent_video_id=video.id)
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,

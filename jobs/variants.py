@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jobs import variant_lipsync
 from jobs.runner import UserFacingError, submit
 from jobs.variant_tasks import build_zip_task, normalize_video_task, notify_if_finished, render_variant_task
 from media import batches, csv_batches, job_store, webhooks
 from media.assignment import AssignmentError, assign, cartesian_count
+from media.costs import spend_reservations
 from media.settings import get_settings
 from media.variant_render import VariantOptions
 
@@ -30,24 +32,59 @@ def create_variant_batch(video_ids: list[str], audio_ids: list[str] | None = Non
 
     ``options``: ``assignment`` (round_robin | cartesian | random), ``seed`` (random), and the render
     options of :class:`media.variant_render.VariantOptions` (hook_position, hook_start_s,
-    hook_duration_s, audio_mode, fit, text style keys). ``webhook_url``: POST a JSON notice there when
+    hook_duration_s, audio_mode, fit, text style keys); ``lipsync``: a lip-sync provider id (e.g.
+    ``sync_lipsync``) to lip-sync every variant whose audio is replaced, its total reserved against the
+    daily limit first (see :mod:`jobs.variant_lipsync`). ``webhook_url``: POST a JSON notice there when
     the batch finishes (default: the ``batch_webhook_url`` setting; see :mod:`media.webhooks`).
     Returns ``{batch_id, total, job_ids}``. Raises :class:`UserFacingError` for bad input (nothing is
     created then).
     """
-    options = dict(options or {})
+    combos, stored, lipsync = _plan(video_ids, audio_ids, hook_ids, variants_per_video, options)
+    try:
+        url = webhooks.check_url(webhook_url) if webhook_url.strip() else ""
+    except ValueError as exc:
+        raise UserFacingError(str(exc)) from exc
+    charges = variant_lipsync.charges(combos, {}, lipsync) if stored["audio_mode"] == "replace" else {}
+    return _start(combos, stored, url, lipsync, charges)
+
+
+def _plan(video_ids, audio_ids, hook_ids, variants_per_video, options):
+    """(combos, stored batch options, lipsync provider id or None); raises UserFacingError."""
     audio_ids, hook_ids = list(audio_ids or []), list(hook_ids or [])
     try:
+        options, lipsync = variant_lipsync.split_option(dict(options or {}))
         render_options = VariantOptions.from_dict(options)
         combos = assign(list(video_ids), audio_ids, hook_ids, int(variants_per_video),
                         options.get("assignment", "round_robin"), _seed(options),
                         get_settings().cartesian_cap)
-        stored = {**{k: options[k] for k in BATCH_KEYS if k in options}, **render_options.to_dict()}
-        url = webhooks.check_url(webhook_url) if webhook_url.strip() else ""
-        batch = batches.create_batch(combos, stored)
     except (AssignmentError, batches.BatchError, ValueError) as exc:
         raise UserFacingError(str(exc)) from exc
-    return {"batch_id": batch.id, "total": batch.total, "job_ids": _queue_batch(batch.id, url)}
+    return combos, {**{k: options[k] for k in BATCH_KEYS if k in options}, **render_options.to_dict()}, lipsync
+
+
+def estimate_variant_batch(video_ids: list[str], audio_ids: list[str] | None = None,
+                           hook_ids: list[str] | None = None, variants_per_video: int = 1,
+                           options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a batch would make and cost before it starts: ``{total, lipsync_variants, estimate_cents}``
+    (the ``lipsync`` option's total, cents; 0 without it). Raises UserFacingError like
+    :func:`create_variant_batch`."""
+    combos, stored, lipsync = _plan(video_ids, audio_ids, hook_ids, variants_per_video, options)
+    modes = {c.index: stored["audio_mode"] for c in combos}
+    return variant_lipsync.estimate_batch(combos, modes, lipsync)
+
+
+def _start(combos, stored, url, lipsync, charges, extras=None) -> dict[str, Any]:
+    """Reserve the lip-sync charges (all or none), create the batch rows and queue its jobs."""
+    extras = {i: dict(v) for i, v in (extras or {}).items()}
+    for index in charges:
+        extras.setdefault(index, {})["lipsync"] = lipsync
+    with spend_reservations("variant", list(charges.values())) as holds:
+        try:
+            batch = batches.create_batch(combos, stored, extras=extras)
+        except (batches.BatchError, ValueError) as exc:
+            raise UserFacingError(str(exc)) from exc
+        job_ids = _queue_batch(batch.id, url, dict(zip(charges, holds)))
+    return {"batch_id": batch.id, "total": batch.total, "job_ids": job_ids}
 
 
 def create_batch_from_csv(file: str | Path | None = None, options: dict[str, Any] | None = None,
@@ -59,19 +96,21 @@ def create_batch_from_csv(file: str | Path | None = None, options: dict[str, Any
     Raises :class:`media.csv_batches.CsvBatchError` naming the unknown column, the names that match
     nothing or the bad option, :class:`media.errors.LimitExceeded` over the row cap; nothing is created.
     """
-    options = dict(options or {})
     try:
-        VariantOptions.from_dict(options)
+        options, lipsync = variant_lipsync.split_option(dict(options or {}))
+        stored = VariantOptions.from_dict(options).to_dict()
     except ValueError as exc:
         raise UserFacingError(str(exc)) from exc
     plan = csv_batches.plan_rows(file, text, options)
     url = webhooks.check_url(webhook_url) if webhook_url.strip() else ""
-    batch = batches.create_batch(plan.combos, VariantOptions.from_dict(options).to_dict(), extras=plan.extras)
-    return {"batch_id": batch.id, "total": batch.total, "job_ids": _queue_batch(batch.id, url)}
+    modes = {i: extra["options"]["audio_mode"] for i, extra in plan.extras.items()}
+    return _start(plan.combos, stored, url, lipsync, variant_lipsync.charges(plan.combos, modes, lipsync),
+                  plan.extras)
 
 
-def _queue_batch(batch_id: str, webhook_url: str) -> list[str]:
-    """Attach the webhook (if any), create one render job per variant and queue it; returns the job ids."""
+def _queue_batch(batch_id: str, webhook_url: str, holds: dict | None = None) -> list[str]:
+    """Attach the webhook (if any), create one render job per variant (its spend hold, by variant index,
+    attached) and queue it; returns the job ids."""
     webhooks.register(batch_id, webhook_url)
     job_ids = []
     for variant in batches.batch_variants(batch_id):
@@ -79,6 +118,8 @@ def _queue_batch(batch_id: str, webhook_url: str) -> list[str]:
                                                "video_id": variant.video_id, "audio_id": variant.audio_id,
                                                "hook_id": variant.hook_id}, reference_id=variant.id)
         batches.update_variant(variant.id, job_id=job.id, status="queued")
+        if holds and variant.index in holds:
+            holds[variant.index].attach(job.id)
         submit(job.id, render_variant_task)
         job_ids.append(job.id)
     return job_ids
