@@ -243,6 +243,7 @@ def probe_read_only(base: Path) -> tuple[str, str]:
                     out[name] = f"NOT A StudioError: {{exc.__class__.__name__}}: {{exc}}"
             print(json.dumps(out))
         """))
+        writes["api add_hooks"] = api_error(data, "/add_hooks", "a hook", "")
         now = state(data)
     finally:
         subprocess.run(["umount", "-l", str(catalog)], check=False)
@@ -252,7 +253,37 @@ def probe_read_only(base: Path) -> tuple[str, str]:
     warning = next((ln for ln in warn.stderr.splitlines() if "WARNING" in ln), "no warning")
     return ("PASS" if ok else "FAIL",
             (f"start-up: {warning[:160]}...; import error: {writes['import'][:120]}...; add_hooks / "
-            f"create_variant_batch raise StudioError: {all('NOT A' not in m for m in messages)}"))
+            f"create_variant_batch raise StudioError: {all('NOT A' not in m for m in messages)}; API "
+            f"/add_hooks answers: {writes['api add_hooks'][:160]}"))
+
+
+def api_error(data: Path, api_name: str, *args: object) -> str:
+    """Start ``launch.py`` on ``data`` and call ``api_name`` through gradio_client; the error text."""
+    import socket
+
+    from gradio_client import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = subprocess.Popen([sys.executable, "launch.py", "--port", str(port)], cwd=ROOT, env=_env(data),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline or app.poll() is not None:
+                    return "the studio did not start"
+                time.sleep(1)
+        try:
+            return f"accepted?! {client.predict(*args, api_name=api_name)}"
+        except Exception as exc:  # noqa: BLE001 - the error text is what is probed
+            return str(exc) or repr(exc)
+    finally:
+        kill_group(app)
 
 
 def probe_spend(base: Path) -> tuple[str, str]:
