@@ -6,8 +6,6 @@ A batch (``variant_batches``) holds one ``variants`` row per planned output, in 
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import json
 import zipfile
 from collections import Counter
@@ -20,6 +18,7 @@ from sqlmodel import col, select
 from media import store
 from media.assignment import Combo
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.models import AudioFile, Hook, Variant, VariantBatch, Video, utcnow
 from media.settings import get_settings
 
