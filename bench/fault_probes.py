@@ -243,7 +243,8 @@ def probe_read_only(base: Path) -> tuple[str, str]:
                     out[name] = f"NOT A StudioError: {{exc.__class__.__name__}}: {{exc}}"
             print(json.dumps(out))
         """))
-        writes["api add_hooks"] = api_error(data, "/add_hooks", "a hook", "")
+        api = api_calls(data, [("/upload_media", "upload"), ("/add_hooks", "a hook", "")])
+        writes["api upload_media"], writes["api add_hooks"] = api
         now = state(data)
     finally:
         subprocess.run(["umount", "-l", str(catalog)], check=False)
@@ -254,14 +255,16 @@ def probe_read_only(base: Path) -> tuple[str, str]:
     return ("PASS" if ok else "FAIL",
             (f"start-up: {warning[:160]}...; import error: {writes['import'][:120]}...; add_hooks / "
             f"create_variant_batch raise StudioError: {all('NOT A' not in m for m in messages)}; API "
-            f"/add_hooks answers: {writes['api add_hooks'][:160]}"))
+            f"/upload_media answers: {writes['api upload_media'][:170]}; /add_hooks answers: "
+            f"{writes['api add_hooks'][:160]}"))
 
 
-def api_error(data: Path, api_name: str, *args: object) -> str:
-    """Start ``launch.py`` on ``data`` and call ``api_name`` through gradio_client; the error text."""
+def api_calls(data: Path, calls: list[tuple]) -> list[str]:
+    """Start ``launch.py`` on ``data`` and make each ``(api_name, *args)`` call through gradio_client
+    (``"upload"`` stands for an uploaded sample photo); returns what each answered or raised, as text."""
     import socket
 
-    from gradio_client import Client
+    from gradio_client import Client, handle_file
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -276,12 +279,17 @@ def api_error(data: Path, api_name: str, *args: object) -> str:
                 break
             except Exception:  # noqa: BLE001 - not up yet
                 if time.monotonic() > deadline or app.poll() is not None:
-                    return "the studio did not start"
+                    return ["the studio did not start"] * len(calls)
                 time.sleep(1)
-        try:
-            return f"accepted?! {client.predict(*args, api_name=api_name)}"
-        except Exception as exc:  # noqa: BLE001 - the error text is what is probed
-            return str(exc) or repr(exc)
+        answers = []
+        for api_name, *args in calls:
+            if args[0] == "upload":
+                args = [[handle_file(str(SAMPLES / "photos" / "obama.jpg"))], "image", ""]
+            try:
+                answers.append(json.dumps(client.predict(*args, api_name=api_name), default=str))
+            except Exception as exc:  # noqa: BLE001 - the error text is what is probed
+                answers.append(str(exc) or repr(exc))
+        return answers
     finally:
         kill_group(app)
 
