@@ -9,9 +9,7 @@ from jobs.variant_tasks import build_zip_task, normalize_video_task, render_vari
 from media import batches, job_store
 from media.assignment import AssignmentError, assign, cartesian_count
 from media.settings import get_settings
-from media.variant_render import VariantOptions
-
-BATCH_KEYS = ("assignment", "seed")
+from media.variant_options import BATCH_KEYS, VariantOptions
 
 
 def plan_count(video_ids: list[str], audio_ids: list[str], hook_ids: list[str], variants_per_video: int,
