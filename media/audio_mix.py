@@ -2,8 +2,8 @@
 (issue 11).
 
 - Ducking: the bed (music) goes through ``sidechaincompress`` keyed by the voice (attack 20 ms, release
-  400 ms, ratio 20). The threshold sits 18 dB under the voice's measured loudness, so speech drives the
-  compressor about 17 dB deep; the compressor's dry/wet ``mix`` is set so the bed drops by about
+  400 ms, ratio 20). The threshold sits 30 dB under the voice's measured loudness, so speech drives the
+  compressor about 28 dB deep (quieter syllables still > 15 dB); the compressor's dry/wet ``mix`` is set so the bed drops by about
   ``duck_db`` while the voice speaks (g = 10^(-duck/20) = mix * w + (1 - mix), w the wet gain).
 - Loudness: FFmpeg's ``loudnorm`` (EBU R128) in two passes: pass 1 measures the finished mix once (cached
   with it), pass 2 applies one linear gain to reach the target integrated loudness (default -14 LUFS, the
@@ -34,7 +34,7 @@ from media.normalize import NormalizedVideo, content_digest, key_lock
 MIX_VERSION = "m1"  # bump when the mix changes: cached tracks are keyed on it
 TRUE_PEAK_DB = -1.5  # loudnorm target; the AAC encode can add a few tenths of a dB
 TRUE_PEAK_LIMIT_DB = -1.0  # what the output must respect
-DUCK_DEPTH_DB = 18.0  # threshold under the voice's loudness: how deep speech drives the compressor
+DUCK_DEPTH_DB = 30.0  # threshold under the voice's loudness: how deep speech drives the compressor
 SILENCE_LUFS = -70.0  # below this a track is treated as silent (not normalised)
 
 

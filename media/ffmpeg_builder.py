@@ -409,3 +409,9 @@ def kenburns_args(image: Path, out: Path, duration_s: float, motion: str, zoom: 
     video = video.filter("setsar", 1).filter("format", "yuv420p")
     return _args(video, out=out, **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
                  an=None, map_metadata="-1", movflags="+faststart", f="mp4")
+
+
+def frame_args(source: Path, fit: str, at_s: float, out: Path) -> list[str]:
+    """One frame of ``source`` at ``at_s`` seconds, fitted to 1080x1920, as a PNG (the Variants preview)."""
+    inp = ffmpeg.input(str(source), ss=_num(max(0.0, at_s)))
+    return _args(fit_video(inp["v"], fit), out=out, **{"frames:v": "1"}, f="image2")

@@ -31,7 +31,7 @@ from media import ffmpeg_builder as fb
 from media.audio_mix import Voice, build_audio
 from media.audio_track import AudioMode, PendingAudio, check_track, start_variant_audio
 from media.canonical import FPS, GOP_S
-from media.captions import CaptionLook, build_track, place_band
+from media.captions import CaptionLook, band_size, build_track, place_band
 from media.ffmpeg_builder import FitMode
 from media.ffmpeg_run import run_ffmpeg
 from media.normalize import NormalizedVideo, key_lock, normalize_video, parameter_sets
@@ -296,6 +296,42 @@ def _render_captioned(norm: NormalizedVideo, text: str, options: VariantOptions,
     args = fb.captioned_render_args(joinable(list(norm.segments), work), hook_png, hook_xy, window,
                                     track.list_file, xy, audio, norm.frames, canonical.current_codec(), out)
     run_ffmpeg(args, "rendering the captioned variant", norm.duration_s, _fraction(progress, "rendering"))
+
+
+SAMPLE_CAPTION = [{"word": w, "start_s": i * 0.3, "end_s": i * 0.3 + 0.25}
+                  for i, w in enumerate(["This", "is", "how", "your", "captions", "look"])]
+
+
+def preview_frame(source: Path, hook_text: str | None, options: VariantOptions, at_s: float = 1.0,
+                  words: list[dict] | None = None):
+    """One 1080x1920 frame (PIL RGB image) of ``source`` at ``at_s`` seconds with the hook and, when
+    ``options.captions`` is on, a caption band in the chosen style (``words`` or a sample sentence), placed
+    as the render places them. Raises MediaError, ValueError."""
+    from PIL import Image
+
+    from media.captions import draw_band, plan_frames
+
+    with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
+        png = Path(tmp) / "frame.png"
+        info = probe(Path(source), check_decode=False)
+        run_ffmpeg(fb.frame_args(Path(source), options.fit, min(at_s, max(0.0, info.duration_s - 0.1)), png),
+                   "taking a preview frame")
+        frame = Image.open(png).convert("RGBA")
+        frame.load()
+    box = None
+    text = (hook_text or "").strip()
+    if text:
+        hook = render_hook(text, options.style, options.hook_position)
+        frame.alpha_composite(hook.image, (hook.x, hook.y))
+        box = hook.bbox
+    if options.captions != "off":
+        look = CaptionLook(options.caption_style, options.caption_font_size, options.caption_color,
+                           options.caption_highlight_color, options.caption_stroke_color)
+        frames = plan_frames(words or SAMPLE_CAPTION, look.style)
+        width, height = band_size(look)
+        band = draw_band(frames[min(1, len(frames) - 1)], look, width, height)
+        frame.alpha_composite(band, place_band(height, options.caption_position, box))
+    return frame.convert("RGB")
 
 
 MAX_CONCAT_URL = 8000  # longer concat: URLs (very long sources) are joined into one file instead
