@@ -13,6 +13,7 @@ so a field added later is in the hook cache key unless it is declared not to be.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Literal, get_args
 
@@ -254,7 +255,8 @@ def markdown_table() -> str:
             allowed = s["kind"]
         if s["optional"]:
             allowed += " or null"
-        rows.append(f"| `{name}` | {allowed} | `{s['default']}` | {s['description']} |")
+        default = json.dumps(s["default"]) if not isinstance(s["default"], str) else s["default"]
+        rows.append(f"| `{name}` | {allowed} | `{default}` | {s['description']} |")
     rows.append("")
     rows.append("Batch-level keys: " + ", ".join(f"`{k}`" for k in BATCH_KEYS) + ".")
     return "\n".join(rows)
