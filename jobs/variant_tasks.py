@@ -12,7 +12,7 @@ from huey import crontab
 from jobs import voices
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import register_task, run_job, submit
+from jobs.runner import register_end_handler, register_task, run_job, submit
 from media import batches, job_store, store
 from media.db import session_scope
 from media.library import purge_trash, register_file
@@ -76,6 +76,11 @@ def _render(job_id: str, variant_id: str) -> dict:
     result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, dest,
                             cache_root(video.id), _progress(job_id, 60, 99), words=words, voice=voice,
                             shared_cache=shared_cache())
+    try:
+        job_store.check_canceled(job_id)  # canceled during the last step: keep no output
+    except job_store.JobCanceled:
+        dest.unlink(missing_ok=True)
+        raise
     caption_file = None
     if words:
         srt = dest.with_suffix(".srt")
@@ -161,6 +166,13 @@ def _requeue(job: Job) -> bool:
     submit(job.id, _TASK_BY_TYPE[job.type])
     return True
 
+
+def _end_variant(job_id: str, status: str, message: str | None, payload: dict) -> None:
+    """A variant job ended by the outcome sweep (the catalog refused the end at first): its variant too."""
+    batches.update_variant(payload["variant_id"], status=status, error=message or status)
+
+
+register_end_handler("variant", _end_variant)
 
 _TASK_BY_TYPE = {"variant": render_variant_task, "variant_zip": build_zip_task, "normalize": normalize_video_task}
 for _job_type, _task in _TASK_BY_TYPE.items():
