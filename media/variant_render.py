@@ -13,6 +13,7 @@ Paths (``RenderResult.render_path``):
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import math
@@ -252,7 +253,8 @@ class _ThreadedAudio:
     _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="variant-audio")
 
     def __init__(self, build: Callable[[], Path]):
-        self._future: Future = self._pool.submit(build)
+        # copy_context: the job's FFmpeg stop check (a ContextVar) also applies in the audio thread
+        self._future: Future = self._pool.submit(contextvars.copy_context().run, build)
 
     def finish(self) -> Path:
         return self._future.result()
