@@ -2,8 +2,8 @@
 
     python bench/captions.py [--duration 30] [--batch 20] [--workers 2]
 
-1. Builds a ``--duration`` s 1080x1920 source with speech (the 9:16 LivePortrait clip looped, the MuseTalk
-   speech looped) and normalises it (not timed: the studio does that once at import).
+1. Builds a ``--duration`` s 1080x1920 source with English speech (the 9:16 LivePortrait clip looped, the
+   VCTK speaker p240 sample looped) and normalises it (not timed: the studio does that once at import).
 2. Times, at the canonical preset (``NOVAI_OUTPUT_PRESET``, default veryfast), with a hook shown on the whole
    video: a plain full encode (``render_variant``, hook duration 0: one encode of the normalised copy) and
    a captioned variant (``render_variant`` with karaoke captions from the speech: one encode with the
@@ -32,6 +32,17 @@ SCRIPT = ("Stop scrolling for a second. This is the one editing trick nobody tel
           "less than a minute. Watch until the end, then try it on your own clips tonight.")
 
 
+def build_speech_source(out: Path, duration: float) -> None:
+    """A 1080x1920 30 fps H.264 (keyframe every second) + AAC source with English speech throughout."""
+    from media.ffmpeg_run import run_ffmpeg
+    run_ffmpeg(["-stream_loop", "-1", "-i", str(SAMPLES / "videos" / "liveportrait_d13.mp4"),
+                "-stream_loop", "-1", "-i", str(SAMPLES / "audio" / "vctk_p240_00000.mp3"),
+                "-map", "0:v", "-map", "1:a", "-vf", "scale=1080:1920,fps=30,format=yuv420p",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", "30", "-keyint_min", "30",
+                "-sc_threshold", "0", "-c:a", "aac", "-b:a", "128k", "-t", str(duration),
+                "-movflags", "+faststart", str(out)], "building the benchmark source")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=30.0)
@@ -39,7 +50,6 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
-    from bench.variants import build_source
     from media import asr, tts
     from media.normalize import normalize_video
     from media.probe import probe
@@ -50,7 +60,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-captions-"))
     cache = work / "cache"
     source = work / "source.mp4"
-    build_source(source, args.duration)
+    build_speech_source(source, args.duration)
     norm = normalize_video(source, "blur", cache)
     print(f"source: {args.duration:.0f} s 1080x1920, preset {os.environ.get('NOVAI_OUTPUT_PRESET', 'veryfast')}, "
           f"{os.cpu_count()} CPUs visible")

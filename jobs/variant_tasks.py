@@ -33,7 +33,8 @@ def cache_root(video_id: str) -> Path:
 
 
 def shared_cache() -> Path:
-    """Cache shared by every source: caption bands, voice-overs, loudness measurements."""
+    """Cache shared by every source: caption bands (hooks/captions), voice-overs (audio/voices); pruned
+    like the per-video caches."""
     path = store.media_root() / "cache" / "_shared"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -39,7 +39,7 @@ def voice_for(options: VariantOptions, hook_text: str | None, script: str | None
     text = voiceover_text(options, hook_text, script)
     if text is None:
         return None
-    path = tts.synthesize(text, options.voice, Path(cache) / "voices", options.voice_speed)
+    path = tts.synthesize(text, options.voice, Path(cache) / "audio" / "voices", options.voice_speed)  # pruned
     start = options.voice_start_s if options.voice_start_s is not None else options.hook_start_s
     return Voice(path=path, start_s=start, gain_db=options.voice_gain_db)
 

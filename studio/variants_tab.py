@@ -9,7 +9,7 @@ import gradio as gr
 
 from jobs import variants as variant_jobs
 from jobs.runner import UserFacingError
-from media import asr, batches, job_store, library, store, tts
+from media import asr, batches, job_store, library, store, subtitles, tts
 from media import collections as colls
 from media import hooks as hook_store
 from media.assignment import ASSIGNMENTS
@@ -215,6 +215,38 @@ def _start(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, *opts):
             gr.update(choices=_batch_choices(), value=result["batch_id"]))
 
 
+def _media_choices() -> list[tuple[str, str]]:
+    return [(f"video: {label}", i) for label, i in _choices("video")] + \
+        [(f"audio: {label}", i) for label, i in _choices("audio")]
+
+
+def _transcript_outputs(media_id: str, result) -> tuple:
+    folder = store.media_root() / "transcripts"
+    folder.mkdir(parents=True, exist_ok=True)
+    srt, vtt = folder / f"{media_id}.srt", folder / f"{media_id}.vtt"
+    srt.write_text(subtitles.to_srt(result.words), encoding="utf-8")
+    vtt.write_text(subtitles.to_vtt(result.words), encoding="utf-8")
+    rows = [[w["word"], w["start_s"], w["end_s"]] for w in result.words]
+    note = " (English only)" if result.english_only else ""
+    return rows, [str(srt), str(vtt)], notice(f"{len(rows)} words · model {result.model}{note}")
+
+
+@user_errors
+def _transcribe_ui(media_id: str | None):
+    if not media_id:
+        return [], None, notice("pick a video or audio first", False)
+    return _transcript_outputs(media_id, asr.transcribe_media(media_id))
+
+
+@user_errors
+def _save_transcript(media_id: str | None, table):
+    if not media_id:
+        return [], None, notice("pick a video or audio first", False)
+    rows = table.values.tolist() if hasattr(table, "values") else list(table or [])
+    words = [{"word": str(r[0]), "start_s": float(r[1]), "end_s": float(r[2])} for r in rows if str(r[0]).strip()]
+    return _transcript_outputs(media_id, asr.update_transcript(media_id, words))
+
+
 def _batch_choices() -> list[tuple[str, str]]:
     return [(f"{b.created_at:%Y-%m-%d %H:%M} · {b.total} variants · {b.status} · {short_id(b.id)}", b.id)
             for b in batches.list_batches()]
@@ -339,6 +371,15 @@ def build() -> None:
             preview_msg = gr.Markdown()
         preview_img = gr.Image(label="Preview (first source, first hook, caption style)", height=480,
                                interactive=False)
+    with gr.Accordion("Transcript (captions from speech use it; correct a word, timings are kept)", open=False):
+        with gr.Row():
+            t_media = gr.Dropdown(label="Video or audio", choices=[])
+            t_btn = gr.Button("Transcribe", size="sm")
+            t_save = gr.Button("Save corrections", size="sm")
+        t_msg = gr.Markdown()
+        t_table = gr.Dataframe(headers=["word", "start_s", "end_s"], datatype=["str", "number", "number"],
+                               interactive=True, max_height=300)
+        t_files = gr.File(label="SRT and WebVTT", file_count="multiple", interactive=False)
     plan = gr.Markdown()
     start_btn = gr.Button("Start batch", variant="primary")
     start_msg = gr.Markdown()
@@ -374,6 +415,11 @@ def build() -> None:
     choice_outputs = [v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, batch_pick]
     reload_btn.click(_reload_choices, None, choice_outputs, api_visibility="private")
     gr.context.Context.root_block.load(_reload_choices, None, choice_outputs, api_visibility="private")
+    t_btn.click(_transcribe_ui, t_media, [t_table, t_files, t_msg], api_visibility="private")
+    t_save.click(_save_transcript, [t_media, t_table], [t_table, t_files, t_msg], api_visibility="private")
+    reload_btn.click(lambda: gr.update(choices=_media_choices()), None, t_media, api_visibility="private")
+    gr.context.Context.root_block.load(lambda: gr.update(choices=_media_choices()), None, t_media,
+                                       api_visibility="private")
     start_btn.click(_start, plan_inputs[:7] + opt_inputs, [batch_id, start_msg, batch_pick],
                     api_visibility="private")
     batch_pick.input(lambda b: b, batch_pick, batch_id, api_visibility="private")

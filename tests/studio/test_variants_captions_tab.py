@@ -3,6 +3,8 @@ image as a batch source (Ken Burns)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,15 @@ def test_a_still_image_becomes_a_ken_burns_source(fresh_data_dir, samples):
         assert (info.width, info.height) == (1080, 1920) and abs(info.duration_s - 3.0) < 0.05
     finally:
         huey.immediate = False
+
+
+def test_transcript_is_shown_corrected_and_exported(fresh_data_dir, samples):
+    video = library.import_file(samples / "videos" / "retalking_face_2.mp4", "video").id
+    assert video in [i for _, i in tab._media_choices()]
+    rows, files, msg = tab._transcribe_ui(video)
+    assert "English only" in msg and len(rows) > 5 and files[0].endswith(".srt")
+    rows[0][0] = "FIXED"
+    saved, files, _ = tab._save_transcript(video, rows)
+    assert saved[0][0] == "FIXED" and saved[0][1] == rows[0][1]
+    assert "FIXED" in Path(files[0]).read_text(encoding="utf-8")
+    assert Path(files[1]).read_text(encoding="utf-8").startswith("WEBVTT")
