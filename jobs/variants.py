@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from jobs.runner import UserFacingError, submit
 from jobs.variant_tasks import build_zip_task, normalize_video_task, render_variant_task
-from media import batches, job_store
+from media import asr, batches, job_store, library, store, tts
 from media.assignment import AssignmentError, assign, cartesian_count
+from media.errors import InvalidInput
+from media.kenburns import DEFAULT_STILL_S, still_to_video
 from media.settings import get_settings
-from media.variant_render import VariantOptions
-
-BATCH_KEYS = ("assignment", "seed")
+from media.variant_options import BATCH_KEYS, VariantOptions
 
 
 def plan_count(video_ids: list[str], audio_ids: list[str], hook_ids: list[str], variants_per_video: int,
@@ -24,23 +25,28 @@ def plan_count(video_ids: list[str], audio_ids: list[str], hook_ids: list[str], 
 
 def create_variant_batch(video_ids: list[str], audio_ids: list[str] | None = None,
                          hook_ids: list[str] | None = None, variants_per_video: int = 1,
-                         options: dict[str, Any] | None = None) -> dict[str, Any]:
+                         options: dict[str, Any] | None = None, scripts: list[str] | None = None) -> dict[str, Any]:
     """Plan a batch, create its rows and queue one render job per variant.
 
+    ``video_ids`` may name library images too: each becomes a Ken Burns clip (``still_*`` options) first.
     ``options``: ``assignment`` (round_robin | cartesian | random), ``seed`` (random), and the render
-    options of :class:`media.variant_render.VariantOptions` (hook_position, hook_start_s,
-    hook_duration_s, audio_mode, fit, text style keys). Returns ``{batch_id, total, job_ids}``.
-    Raises :class:`UserFacingError` for bad input (nothing is created then).
+    options of :class:`media.variant_options.VariantOptions` (hook, audio, captions, voice-over, mix;
+    see docs/API.md). ``scripts``: per-variant voice-over texts, round robin over the variants like hooks.
+    Returns ``{batch_id, total, job_ids}``. Raises :class:`UserFacingError` for bad input (nothing is
+    created then).
     """
     options = dict(options or {})
     audio_ids, hook_ids = list(audio_ids or []), list(hook_ids or [])
+    scripts = [s.strip() for s in (scripts or []) if s and s.strip()]
     try:
         render_options = VariantOptions.from_dict(options)
+        _check_voice(render_options, hook_ids, scripts)
+        video_ids = [_as_video(i, render_options, audio_ids) for i in video_ids]
         combos = assign(list(video_ids), audio_ids, hook_ids, int(variants_per_video),
                         options.get("assignment", "round_robin"), _seed(options),
                         get_settings().cartesian_cap)
         stored = {**{k: options[k] for k in BATCH_KEYS if k in options}, **render_options.to_dict()}
-        batch = batches.create_batch(combos, stored)
+        batch = batches.create_batch(combos, stored, scripts=scripts)
     except (AssignmentError, batches.BatchError, ValueError) as exc:
         raise UserFacingError(str(exc)) from exc
     job_ids = []
@@ -52,6 +58,47 @@ def create_variant_batch(video_ids: list[str], audio_ids: list[str] | None = Non
         submit(job.id, render_variant_task)
         job_ids.append(job.id)
     return {"batch_id": batch.id, "total": batch.total, "job_ids": job_ids}
+
+
+def _check_voice(options: VariantOptions, hook_ids: list[str], scripts: list[str]) -> None:
+    """Refuse voice-over / caption choices the batch cannot honour (before anything is created)."""
+    if options.voiceover != "off" and not tts.available():
+        raise InvalidInput(tts.install_hint())
+    if options.voiceover != "off":
+        tts.voice_path(options.voice)
+    if options.voiceover == "script" and not scripts:
+        raise InvalidInput("voiceover 'script' needs scripts (one text per variant, round robin)")
+    if options.voiceover == "hook" and not hook_ids:
+        raise InvalidInput("voiceover 'hook' needs hooks to speak")
+    if options.captions == "script" and options.voiceover == "off":
+        raise InvalidInput("captions 'script' shows the voice-over's words: set voiceover to hook or script")
+    if options.captions != "off":
+        asr.resolve_model()
+
+
+def _as_video(item_id: str, options: VariantOptions, audio_ids: list[str]) -> str:
+    """``item_id`` when it is a library video; a library image becomes a Ken Burns clip (a new source
+    video) of ``still_duration_s`` seconds (default: the first audio's length, else 8 s)."""
+    try:
+        kind, item = library.find_item(item_id)
+    except library.LibraryError:
+        return item_id  # unknown ids are reported by create_batch
+    if kind != "image":
+        return item_id
+    length = options.still_duration_s
+    if length is None and audio_ids:
+        try:
+            length = library.get_item("audio", audio_ids[0]).duration_s or None
+        except library.LibraryError:
+            length = None
+    length = min(600.0, max(1.0, length or DEFAULT_STILL_S))
+    name = f"{Path(item.name).stem}_kenburns.mp4"
+    with store.work_dir("kenburns-") as work:
+        clip = still_to_video(store.abs_path(item.file), work / name, length, options.still_motion,
+                              options.still_zoom)
+        dest = store.new_file_path("videos", name)
+        store.commit_file(clip, dest)
+    return library.register_file(dest, "video", name).id
 
 
 def _seed(options: dict[str, Any]) -> int | None:

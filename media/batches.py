@@ -41,10 +41,12 @@ def variant_file_name(index: int, video_name: str, audio_name: str | None, hook_
     return "_".join(parts) + ".mp4"
 
 
-def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "") -> VariantBatch:
+def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
+                 scripts: list[str] | None = None) -> VariantBatch:
     """Insert a batch and its planned variant rows (status ``pending``); returns the batch.
 
-    Each variant keeps a snapshot of its video name, audio name and hook text for the manifest.
+    Each variant keeps a snapshot of its video name, audio name, hook text and voice-over script
+    (``scripts`` round robin by variant index) for the manifest.
     Raises :class:`BatchError` when an id is unknown.
     """
     now = utcnow()
@@ -60,7 +62,8 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "") -
                 raise BatchError(f"variant {combo.index}: unknown video, audio or hook id")
             snapshot = {"video": video.name, "audio": audio.name if audio else None,
                         "hook": hook.text if hook else None,
-                        "hook_category": hook.category if hook else None}
+                        "hook_category": hook.category if hook else None,
+                        "script": scripts[combo.index % len(scripts)] if scripts else None}
             session.add(Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
                                 audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
                                 file_name=variant_file_name(combo.index, video.name, snapshot["audio"],
@@ -159,7 +162,8 @@ def output_path(variant: Variant) -> Path | None:
 
 def batch_results(batch_id: str) -> list[dict[str, Any]]:
     """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
-    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot."""
+    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot, script,
+    caption_file (the .srt beside the video in the ZIP, or None without captions)."""
     get_batch(batch_id)
     results = []
     for v in batch_variants(batch_id):
@@ -170,6 +174,7 @@ def batch_results(batch_id: str) -> list[dict[str, Any]]:
             "output_video_id": v.output_video_id, "file_path": str(path) if path else None,
             "render_path": v.render_path, "video": v.snapshot.get("video"),
             "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
+            "script": v.snapshot.get("script"), "caption_file": v.snapshot.get("caption_file"),
         })
     return results
 
@@ -188,6 +193,7 @@ def build_manifest(batch_id: str) -> dict[str, Any]:
             "hook": ({"id": v.hook_id, "text": v.snapshot.get("hook"),
                       "category": v.snapshot.get("hook_category")} if v.hook_id else None),
             "options": batch.options, "render_path": v.render_path,
+            "script": v.snapshot.get("script"), "captions": v.snapshot.get("caption_file"),
         }
     return {"batch_id": batch.id, "created_at": batch.created_at.isoformat(),
             "expires_at": batch.expires_at.isoformat(), "total": batch.total, "files": files}
@@ -205,7 +211,11 @@ def write_zip(batch_id: str, dest: Path) -> int:
     with zipfile.ZipFile(dest, "w") as archive:
         for v in batch_variants(batch_id):
             if v.file_name in manifest["files"]:
-                archive.write(output_path(v), arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                video = output_path(v)
+                archive.write(video, arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                caption = v.snapshot.get("caption_file")
+                if caption and (video.parent / caption).is_file():
+                    archive.write(video.parent / caption, arcname=caption, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False),
                          compress_type=zipfile.ZIP_DEFLATED)
     return len(manifest["files"])
