@@ -125,13 +125,18 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from jobs.recovery import recover_interrupted_jobs
+    from media.errors import StudioError
     from media.settings import get_settings
     from studio.app import build_app
 
     settings = get_settings()
     print(f"NOVAI Studio data folder: {settings.data_dir}")
     warn_about_data_folder()
-    recovered = recover_interrupted_jobs()
+    try:
+        recovered = recover_interrupted_jobs()
+    except StudioError as exc:  # e.g. a catalog that cannot be opened: said, and the studio still starts
+        print(f"WARNING: interrupted jobs were not recovered: {exc}", file=sys.stderr)
+        recovered = 0
     if recovered:
         print(f"Recovered {recovered} job(s) interrupted by the last shutdown.")
 

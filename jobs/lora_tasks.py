@@ -24,7 +24,7 @@ from PIL import Image
 from jobs import fal
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, register_task, run_job, submit
+from jobs.runner import UserFacingError, register_end_handler, register_task, run_job, submit
 from media import job_store
 from media import lora_catalog as catalog
 from media.costs import SpendHold, SpendLimitExceeded, spend_reservation
@@ -363,5 +363,7 @@ def recover_training(job: Job) -> bool:
 
 register_recovery(TRAIN_JOB, recover_training)
 register_task(TRAIN_JOB, lora_train_task)
+register_end_handler(TRAIN_JOB, lambda _job, status, message, payload: catalog.update_lora(
+    payload["lora_id"], status="failed", error_message=message or f"training {status}"))
 register_task(TEST_IMAGE_JOB, lora_test_image_task)
 

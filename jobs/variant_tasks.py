@@ -9,7 +9,7 @@ from pathlib import Path
 from filelock import FileLock
 from huey import crontab
 
-from jobs import variant_lipsync
+from jobs import variant_lipsync, voices
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import register_end_handler, register_task, run_job, submit
@@ -19,6 +19,7 @@ from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
 from media.normalize import prune_cache
 from media.settings import get_settings
+from media.subtitles import to_srt
 from media.variant_render import VariantOptions, normalize_video, render_variant
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ log = logging.getLogger(__name__)
 def cache_root(video_id: str) -> Path:
     """Folder of a source video's normalised copies and hook segments (removed with the video)."""
     path = store.media_root() / "cache" / video_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def shared_cache() -> Path:
+    """Cache shared by every source: caption bands (hooks/captions), voice-overs (audio/voices); pruned
+    like the per-video caches."""
+    path = store.media_root() / "cache" / "_shared"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -61,8 +70,13 @@ def _render(job_id: str, variant_id: str) -> dict:
     hook_text = hook.text if hook else variant.snapshot.get("hook")
     dest = store.media_root() / "variants" / batch.id / variant.file_name
     dest.parent.mkdir(parents=True, exist_ok=True)
+    norm = normalized_for(video, options.fit)
+    voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
+    words = voices.caption_words(options, video, audio, voice, norm.duration_s,
+                                 hook_text, variant.snapshot.get("script"))
     result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, dest,
-                            cache_root(video.id), _progress(job_id, 60, 99))
+                            cache_root(video.id), _progress(job_id, 60, 99), words=words, voice=voice,
+                            shared_cache=shared_cache())
     try:
         job_store.check_canceled(job_id)  # canceled during the last step: keep no output
     except job_store.JobCanceled:
@@ -74,10 +88,16 @@ def _render(job_id: str, variant_id: str) -> dict:
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
+    caption_file = None
+    if words:
+        srt = dest.with_suffix(".srt")
+        srt.write_text(to_srt(words), encoding="utf-8")
+        caption_file = srt.name
     row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
                         parent_video_id=video.id)
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,
-                           render_path=result.render_path, error=None)
+                           render_path=result.render_path, error=None,
+                           snapshot={**variant.snapshot, "caption_file": caption_file})
     return {"result_ids": [row.id], "variant_id": variant_id, "render_path": result.render_path,
             "wall_s": round(result.wall_s, 3), "reencoded_s": round(result.reencoded_s, 3)}
 

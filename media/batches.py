@@ -6,8 +6,6 @@ A batch (``variant_batches``) holds one ``variants`` row per planned output, in 
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import json
 import zipfile
 from collections import Counter
@@ -20,6 +18,7 @@ from sqlmodel import col, select
 from media import store
 from media.assignment import Combo
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.models import AudioFile, Hook, Variant, VariantBatch, Video, utcnow
 from media.settings import get_settings
 
@@ -43,12 +42,14 @@ def variant_file_name(index: int, video_name: str, audio_name: str | None, hook_
 
 
 def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
+                 scripts: list[str] | None = None,
                  extras: dict[int, dict[str, Any]] | None = None) -> VariantBatch:
     """Insert a batch and its planned variant rows (status ``pending``); returns the batch.
 
-    Each variant keeps a snapshot of its video name, audio name and hook text for the manifest;
-    ``extras`` (by variant index) adds to it, e.g. a CSV batch's ``row`` number and per-variant
-    ``options`` (which then win over the batch's, see :func:`variant_options`).
+    Each variant keeps a snapshot of its video name, audio name, hook text and voice-over script
+    (``scripts`` round robin by variant index) for the manifest; ``extras`` (by variant index) adds to
+    it, e.g. a CSV batch's ``row`` number and per-variant ``options`` (which then win over the batch's,
+    see :func:`variant_options`).
     Raises :class:`BatchError` when an id is unknown.
     """
     now = utcnow()
@@ -65,6 +66,7 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
             snapshot = {"video": video.name, "audio": audio.name if audio else None,
                         "hook": hook.text if hook else None,
                         "hook_category": hook.category if hook else None,
+                        "script": scripts[combo.index % len(scripts)] if scripts else None,
                         **(extras or {}).get(combo.index, {})}
             session.add(Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
                                 audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
@@ -169,7 +171,8 @@ def output_path(variant: Variant) -> Path | None:
 
 def batch_results(batch_id: str) -> list[dict[str, Any]]:
     """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
-    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot."""
+    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot, script,
+    caption_file (the .srt beside the video in the ZIP, or None without captions)."""
     get_batch(batch_id)
     results = []
     for v in batch_variants(batch_id):
@@ -180,6 +183,7 @@ def batch_results(batch_id: str) -> list[dict[str, Any]]:
             "output_video_id": v.output_video_id, "file_path": str(path) if path else None,
             "render_path": v.render_path, "video": v.snapshot.get("video"),
             "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
+            "script": v.snapshot.get("script"), "caption_file": v.snapshot.get("caption_file"),
         })
     return results
 
@@ -199,6 +203,7 @@ def build_manifest(batch_id: str) -> dict[str, Any]:
                       "category": v.snapshot.get("hook_category")} if v.hook_id else None),
             "row": v.snapshot.get("row"),
             "options": variant_options(v, batch), "render_path": v.render_path,
+            "script": v.snapshot.get("script"), "captions": v.snapshot.get("caption_file"),
         }
     return {"batch_id": batch.id, "created_at": batch.created_at.isoformat(),
             "expires_at": batch.expires_at.isoformat(), "total": batch.total, "files": files}
@@ -216,7 +221,11 @@ def write_zip(batch_id: str, dest: Path) -> int:
     with zipfile.ZipFile(dest, "w") as archive:
         for v in batch_variants(batch_id):
             if v.file_name in manifest["files"]:
-                archive.write(output_path(v), arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                video = output_path(v)
+                archive.write(video, arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                caption = v.snapshot.get("caption_file")
+                if caption and (video.parent / caption).is_file():
+                    archive.write(video.parent / caption, arcname=caption, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False),
                          compress_type=zipfile.ZIP_DEFLATED)
     return len(manifest["files"])

@@ -2,7 +2,7 @@
 one variant.
 
 Columns: ``video`` (required), ``audio``, ``hook`` (a library name or id; a hook may also be given by its
-exact text) and any variant option of :class:`media.variant_render.VariantOptions` (``hook_position``,
+exact text) and any variant option of :class:`media.variant_options.VariantOptions` (``hook_position``,
 ``fit``, ...). The option names are read from that model (:func:`option_columns`), never listed here, so a
 new option becomes a column by itself. An empty cell means "none" (audio, hook) or the batch's default
 (options). Row numbers are spreadsheet rows: the header is row 1, the first variant row 2.
@@ -23,7 +23,7 @@ from media.assignment import Combo
 from media.errors import InvalidInput, LimitExceeded
 from media.models import AudioFile, Hook, Video
 from media.settings import get_settings
-from media.variant_render import VariantOptions
+from media.variant_options import VariantOptions
 
 NAME_COLUMNS: tuple[str, ...] = ("video", "audio", "hook")
 MAX_TABLE_BYTES = 5 * 1024 * 1024  # a CSV larger than this is refused before parsing

@@ -271,6 +271,23 @@ class SpendLock(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
 
 
+class Transcript(SQLModel, table=True):
+    """Words spoken in one audio or video, by content (sha256 of the file) and speech-to-text model."""
+
+    __tablename__ = "transcripts"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    content_hash: str = Field(index=True, description="sha256 of the transcribed file's bytes")
+    model: str = Field(description="ASR model name or folder")
+    media_id: str | None = Field(default=None, index=True, description="library item, when there is one")
+    words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list),
+                        description='[{"word", "start_s", "end_s"}], in time order')
+    text: str = ""
+    language: str = ""
+    edited: bool = Field(default=False, description="a creator corrected words (timings kept)")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class BatchWebhook(SQLModel, table=True):
     """A batch's completion notice (issue 14): POSTed once to ``url`` when the batch finishes.
 
