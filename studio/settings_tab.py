@@ -15,6 +15,7 @@ from jobs import provider_check
 from media import costs as media_costs
 from media import keys as media_keys
 from media.settings import Settings, get_settings
+from studio import providers_ui
 
 TITLE = "Settings"
 
@@ -219,3 +220,4 @@ def build() -> None:
         demo.load(limit_markdown, outputs=limit_status, api_visibility="private")
         for provider, line in key_lines.items():
             demo.load(lambda p=provider: key_markdown(p), outputs=line, api_visibility="private")
+    providers_ui.build()

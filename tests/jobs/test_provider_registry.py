@@ -63,3 +63,16 @@ def test_the_fal_swap_path_does_not_load_the_local_face_engine():
     done = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "FalSwapProvider"
+
+
+def test_settings_lists_the_registry(fresh_data_dir, monkeypatch):
+    from studio import providers_ui
+
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    rows = {(r["tool"], r["id"]): r for r in providers_ui.list_providers()}
+    assert {("swap", "local"), ("swap", "fal"), ("character", "gemini"), ("animate", "lucy14b"),
+            ("lipsync", "sync_lipsync")} <= set(rows)
+    assert rows[("swap", "local")]["configured"] is True
+    assert rows[("animate", "lucy14b")]["price"]["cents_per_unit"] == 8.0
+    assert [r["id"] for r in providers_ui.list_providers("lipsync")] == ["sync_lipsync"]
+    assert all(len(row) == len(providers_ui.HEADERS) for row in providers_ui._rows())

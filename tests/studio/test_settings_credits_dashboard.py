@@ -125,7 +125,8 @@ def test_stats_and_costs_api_through_gradio_client(fresh_data_dir):
         rows = client.predict(days=7, api_name="/costs")
         assert [(r["tool"], r["cents"], r["calls"]) for r in rows] == [("lora_train", 450, 1)]
         names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-        assert names == {"/stats", "/costs"}  # key saving, connection tests etc. are not API endpoints
+        # key saving, connection tests etc. are not API endpoints; the provider registry's list is (read-only)
+        assert names == {"/stats", "/costs", "/list_providers"}
     finally:
         demo.close()
 
