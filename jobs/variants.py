@@ -7,7 +7,7 @@ from typing import Any
 
 from jobs.runner import UserFacingError, submit
 from jobs.variant_tasks import build_zip_task, normalize_video_task, render_variant_task
-from media import asr, batches, job_store, library, store, tts
+from media import asr, batches, job_store, library, store, tts, validate
 from media.assignment import AssignmentError, assign, cartesian_count
 from media.errors import InvalidInput
 from media.kenburns import DEFAULT_STILL_S, still_to_video
@@ -35,8 +35,10 @@ def create_variant_batch(video_ids: list[str], audio_ids: list[str] | None = Non
     Returns ``{batch_id, total, job_ids}``. Raises :class:`UserFacingError` for bad input (nothing is
     created then).
     """
-    options = dict(options or {})
-    audio_ids, hook_ids = list(audio_ids or []), list(hook_ids or [])
+    options = dict(validate.mapping(options, "options"))
+    video_ids = validate.id_list(video_ids, "video_ids")
+    audio_ids, hook_ids = validate.id_list(audio_ids, "audio_ids"), validate.id_list(hook_ids, "hook_ids")
+    variants_per_video = validate.whole_number(variants_per_video, "variants_per_video", 1)
     scripts = [s.strip() for s in (scripts or []) if s and s.strip()]
     try:
         render_options = VariantOptions.from_dict(options)
