@@ -43,8 +43,8 @@ def test_bad_input_is_a_readable_error(client, endpoint, args, expected):
 
 
 def test_list_loras_rows_have_id(client, tmp_path):
-    from safetensors.numpy import save_file
     import numpy as np
+    from safetensors.numpy import save_file
 
     path = tmp_path / "tiny.safetensors"
     save_file({"lora_unet_x.lora_down.weight": np.zeros((4, 8), np.float32),
