@@ -9,11 +9,11 @@ from pathlib import Path
 from filelock import FileLock
 from huey import crontab
 
-from jobs import voices
+from jobs import variant_lipsync, voices
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import register_end_handler, register_task, run_job, submit
-from media import batches, job_store, store
+from media import batches, job_store, store, webhooks
 from media.db import session_scope
 from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
@@ -57,7 +57,7 @@ def _progress(job_id: str, low: float, high: float):
 def _render(job_id: str, variant_id: str) -> dict:
     variant = batches.get_variant(variant_id)
     batch = batches.get_batch(variant.batch_id)
-    options = VariantOptions.from_dict(batch.options)
+    options = VariantOptions.from_dict(batches.variant_options(variant, batch))
     with session_scope() as session:
         video = session.get(Video, variant.video_id)
         audio = session.get(AudioFile, variant.audio_id) if variant.audio_id else None
@@ -82,6 +82,12 @@ def _render(job_id: str, variant_id: str) -> dict:
     except job_store.JobCanceled:
         dest.unlink(missing_ok=True)
         raise
+    if variant.snapshot.get("lipsync") and audio_path and options.audio_mode == "replace":
+        try:
+            variant_lipsync.apply(job_id, variant.snapshot["lipsync"], dest, audio_path, variant.file_name)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
     caption_file = None
     if words:
         srt = dest.with_suffix(".srt")
@@ -99,12 +105,37 @@ def _render(job_id: str, variant_id: str) -> dict:
 @huey.task()
 def render_variant_task(job_id: str) -> str:
     """Render the variant named by the job's ``input_payload["variant_id"]``."""
-    variant_id = job_store.get_job(job_id).input_payload["variant_id"]
-    return run_job(
+    payload = job_store.get_job(job_id).input_payload
+    variant_id = payload["variant_id"]
+    outcome = run_job(
         job_id, lambda: _render(job_id, variant_id),
         on_failure=lambda message: batches.update_variant(variant_id, status="failed", error=message),
         on_cancel=lambda: batches.update_variant(variant_id, status="canceled", error="canceled"),
     )
+    notify_if_finished(payload["batch_id"])
+    return outcome
+
+
+def notify_if_finished(batch_id: str) -> bool:
+    """Queue the batch's completion webhook once the batch has finished; True when it was queued.
+
+    Never raises: a notice that cannot be queued is logged and never fails the variant's job."""
+    try:
+        if webhooks.claim_if_finished(batch_id) is None:
+            return False
+        deliver_webhook_task(batch_id)
+    except batches.BatchError:  # the batch expired or was removed meanwhile
+        return False
+    except Exception:  # the render's outcome is already recorded; the notice must not undo it
+        log.exception("could not queue the webhook of batch %s", batch_id)
+        return False
+    return True
+
+
+@huey.task()
+def deliver_webhook_task(batch_id: str) -> str:
+    """POST the finished batch's notice to its webhook (retried with backoff, see media/webhooks.py)."""
+    return webhooks.deliver(batch_id).status
 
 
 def _build_zip(batch_id: str) -> dict:

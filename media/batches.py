@@ -42,11 +42,14 @@ def variant_file_name(index: int, video_name: str, audio_name: str | None, hook_
 
 
 def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
-                 scripts: list[str] | None = None) -> VariantBatch:
+                 scripts: list[str] | None = None,
+                 extras: dict[int, dict[str, Any]] | None = None) -> VariantBatch:
     """Insert a batch and its planned variant rows (status ``pending``); returns the batch.
 
     Each variant keeps a snapshot of its video name, audio name, hook text and voice-over script
-    (``scripts`` round robin by variant index) for the manifest.
+    (``scripts`` round robin by variant index) for the manifest; ``extras`` (by variant index) adds to
+    it, e.g. a CSV batch's ``row`` number and per-variant ``options`` (which then win over the batch's,
+    see :func:`variant_options`).
     Raises :class:`BatchError` when an id is unknown.
     """
     now = utcnow()
@@ -63,12 +66,18 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
             snapshot = {"video": video.name, "audio": audio.name if audio else None,
                         "hook": hook.text if hook else None,
                         "hook_category": hook.category if hook else None,
-                        "script": scripts[combo.index % len(scripts)] if scripts else None}
+                        "script": scripts[combo.index % len(scripts)] if scripts else None,
+                        **(extras or {}).get(combo.index, {})}
             session.add(Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
                                 audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
                                 file_name=variant_file_name(combo.index, video.name, snapshot["audio"],
                                                             snapshot["hook"])))
     return batch
+
+
+def variant_options(variant: Variant, batch: VariantBatch) -> dict[str, Any]:
+    """The render options of one variant: its own (a CSV row's) when it has them, else the batch's."""
+    return variant.snapshot.get("options") or batch.options
 
 
 def get_batch(batch_id: str) -> VariantBatch:
@@ -210,7 +219,8 @@ def build_manifest(batch_id: str) -> dict[str, Any]:
             "audio": {"id": v.audio_id, "name": v.snapshot.get("audio")} if v.audio_id else None,
             "hook": ({"id": v.hook_id, "text": v.snapshot.get("hook"),
                       "category": v.snapshot.get("hook_category")} if v.hook_id else None),
-            "options": batch.options, "render_path": v.render_path,
+            "row": v.snapshot.get("row"),
+            "options": variant_options(v, batch), "render_path": v.render_path,
             "script": v.snapshot.get("script"), "captions": v.snapshot.get("caption_file"),
         }
     return {"batch_id": batch.id, "created_at": batch.created_at.isoformat(),

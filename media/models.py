@@ -286,3 +286,21 @@ class Transcript(SQLModel, table=True):
     edited: bool = Field(default=False, description="a creator corrected words (timings kept)")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BatchWebhook(SQLModel, table=True):
+    """A batch's completion notice (issue 14): POSTed once to ``url`` when the batch finishes.
+
+    ``status``: pending (batch running) | sending | delivered | failed; ``attempts``: POSTs tried;
+    ``last_error``: the last failure (HTTP status or connection error); ``response_status``: last HTTP code.
+    """
+
+    __tablename__ = "batch_webhooks"
+    batch_id: str = Field(foreign_key="variant_batches.id", primary_key=True)
+    url: str
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    response_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None

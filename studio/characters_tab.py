@@ -16,6 +16,7 @@ from media import job_store, library
 from media.characters.catalog import CharacterNotFound
 from media.characters.images import ImageFileError
 from media.job_store import JobNotFound
+from studio import animate_ui
 from studio.common import api, file_name, file_path, notice, progress_html, short_id
 
 TITLE = "Characters"
@@ -296,3 +297,4 @@ def build() -> None:
     api(rename_character, "rename_character")
     api(delete_character, "delete_character")
     api(regenerate_character, "regenerate_character")
+    animate_ui.build()

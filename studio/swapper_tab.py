@@ -13,6 +13,7 @@ from jobs.swap_providers import provider_names
 from media import job_store, library, store
 from media.job_store import JobNotFound
 from media.swap_catalog import list_faces
+from studio import lipsync_ui
 from studio.common import api, fmt_seconds, notice, short_id
 
 TITLE = "Swapper"
@@ -232,3 +233,4 @@ def build() -> None:
     jobs.select(_pick_job, jobs, [job_id, source_video, result_video], api_visibility="private")
     cancel_btn.click(_cancel, job_id, [cancel_msg, jobs], api_visibility="private")
     api(create_swap_job, "create_swap_job")
+    lipsync_ui.build()

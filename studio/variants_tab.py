@@ -15,6 +15,7 @@ from media import hooks as hook_store
 from media.assignment import ASSIGNMENTS
 from media.variant_options import VariantOptions, field_spec
 from media.variant_render import preview_frame
+from studio import csv_batch_ui
 from studio.common import api, fmt_seconds, notice, progress_html, short_id, user_errors
 
 TITLE = "Variants"
@@ -26,13 +27,15 @@ ZIP_WAIT_S = 600  # longest the batch_zip endpoint waits for its ZIP job, second
 
 def create_variant_batch(video_ids: list[str], audio_ids: list[str], hook_ids: list[str],
                          variants_per_video: int = 1, options: dict | None = None,
-                         scripts: list[str] | None = None) -> dict:
+                         scripts: list[str] | None = None, webhook_url: str = "") -> dict:
     """Start a variant batch; returns ``{batch_id, total, job_ids}``. ``options``: docs/API.md's table
-    (media.variant_options); ``scripts``: per-variant voice-over texts (round robin). Bad input raises an
-    error message."""
+    (media.variant_options), plus ``lipsync`` (a lip-sync provider id: each variant whose audio is
+    replaced is lip-synced on fal, its total reserved against the daily limit first); ``scripts``:
+    per-variant voice-over texts (round robin); ``webhook_url``: POST a JSON notice (batch id, status,
+    counts) there when the batch finishes. Bad input raises an error message."""
     try:
         return variant_jobs.create_variant_batch(video_ids, audio_ids, hook_ids, variants_per_video, options,
-                                                 scripts)
+                                                 scripts, webhook_url)
     except UserFacingError as exc:
         raise gr.Error(str(exc)) from exc
 
@@ -440,3 +443,4 @@ def build() -> None:
     api(transcribe, "transcribe")
     api(update_transcript, "update_transcript")
     api(synthesize_voice, "synthesize_voice")
+    csv_batch_ui.build(batch_id)
