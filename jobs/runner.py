@@ -285,10 +285,30 @@ def retry_job(job_id: str) -> str:
     return submit(job_id, task)
 
 
+class QueueUnavailable(StudioError):
+    """The job queue refused a job (its storage is full, read-only or unreachable); the job was failed."""
+
+
 def submit(job_id: str, task: TaskWrapper, *args: Any, **kwargs: Any) -> str:
-    """Mark job ``job_id`` queued and enqueue ``task(job_id, *args, **kwargs)``; returns the task id."""
-    job_store.update_job(job_id, status="queued", message="waiting for a worker")
-    result = task(job_id, *args, **kwargs)
+    """Mark job ``job_id`` queued and enqueue ``task(job_id, *args, **kwargs)``; returns the task id.
+
+    Raises :class:`QueueUnavailable` when the queue's storage refuses the task (full disk, read-only
+    file, Redis down); the job is then marked failed with that reason rather than left ``queued`` (or,
+    when the catalog refuses that too, the outcome is kept for :func:`sweep_outcomes`).
+    """
+    try:
+        job_store.update_job(job_id, status="queued", message="waiting for a worker")
+        result = task(job_id, *args, **kwargs)
+    except Exception as exc:
+        if getattr(task.huey, "immediate", False) and not isinstance(exc, StudioError):
+            raise  # immediate mode ran the task inline: nothing was queued, the error is the task's
+        reason = describe_error(exc) if isinstance(exc, StudioError) else str(exc).strip() or exc.__class__.__name__
+        message = (f"the job queue could not take this job ({reason}); free some space in the data folder "
+                   "(or check the queue's storage) and retry")
+        outcome = Outcome(job_id, "failed", message)
+        if not _write_outcome(outcome, FINAL_WRITE_ATTEMPTS):  # the catalog may refuse writes too
+            _keep(outcome)
+        raise QueueUnavailable(message) from exc
     task_id = getattr(result, "id", None)
     if task_id:
         job_store.update_job(job_id, task_id=task_id)

@@ -8,7 +8,7 @@ from typing import Any
 from jobs import variant_lipsync
 from jobs.runner import UserFacingError, submit
 from jobs.variant_tasks import build_zip_task, normalize_video_task, notify_if_finished, render_variant_task
-from media import asr, batches, csv_batches, job_store, library, store, tts, webhooks
+from media import asr, batches, csv_batches, job_store, library, store, tts, validate, webhooks
 from media.assignment import AssignmentError, assign, cartesian_count
 from media.costs import spend_reservations
 from media.errors import InvalidInput
@@ -56,9 +56,12 @@ def _plan(video_ids, audio_ids, hook_ids, variants_per_video, options, scripts=N
     """(combos, stored batch options, lipsync provider id or None); raises UserFacingError.
 
     ``make_stills``: turn library images into Ken Burns clips (False for an estimate: nothing is made)."""
-    audio_ids, hook_ids = list(audio_ids or []), list(hook_ids or [])
+    options = dict(validate.mapping(options, "options"))
+    video_ids = validate.id_list(video_ids, "video_ids")
+    audio_ids, hook_ids = validate.id_list(audio_ids, "audio_ids"), validate.id_list(hook_ids, "hook_ids")
+    variants_per_video = validate.whole_number(variants_per_video, "variants_per_video", 1)
     try:
-        options, lipsync = variant_lipsync.split_option(dict(options or {}))
+        options, lipsync = variant_lipsync.split_option(options)
         render_options = VariantOptions.from_dict(options)
         _check_voice(render_options, hook_ids, list(scripts or []))
         if make_stills:

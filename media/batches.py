@@ -172,10 +172,13 @@ def output_path(variant: Variant) -> Path | None:
 def batch_results(batch_id: str) -> list[dict[str, Any]]:
     """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
     file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot, script,
-    caption_file (the .srt beside the video in the ZIP, or None without captions)."""
-    get_batch(batch_id)
+    caption_file (the .srt beside the video in the ZIP, or None without captions), warning (a text when
+    the variant cannot show what was asked, e.g. a hook that starts after the video ends; else None)."""
+    batch = get_batch(batch_id)
+    variants = batch_variants(batch_id)
+    warnings = _hook_warnings(batch, variants)
     results = []
-    for v in batch_variants(batch_id):
+    for v in variants:
         path = output_path(v) if v.status == "completed" else None
         results.append({
             "index": v.index, "variant_id": v.id, "video_id": v.video_id, "audio_id": v.audio_id,
@@ -184,8 +187,23 @@ def batch_results(batch_id: str) -> list[dict[str, Any]]:
             "render_path": v.render_path, "video": v.snapshot.get("video"),
             "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
             "script": v.snapshot.get("script"), "caption_file": v.snapshot.get("caption_file"),
+            "warning": warnings.get(v.id),
         })
     return results
+
+
+def _hook_warnings(batch: VariantBatch, variants: list[Variant]) -> dict[str, str]:
+    """Variant id -> warning for variants whose hook starts at or after their source video's end (the
+    render shows no hook then). Source durations come from the ``videos`` rows, in one query."""
+    start = float((batch.options or {}).get("hook_start_s") or 0.0)
+    if start <= 0:
+        return {}
+    ids = {v.video_id for v in variants if v.hook_id}
+    with session_scope() as session:
+        durations = {row.id: row.duration_s for row in session.exec(select(Video).where(col(Video.id).in_(ids)))}
+    return {v.id: (f"the hook starts at {start:g} s but the video is {durations[v.video_id]:.1f} s long: "
+                   "no hook is shown")
+            for v in variants if v.hook_id and 0 < durations.get(v.video_id, 0.0) <= start}
 
 
 def build_manifest(batch_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from media import store
 from media.collections import resolve_collection
 from media.db import get_row, session_scope, update_row
 from media.errors import StudioError
+from media.validate import NAME_MAX_CHARS, display_name
 from media.models import ACTIVE_JOB_STATUSES, AudioFile, Image, Job, Video
 from media.probe import MediaError, MediaInfo, probe
 from media.thumbnails import image_thumbnail, video_thumbnail
@@ -96,7 +97,7 @@ def import_file(src: str | Path, kind: str, collection: str = "", name: str | No
     Never raises for bad media: the outcome carries ``error`` naming the file and the reason.
     """
     src = Path(src)
-    display = name or src.name
+    display = (name or src.name)[:NAME_MAX_CHARS]
     try:
         _check_kind(kind)
         if src.stat().st_size == 0:
@@ -231,10 +232,7 @@ def item_dict(kind: str, row: Video | AudioFile | Image) -> dict[str, Any]:
 
 def rename_item(kind: str, item_id: str, new_name: str) -> None:
     """Rename a library item (display name only; the stored file keeps its name)."""
-    new_name = new_name.strip()
-    if not new_name:
-        raise LibraryError("name is empty")
-    _update(kind, item_id, name=new_name)
+    _update(kind, item_id, name=display_name(new_name))
 
 
 def move_item(kind: str, item_id: str, collection: str) -> None:

@@ -11,7 +11,7 @@ from jobs import animate_tasks
 from jobs.providers import providers
 from media import library
 from media.costs import format_cents
-from studio.common import notice, short_id, user_errors
+from studio.common import api, notice, short_id, user_errors
 
 
 @user_errors
@@ -73,5 +73,5 @@ def build() -> None:
     for comp in (provider, duration):
         comp.change(_estimate_text, [provider, duration], estimate, api_visibility="private")
     start_btn.click(_start, [image, prompt, provider, duration], message, api_visibility="private")
-    gr.api(estimate_animation, api_name="estimate_animation")
-    gr.api(create_animation, api_name="create_animation")
+    api(estimate_animation, "estimate_animation")
+    api(create_animation, "create_animation")

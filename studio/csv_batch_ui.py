@@ -10,7 +10,7 @@ import gradio as gr
 
 from jobs import variants as variant_jobs
 from media import csv_batches, store
-from studio.common import file_path, notice, short_id, user_errors
+from studio.common import api, file_path, notice, short_id, user_errors
 
 
 def _source(file: Any) -> str | None:
@@ -98,6 +98,6 @@ def build(batch_id: gr.State) -> None:
         store.new_file_path("exports", "batch_template.csv"))), None, template_file, api_visibility="private")
     preview_btn.click(_preview_ui, [csv_file, csv_text], [message, table], api_visibility="private")
     start_btn.click(_start_ui, [csv_file, csv_text, webhook], [batch_id, message], api_visibility="private")
-    gr.api(create_batch_from_csv, api_name="create_batch_from_csv")
-    gr.api(preview_batch_csv, api_name="preview_batch_csv")
-    gr.api(batch_csv_template, api_name="batch_csv_template")
+    api(create_batch_from_csv, "create_batch_from_csv")
+    api(preview_batch_csv, "preview_batch_csv")
+    api(batch_csv_template, "batch_csv_template")

@@ -9,7 +9,7 @@ from jobs import lipsync_tasks
 from jobs.providers import providers
 from media import library
 from media.costs import format_cents
-from studio.common import notice, short_id, user_errors
+from studio.common import api, notice, short_id, user_errors
 
 
 @user_errors
@@ -70,5 +70,5 @@ def build() -> None:
     for comp in (video, audio, provider):
         comp.change(_estimate, [video, audio, provider], estimate, api_visibility="private")
     start_btn.click(_start, [video, audio, provider], message, api_visibility="private")
-    gr.api(estimate_lipsync, api_name="estimate_lipsync")
-    gr.api(create_lipsync, api_name="create_lipsync")
+    api(estimate_lipsync, "estimate_lipsync")
+    api(create_lipsync, "create_lipsync")

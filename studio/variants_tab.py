@@ -16,9 +16,10 @@ from media.assignment import ASSIGNMENTS
 from media.variant_options import VariantOptions, field_spec
 from media.variant_render import preview_frame
 from studio import csv_batch_ui
-from studio.common import fmt_seconds, notice, progress_html, short_id, user_errors
+from studio.common import api, fmt_seconds, notice, progress_html, short_id, user_errors
 
 TITLE = "Variants"
+RESULT_HEADERS = ["status", "error / warning", "#", "file", "video", "audio", "hook"]  # status first: visible
 ZIP_WAIT_S = 600  # longest the batch_zip endpoint waits for its ZIP job, seconds
 
 
@@ -271,8 +272,9 @@ def _poll(batch_id: str | None, shown: str | None = None):
                         f"{status['canceled']} canceled of {status['total']}")
     info = (f"Batch `{batch_id}` · created {status['created_at'][:19].replace('T', ' ')} UTC · "
             f"expires {status['expires_at'][:19].replace('T', ' ')} UTC (files are deleted then unless kept)")
-    rows = [[r["index"], r["file_name"], r["video"], r["audio"] or "(original)", r["hook"] or "(none)",
-             r["status"] + (f" ({r['render_path']})" if r["render_path"] else ""), r["error"] or ""]
+    rows = [[r["status"] + (f" ({r['render_path']})" if r["render_path"] else ""),
+             r["error"] or r.get("warning") or "", r["index"], r["file_name"], r["video"],
+             r["audio"] or "(original)", r["hook"] or "(none)"]
             for r in results]
     done = [r for r in results if r["file_path"]]
     signature = batch_id + ":" + ",".join(r["variant_id"] for r in done)
@@ -395,7 +397,7 @@ def build() -> None:
     bar = gr.HTML()
     info = gr.Markdown()
     gallery = gr.Gallery(label="Results", columns=4, height=520, object_fit="contain")
-    table = gr.Dataframe(headers=["#", "file", "video", "audio", "hook", "status", "error"],
+    table = gr.Dataframe(headers=RESULT_HEADERS,
                          interactive=False, wrap=True, max_height=300)
     with gr.Row():
         downloads = gr.File(label="Download variants", file_count="multiple", interactive=False)
@@ -434,11 +436,11 @@ def build() -> None:
     zip_btn.click(_make_zip, batch_id, [zip_file, zip_msg], api_visibility="private")
     keep_btn.click(_keep, keep_pick, keep_msg, api_visibility="private")
 
-    gr.api(create_variant_batch, api_name="create_variant_batch")
-    gr.api(batch_status, api_name="batch_status")
-    gr.api(batch_results, api_name="batch_results")
-    gr.api(batch_zip, api_name="batch_zip")
-    gr.api(transcribe, api_name="transcribe")
-    gr.api(update_transcript, api_name="update_transcript")
-    gr.api(synthesize_voice, api_name="synthesize_voice")
+    api(create_variant_batch, "create_variant_batch")
+    api(batch_status, "batch_status")
+    api(batch_results, "batch_results")
+    api(batch_zip, "batch_zip")
+    api(transcribe, "transcribe")
+    api(update_transcript, "update_transcript")
+    api(synthesize_voice, "synthesize_voice")
     csv_batch_ui.build(batch_id)
