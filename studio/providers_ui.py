@@ -8,12 +8,11 @@ from typing import Any
 import gradio as gr
 
 from jobs.providers import all_providers, providers
-from studio.common import user_errors
+from studio.common import api
 
 HEADERS = ["tool", "id", "label", "configured", "key variables", "settings", "price", "endpoint"]
 
 
-@user_errors
 def list_providers(tool: str = "") -> list[dict]:
     """Providers of the registry, optionally of one ``tool`` (swap, character, lora, animate, lipsync):
     ``{tool, id, label, configured, key_variables, settings_fields, price: {cents_per_unit, unit,
@@ -50,4 +49,4 @@ def build() -> None:
     demo = gr.context.Context.root_block
     if demo is not None:
         demo.load(_rows, outputs=table, api_visibility="private")
-    gr.api(list_providers, api_name="list_providers")
+    api(list_providers, "list_providers")
