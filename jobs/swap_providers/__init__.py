@@ -7,16 +7,16 @@ plus one line in :data:`PROVIDERS` (and :data:`PROVIDER_KEYS` when it needs a ke
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import importlib
 
 from jobs.swap_providers.base import SwapProvider
+from media.errors import StudioError
 
 DEFAULT_PROVIDER = "local"
 # name -> "module:Class"; the class is built with no arguments and reads the settings itself.
 PROVIDERS: dict[str, str] = {
     "local": "jobs.swap_providers.local:LocalSwapProvider",
+    "onnx": "jobs.swap_providers.onnx_swap:OnnxSwapProvider",
     "fal": "jobs.swap_providers.fal_swap:FalSwapProvider",
 }
 # name -> (settings attribute, environment variable a creator sets) for providers that need a key.
