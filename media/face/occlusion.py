@@ -12,8 +12,11 @@ mesh warp: back-facing triangles (a turned cheek) are culled there (:func:`media
 Used both ways: on the target frame (what covers the target's face stays in front of the swap) and on
 the source photo (what covers the photo's face, e.g. a microphone, is never pasted).
 
-Expression: the eye openings (the rings of Face Mesh's eye contours) and the mouth opening of the target
-frame are kept, so blinks, gaze, teeth and tongue are the target's in every frame.
+Expression: the mouth opening of the target frame is always kept (teeth, tongue). The eyes' shape always
+follows the target (the mesh warp puts the photo's lids on the target's), and the eye openings themselves
+(iris and white) are the target's whenever the target's eyes are less open than the photo's (blinks,
+squints: a photo's open eye squeezed shut would look pasted); an open target eye keeps the photo's iris,
+which carries much of its identity (measured with bench/swap_quality.py).
 """
 
 from __future__ import annotations
@@ -59,9 +62,10 @@ def skin_model(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np
     if len(samples) < 20:
         return None
     chroma = samples[:, 1:]
-    cov = np.cov(chroma, rowvar=False) + np.eye(2, dtype=np.float32) * 4.0  # >= 2 levels of spread
-    return chroma.mean(axis=0), np.linalg.inv(cov).astype(np.float32), float(samples[:, 0].mean()), \
-        float(samples[:, 0].std() + 4.0)
+    (a, b), (_, d) = np.cov(chroma, rowvar=False) + np.eye(2) * 4.0  # >= 2 levels of spread
+    det = a * d - b * b  # closed-form 2x2 inverse (np.linalg.inv costs ~ms in a busy BLAS pool)
+    inv = np.array([[d, -b], [-b, a]], dtype=np.float32) / np.float32(det)
+    return chroma.mean(axis=0), inv, float(samples[:, 0].mean()), float(samples[:, 0].std() + 4.0)
 
 
 def face_parts_mask(shape: tuple[int, int], landmarks: np.ndarray, grow: float = 0.02) -> np.ndarray:
@@ -100,10 +104,29 @@ def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return visible & outline
 
 
-def expression_mask(shape: tuple[int, int], landmarks: np.ndarray, grow: float = 0.012) -> np.ndarray:
-    """uint8 0/255 mask of the eye openings and the mouth opening of ``landmarks`` (468, 2), grown by
-    ``grow`` x the face size: the target keeps these pixels (blinks, gaze, teeth, tongue)."""
-    mask = np.zeros(shape, dtype=np.uint8)
-    for ring in (RIGHT_EYE, LEFT_EYE, INNER_LIPS):
-        _poly(mask, landmarks[list(ring)])
-    return cv2.dilate(mask, _disk(grow * face_size(landmarks)))
+def eye_openness(landmarks: np.ndarray) -> float:
+    """Mean lid gap / eye width of both eyes (0 = closed, ~0.3 = wide open)."""
+    ratios = []
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        pts = landmarks[list(ring)]
+        width = float(np.linalg.norm(pts[0] - pts[8]))
+        ratios.append(float(np.linalg.norm(pts[4] - pts[12])) / width if width > 0 else 0.0)
+    return float(np.mean(ratios))
+
+
+def expression_mask(shape: tuple[int, int], landmarks: np.ndarray, eye_shrink: float = 0.008,
+                    mouth_grow: float = 0.01, eyes: bool = True) -> np.ndarray:
+    """uint8 0/255 mask of the eye openings (the lid aperture shrunk by ``eye_shrink`` x the face size:
+    iris and white, not the lids or lashes, which carry the photo's identity) and the mouth opening (grown
+    by ``mouth_grow``) of ``landmarks`` (468, 2): the target keeps these pixels (blinks, gaze, teeth,
+    tongue). ``eyes`` False leaves the eyes out."""
+    size = face_size(landmarks)
+    mouth = np.zeros(shape, dtype=np.uint8)
+    _poly(mouth, landmarks[list(INNER_LIPS)])
+    mask = cv2.dilate(mouth, _disk(mouth_grow * size))
+    if eyes:
+        eye_mask = np.zeros(shape, dtype=np.uint8)
+        for ring in (RIGHT_EYE, LEFT_EYE):
+            _poly(eye_mask, landmarks[list(ring)])
+        mask |= cv2.erode(eye_mask, _disk(eye_shrink * size))
+    return mask
