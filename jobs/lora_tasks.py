@@ -24,13 +24,13 @@ from PIL import Image
 from jobs import fal
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, register_task, run_job, submit
+from jobs.runner import UserFacingError, register_end_handler, register_task, run_job, submit
 from media import job_store
 from media import lora_catalog as catalog
-from media.costs import SpendLimitExceeded, check_spend_limit
+from media.costs import SpendHold, SpendLimitExceeded, spend_reservation
 from media.db import session_scope
 from media.lora_import import LoraFileError, inspect_lora_file
-from media.models import Job, LoraModel, utcnow
+from media.models import Job, LoraDataset, LoraModel, utcnow
 from media.settings import get_settings
 from media.store import (
     abs_path,
@@ -46,6 +46,7 @@ from media.store import (
 log = logging.getLogger(__name__)
 
 TRAIN_JOB = "lora_train"
+TRAINING_STEPS_MIN, TRAINING_STEPS_MAX = 10, 20000  # bounds of a training run, steps
 TEST_IMAGE_JOB = "lora_test_image"
 RESULT_FILES = ("diffusers_lora_file", "high_noise_lora", "config_file")
 
@@ -72,8 +73,10 @@ class TrainOptions:
         if unknown:
             raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
         result = cls(**options)
-        if not isinstance(result.steps, int) or not 10 <= result.steps <= 20000:
-            raise ValueError(f"steps must be a whole number 10..20000, got {result.steps!r}")
+        if (isinstance(result.steps, bool) or not isinstance(result.steps, int)
+                or not TRAINING_STEPS_MIN <= result.steps <= TRAINING_STEPS_MAX):
+            raise ValueError(f"steps must be a whole number {TRAINING_STEPS_MIN}..{TRAINING_STEPS_MAX}, "
+                             f"got {result.steps!r}")
         if not 0 < float(result.learning_rate) <= 0.01:
             raise ValueError(f"learning_rate must be in (0, 0.01], got {result.learning_rate!r}")
         return result
@@ -92,15 +95,6 @@ def estimate_training_cents(steps: int) -> int:
     return int(cents or 0)
 
 
-def _check_daily_limit(estimate_cents: int) -> None:
-    """Refuse the training when it would pass the daily limit (``media.costs.check_spend_limit``:
-    DAILY_COST_LIMIT_CENTS and the limit set in Settings)."""
-    try:
-        check_spend_limit(estimate_cents)
-    except SpendLimitExceeded as exc:
-        raise UserFacingError(str(exc)) from exc
-
-
 def start_training(dataset_id: str, name: str, options: dict | None = None) -> dict[str, Any]:
     """Validate, create the model row and the ``lora_train`` job, enqueue it.
 
@@ -113,7 +107,16 @@ def start_training(dataset_id: str, name: str, options: dict | None = None) -> d
     dataset = catalog.get_dataset(dataset_id)
     name = " ".join((name or "").split()) or dataset.trigger_word
     estimate = estimate_training_cents(train.steps)
-    _check_daily_limit(estimate)
+    try:  # the estimate is held against the daily limit until the job ends (media.costs)
+        with spend_reservation(TRAIN_JOB, estimate) as hold:
+            return _create_training(dataset, name, train, estimate, hold)
+    except SpendLimitExceeded as exc:
+        raise UserFacingError(str(exc)) from exc
+
+
+def _create_training(dataset: LoraDataset, name: str, train: TrainOptions, estimate: int,
+                     hold: SpendHold) -> dict[str, Any]:
+    """Create the model row and the job (tied to the reservation ``hold``) and enqueue it."""
     lora_thumb = None
     if dataset.thumbnail:
         dest = new_file_path("thumbnails", f"lora_{safe_name(name)}.jpg")
@@ -126,6 +129,7 @@ def start_training(dataset_id: str, name: str, options: dict | None = None) -> d
         session.add(lora)
     job = job_store.create_job(TRAIN_JOB, {"dataset_id": dataset.id, "lora_id": lora.id, "options": asdict(train),
                                            "estimate_cents": estimate}, reference_id=lora.id)
+    hold.attach(job.id)
     submit(job.id, lora_train_task)
     return {"job_id": job.id, "lora_id": lora.id, "estimate_cents": estimate}
 
@@ -362,5 +366,7 @@ def recover_training(job: Job) -> bool:
 
 register_recovery(TRAIN_JOB, recover_training)
 register_task(TRAIN_JOB, lora_train_task)
+register_end_handler(TRAIN_JOB, lambda _job, status, message, payload: catalog.update_lora(
+    payload["lora_id"], status="failed", error_message=message or f"training {status}"))
 register_task(TEST_IMAGE_JOB, lora_test_image_task)
 

@@ -12,22 +12,22 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
 from jobs.swap_providers import ProviderUnavailable, check_provider_name, load_provider, missing_key
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
-from jobs.swap_providers.local import pick_source_face
 from media import job_store, store
-from media.costs import SpendLimitExceeded, check_spend_limit
-from media.face.preview import FramePreview
-from media.face.preview import preview_swap as media_preview
+from media.costs import SpendLimitExceeded, spend_reservations
 from media.library import LibraryError, get_item, register_file
 from media.models import Image, Job, Video
 from media.settings import get_settings
 from media.swap_catalog import diagram_of_image
+
+if TYPE_CHECKING:
+    from media.face.preview import FramePreview
 
 log = logging.getLogger(__name__)
 
@@ -171,28 +171,44 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     image = _get("image", face_image_id)
     if image is None:
         raise UserFacingError(f"no library image with id {face_image_id}")
-    pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
-    _check_daily_limit(provider, sum(video.duration_s for video in videos.values()))
-    job_ids = []
-    for video_id in video_ids:
-        payload = {"video_id": video_id, "face_image_id": face_image_id, "provider": provider,
-                   "options": _options_payload(swap_options)}
-        job = job_store.create_job(JOB_TYPE, payload, reference_id=video_id)
-        submit(job.id, swap_video_task)
-        job_ids.append(job.id)
+    _check_face_image(_stored_file(image.file, f"image {image.name}"), provider, swap_options.source_face_index)
+    price = get_settings().swap_price_cents_per_second.get(provider, 0.0)
+    # A paid swap holds its estimate (price per second x source seconds, rounded up) per job against the
+    # daily limit, all jobs or none (media.costs.spend_reservations); free providers hold nothing.
+    estimates = [math.ceil(price * videos[v].duration_s) for v in video_ids] if price > 0 else []
+    try:
+        with spend_reservations(JOB_TYPE, estimates) as holds:
+            job_ids = []
+            for number, video_id in enumerate(video_ids):
+                payload = {"video_id": video_id, "face_image_id": face_image_id, "provider": provider,
+                           "options": _options_payload(swap_options)}
+                job = job_store.create_job(JOB_TYPE, payload, reference_id=video_id)
+                if holds:
+                    holds[number].attach(job.id)
+                submit(job.id, swap_video_task)
+                job_ids.append(job.id)
+    except SpendLimitExceeded as exc:
+        raise UserFacingError(str(exc)) from exc
     return {"job_ids": job_ids}
 
 
-def _check_daily_limit(provider: str, seconds: float) -> None:
-    """Refuse a paid swap whose estimate (price per second x source seconds, rounded up) would pass the
-    daily limit (``media.costs.check_spend_limit``); free providers are not checked."""
-    price = get_settings().swap_price_cents_per_second.get(provider, 0.0)
-    if price <= 0:
+def _check_face_image(path: Path, provider: str, index: int) -> None:
+    """The local engine's face check (the face image holds face number ``index``) for providers that run
+    it; a cloud provider picks the face itself, so only the image must open: the fal path never loads the
+    local face engine (MediaPipe). Raises UserFacingError."""
+    if provider == "local":
+        from jobs.swap_providers.local import pick_source_face
+
+        pick_source_face(path, index)
         return
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
     try:
-        check_spend_limit(math.ceil(price * seconds))
-    except SpendLimitExceeded as exc:
-        raise UserFacingError(str(exc)) from exc
+        with PILImage.open(path) as img:
+            img.verify()
+    except (OSError, UnidentifiedImageError):
+        raise UserFacingError(f"the face image {path.name} is not a readable image") from None
 
 
 def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
@@ -204,6 +220,9 @@ def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
     video, image = _get("video", video_id), _get("image", face_image_id)
     if video is None or image is None:
         raise UserFacingError("pick a library video and a face image first")
+    from jobs.swap_providers.local import pick_source_face
+    from media.face.preview import preview_swap as media_preview
+
     rgb, face = pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
     return media_preview(_stored_file(video.file, f"video {video.name}"), rgb, face, max(float(time_s), 0.0),
                          swap_options.face_selection, swap_options.reference_point)

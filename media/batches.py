@@ -6,8 +6,6 @@ A batch (``variant_batches``) holds one ``variants`` row per planned output, in 
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import json
 import zipfile
 from collections import Counter
@@ -20,6 +18,7 @@ from sqlmodel import col, select
 from media import store
 from media.assignment import Combo
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.models import AudioFile, Hook, Variant, VariantBatch, Video, utcnow
 from media.settings import get_settings
 
@@ -42,10 +41,15 @@ def variant_file_name(index: int, video_name: str, audio_name: str | None, hook_
     return "_".join(parts) + ".mp4"
 
 
-def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "") -> VariantBatch:
+def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
+                 scripts: list[str] | None = None,
+                 extras: dict[int, dict[str, Any]] | None = None) -> VariantBatch:
     """Insert a batch and its planned variant rows (status ``pending``); returns the batch.
 
-    Each variant keeps a snapshot of its video name, audio name and hook text for the manifest.
+    Each variant keeps a snapshot of its video name, audio name, hook text and voice-over script
+    (``scripts`` round robin by variant index) for the manifest; ``extras`` (by variant index) adds to
+    it, e.g. a CSV batch's ``row`` number and per-variant ``options`` (which then win over the batch's,
+    see :func:`variant_options`).
     Raises :class:`BatchError` when an id is unknown.
     """
     now = utcnow()
@@ -61,12 +65,19 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "") -
                 raise BatchError(f"variant {combo.index}: unknown video, audio or hook id")
             snapshot = {"video": video.name, "audio": audio.name if audio else None,
                         "hook": hook.text if hook else None,
-                        "hook_category": hook.category if hook else None}
+                        "hook_category": hook.category if hook else None,
+                        "script": scripts[combo.index % len(scripts)] if scripts else None,
+                        **(extras or {}).get(combo.index, {})}
             session.add(Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
                                 audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
                                 file_name=variant_file_name(combo.index, video.name, snapshot["audio"],
                                                             snapshot["hook"])))
     return batch
+
+
+def variant_options(variant: Variant, batch: VariantBatch) -> dict[str, Any]:
+    """The render options of one variant: its own (a CSV row's) when it has them, else the batch's."""
+    return variant.snapshot.get("options") or batch.options
 
 
 def get_batch(batch_id: str) -> VariantBatch:
@@ -102,16 +113,18 @@ def update_variant(variant_id: str, **fields: Any) -> Variant:
 def derive_status(counts: Counter, total: int, expired: bool = False) -> str:
     """Batch status from its variants' status counts.
 
-    expired > running (some started, not all done) > queued (none started) > completed (all done) >
-    failed (none done) > completed_with_errors (some failed or canceled).
+    expired > running (some started, not all done) > queued (none started); once all are done:
+    completed (none failed; canceled variants are the creator's choice, not errors: the counts say how
+    many) > canceled (every variant canceled) > failed (none completed) > completed_with_errors (some
+    completed, some failed).
     """
     if expired:
         return "expired"
     finished = counts["completed"] + counts["failed"] + counts["canceled"]
     if finished < total:
         return "running" if finished or counts["processing"] else "queued"
-    if counts["completed"] == total:
-        return "completed"
+    if counts["failed"] == 0:
+        return "completed" if counts["completed"] or not total else "canceled"
     if counts["completed"] == 0:
         return "failed"
     return "completed_with_errors"
@@ -128,7 +141,7 @@ def refresh_batch_status(batch_id: str) -> VariantBatch:
         status = derive_status(counts, batch.total, batch.status == "expired")
         if status != batch.status:
             batch.status = status
-            if status in ("completed", "completed_with_errors", "failed"):
+            if status in ("completed", "completed_with_errors", "failed", "canceled"):
                 batch.completed_at = utcnow()
             session.add(batch)
         return batch
@@ -158,10 +171,14 @@ def output_path(variant: Variant) -> Path | None:
 
 def batch_results(batch_id: str) -> list[dict[str, Any]]:
     """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
-    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot."""
-    get_batch(batch_id)
+    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot, script,
+    caption_file (the .srt beside the video in the ZIP, or None without captions), warning (a text when
+    the variant cannot show what was asked, e.g. a hook that starts after the video ends; else None)."""
+    batch = get_batch(batch_id)
+    variants = batch_variants(batch_id)
+    warnings = _hook_warnings(batch, variants)
     results = []
-    for v in batch_variants(batch_id):
+    for v in variants:
         path = output_path(v) if v.status == "completed" else None
         results.append({
             "index": v.index, "variant_id": v.id, "video_id": v.video_id, "audio_id": v.audio_id,
@@ -169,8 +186,24 @@ def batch_results(batch_id: str) -> list[dict[str, Any]]:
             "output_video_id": v.output_video_id, "file_path": str(path) if path else None,
             "render_path": v.render_path, "video": v.snapshot.get("video"),
             "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
+            "script": v.snapshot.get("script"), "caption_file": v.snapshot.get("caption_file"),
+            "warning": warnings.get(v.id),
         })
     return results
+
+
+def _hook_warnings(batch: VariantBatch, variants: list[Variant]) -> dict[str, str]:
+    """Variant id -> warning for variants whose hook starts at or after their source video's end (the
+    render shows no hook then). Source durations come from the ``videos`` rows, in one query."""
+    start = float((batch.options or {}).get("hook_start_s") or 0.0)
+    if start <= 0:
+        return {}
+    ids = {v.video_id for v in variants if v.hook_id}
+    with session_scope() as session:
+        durations = {row.id: row.duration_s for row in session.exec(select(Video).where(col(Video.id).in_(ids)))}
+    return {v.id: (f"the hook starts at {start:g} s but the video is {durations[v.video_id]:.1f} s long: "
+                   "no hook is shown")
+            for v in variants if v.hook_id and 0 < durations.get(v.video_id, 0.0) <= start}
 
 
 def build_manifest(batch_id: str) -> dict[str, Any]:
@@ -186,7 +219,9 @@ def build_manifest(batch_id: str) -> dict[str, Any]:
             "audio": {"id": v.audio_id, "name": v.snapshot.get("audio")} if v.audio_id else None,
             "hook": ({"id": v.hook_id, "text": v.snapshot.get("hook"),
                       "category": v.snapshot.get("hook_category")} if v.hook_id else None),
-            "options": batch.options, "render_path": v.render_path,
+            "row": v.snapshot.get("row"),
+            "options": variant_options(v, batch), "render_path": v.render_path,
+            "script": v.snapshot.get("script"), "captions": v.snapshot.get("caption_file"),
         }
     return {"batch_id": batch.id, "created_at": batch.created_at.isoformat(),
             "expires_at": batch.expires_at.isoformat(), "total": batch.total, "files": files}
@@ -204,7 +239,11 @@ def write_zip(batch_id: str, dest: Path) -> int:
     with zipfile.ZipFile(dest, "w") as archive:
         for v in batch_variants(batch_id):
             if v.file_name in manifest["files"]:
-                archive.write(output_path(v), arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                video = output_path(v)
+                archive.write(video, arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                caption = v.snapshot.get("caption_file")
+                if caption and (video.parent / caption).is_file():
+                    archive.write(video.parent / caption, arcname=caption, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False),
                          compress_type=zipfile.ZIP_DEFLATED)
     return len(manifest["files"])

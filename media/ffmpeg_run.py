@@ -2,21 +2,47 @@
 
 FFmpeg writes ``-progress pipe:1`` key=value lines on stdout (``out_time_us=...``, ``progress=end``);
 stderr goes to a temporary file whose tail becomes the error message. A progress callback may raise
-(a canceled job): the process is killed and the exception propagates.
+(a canceled job): the process is killed and the exception propagates. So may the stop check installed
+with :func:`stop_check` (the job boundary installs one that raises when the job is canceled): it runs
+about every :data:`STOP_CHECK_EVERY_S` seconds of every FFmpeg step, with or without a progress callback.
 """
 
 from __future__ import annotations
 
+import contextvars
+import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import imageio_ffmpeg
 
 from media.probe import MediaError
 
+_ADDRESS = re.compile(r" @ 0x[0-9a-f]+\]")  # "[vost#0:0/libx264 @ 0x55d7...]": the address says nothing
+
 GLOBAL_ARGS = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-progress", "pipe:1", "-nostats"]
+
+
+STOP_CHECK_EVERY_S = 0.5
+"""Seconds between two calls of the installed stop check while an FFmpeg step runs."""
+
+_STOP_CHECK: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("ffmpeg_stop_check",
+                                                                                       default=None)
+
+
+@contextmanager
+def stop_check(check: Callable[[], None]) -> Iterator[None]:
+    """While the block runs (in this thread/context), every FFmpeg step calls ``check()`` about every
+    :data:`STOP_CHECK_EVERY_S` seconds; when it raises, FFmpeg is killed and the exception propagates."""
+    token = _STOP_CHECK.set(check)
+    try:
+        yield
+    finally:
+        _STOP_CHECK.reset(token)
 
 
 class FFmpegError(MediaError):
@@ -40,9 +66,14 @@ class FFmpegProcess:
 
     def wait(self, expected_s: float | None = None, progress: Callable[[float], None] | None = None) -> None:
         """Block until FFmpeg ends; ``progress(fraction 0-1)`` is called as output time advances."""
+        check = _STOP_CHECK.get()
+        checked = time.monotonic()
         try:
             assert self._proc.stdout is not None
             for raw in self._proc.stdout:
+                if check is not None and time.monotonic() - checked >= STOP_CHECK_EVERY_S:
+                    check()  # e.g. raises JobCanceled: FFmpeg is killed below
+                    checked = time.monotonic()
                 line = raw.decode("ascii", "replace").strip()
                 if progress and expected_s and line.startswith("out_time_us="):
                     value = line.partition("=")[2]
@@ -53,7 +84,11 @@ class FFmpegProcess:
             self.kill()
             raise
         if code != 0:
-            raise FFmpegError(f"ffmpeg failed while {self.what} (exit {code}): {self._tail()}")
+            tail = self._tail()
+            if "No space left on device" in tail:  # the cause a creator can act on, not the muxer's noise
+                raise FFmpegError(f"ffmpeg failed while {self.what}: no space left on the disk of the data "
+                                  "folder (free some space, then retry)")
+            raise FFmpegError(f"ffmpeg failed while {self.what} (exit {code}): {tail}")
         self._stderr.close()
 
     def kill(self) -> None:
@@ -67,7 +102,7 @@ class FFmpegProcess:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace").strip()
         self._stderr.close()
-        lines = [ln for ln in text.splitlines() if ln.strip()]
+        lines = [_ADDRESS.sub("]", ln) for ln in text.splitlines() if ln.strip()]
         if len(lines) > 6:  # the first lines name the cause, the last ones the consequence
             lines = [*lines[:3], "...", *lines[-3:]]
         return " | ".join(lines) or "no message"

