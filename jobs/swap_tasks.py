@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 JOB_TYPE = "face_swap"
 FACE_SELECTIONS = ("largest", "all", "reference")
-OPTION_KEYS = ("face_selection", "reference_point", "reference_time_s", "source_face_index")
+OPTION_KEYS = ("face_selection", "reference_point", "reference_time_s", "source_face_index", "swap_model",
+               "enhancer", "enhancer_blend", "ai_label")
+OFFLINE_PROVIDERS = ("local", "onnx")
 
 
 def parse_options(options: dict[str, Any] | None) -> SwapOptions:
@@ -41,7 +43,9 @@ def parse_options(options: dict[str, Any] | None) -> SwapOptions:
 
     Keys: ``face_selection`` (largest | all | reference), ``reference_point`` ([x, y] pixels of the source
     frame; required for reference), ``reference_time_s`` (>= 0), ``source_face_index`` (int >= 0, 0 =
-    the largest face of the face image). Raises UserFacingError naming the bad key.
+    the largest face of the face image), ``swap_model`` (onnx engine model, "" = the setting),
+    ``enhancer`` (face enhancer model, "" = none, absent = the setting), ``enhancer_blend`` (0..1),
+    ``ai_label`` (bool: the visible "AI-generated" label). Raises UserFacingError naming the bad key.
     """
     options = dict(options or {})
     unknown = sorted(set(options) - set(OPTION_KEYS))
@@ -68,18 +72,47 @@ def parse_options(options: dict[str, Any] | None) -> SwapOptions:
         raise UserFacingError("reference_time_s must be a number and source_face_index an integer") from None
     if time_s < 0 or index < 0:
         raise UserFacingError("reference_time_s and source_face_index must not be negative")
+    swap_model = str(options.get("swap_model") or "")
+    from media.face.onnx_models import SWAP_MODEL_INFO
+    from media.model_store import ENHANCER_MODELS
+
+    if swap_model and swap_model not in SWAP_MODEL_INFO:
+        raise UserFacingError(f"swap_model must be one of {', '.join(SWAP_MODEL_INFO)}, not {swap_model!r}")
+    enhancer = options.get("enhancer")
+    if enhancer is not None:
+        enhancer = "" if enhancer in ("", "none") else str(enhancer)
+        if enhancer and enhancer not in ENHANCER_MODELS:
+            raise UserFacingError(f"enhancer must be one of none, {', '.join(ENHANCER_MODELS)}, not {enhancer!r}")
+    blend = options.get("enhancer_blend")
+    if blend is not None:
+        try:
+            blend = float(blend)
+        except (TypeError, ValueError):
+            raise UserFacingError("enhancer_blend must be a number from 0 to 1") from None
+        if not 0.0 <= blend <= 1.0:
+            raise UserFacingError(f"enhancer_blend must be from 0 to 1, not {blend}")
+    label = options.get("ai_label")
+    if label is not None and not isinstance(label, bool):
+        raise UserFacingError("ai_label must be true or false")
     return SwapOptions(face_selection=selection, reference_point=point, reference_time_s=time_s,
-                       source_face_index=index)
+                       source_face_index=index, swap_model=swap_model, enhancer=enhancer, enhancer_blend=blend,
+                       ai_label=label)
 
 
 def _options_payload(options: SwapOptions) -> dict[str, Any]:
-    return {"face_selection": options.face_selection,
-            "reference_point": list(options.reference_point) if options.reference_point else None,
-            "reference_time_s": options.reference_time_s, "source_face_index": options.source_face_index}
+    payload = {"face_selection": options.face_selection,
+               "reference_point": list(options.reference_point) if options.reference_point else None,
+               "reference_time_s": options.reference_time_s, "source_face_index": options.source_face_index,
+               "swap_model": options.swap_model}
+    for key in ("enhancer", "enhancer_blend", "ai_label"):
+        if getattr(options, key) is not None:
+            payload[key] = getattr(options, key)
+    return payload
 
 
-def _check_provider(provider: str) -> None:
-    """Known name, key present (checked first: the fix a creator needs first), module loadable."""
+def _check_provider(provider: str, options: SwapOptions | None = None) -> None:
+    """Known name, key present (checked first: the fix a creator needs first), module loadable, and what
+    the provider itself needs for these options (a downloaded model) present."""
     try:
         check_provider_name(provider)
     except ValueError as exc:
@@ -89,9 +122,12 @@ def _check_provider(provider: str) -> None:
         raise UserFacingError(f"the {provider} provider needs an API key: set {variable} in the environment "
                               "(or .env) and restart the studio, or use the offline 'local' provider")
     try:
-        load_provider(provider)
+        loaded = load_provider(provider)
     except ProviderUnavailable as exc:
         raise UserFacingError(str(exc)) from exc
+    check = getattr(loaded, "check", None)
+    if check is not None:
+        check(options or SwapOptions())
 
 
 def _stored_file(rel: str | None, what: str) -> Path:
@@ -125,7 +161,7 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
         raise UserFacingError("pick a face image")
     swap_options = parse_options(options)
     provider = provider or "local"
-    _check_provider(provider)
+    _check_provider(provider, swap_options)
     videos = {vid: _get("video", vid) for vid in video_ids}
     missing = [vid for vid, row in videos.items() if row is None]
     if missing:
@@ -231,7 +267,7 @@ def run_swap(job_id: str) -> dict[str, Any]:
     video_path = _stored_file(video.file, f"video {video.name}")
     face_path = _stored_file(image.file, f"image {image.name}")
     with store.work_dir("swap-") as tmp:
-        request = SwapRequest(video_path, face_path, tmp / "swapped.mp4", options)
+        request = SwapRequest(video_path, face_path, tmp / "swapped.mp4", options, job_id=job_id)
         result = provider.swap(request, _context(job_id))
         _record_cost(job_id, provider_name, result, video.name)
         output: dict[str, Any] = {"result_ids": [], "warnings": list(result.warnings), "provider": provider_name,
@@ -262,8 +298,8 @@ def _add_to_library(out: Path, video: Video, image: Image) -> str:
 
 
 def _recover(job: Job) -> bool:
-    """Re-queue an interrupted local swap from the start (nothing was billed); cloud swaps fail."""
-    if job.input_payload.get("provider", "local") != "local":
+    """Re-queue an interrupted offline swap from the start (nothing was billed); cloud swaps fail."""
+    if job.input_payload.get("provider", "local") not in OFFLINE_PROVIDERS:
         return False
     submit(job.id, swap_video_task)
     return True

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     swap_blend: str = Field(default="seamless", description="local engine blend: seamless | feather")
     swap_detect_every: int = Field(default=8, ge=1, le=120,
                                    description="local engine: run the face detector every N frames")
+    swap_onnx_model: str = Field(default="inswapper_128_fp16",
+                                 description="onnx engine: swap model (Settings > Models downloads it)")
+    swap_enhancer: str = Field(default="", description="face enhancer model for swaps ('' = none)")
+    swap_enhancer_blend: float = Field(default=0.8, ge=0.0, le=1.0,
+                                       description="face enhancer: share of the enhanced face, 0..1")
+    swap_ai_label: bool = Field(default=True, description="burn a visible 'AI-generated' label into swaps")
+    model_mirror_url: str = Field(default="", description="fetch downloadable models from <mirror>/<file>")
     # Cloud price per second of output video, cents, by provider. fal publishes no price for
     # half-moon-ai/ai-face-swap/faceswapvideo (see shared/design/contracts.md), so this is a setting:
     # the 10 cents/s default is a placeholder (a third-party reseller lists ~$0.10/s for video face swap,

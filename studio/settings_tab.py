@@ -15,7 +15,7 @@ from jobs import provider_check
 from media import costs as media_costs
 from media import keys as media_keys
 from media.settings import Settings, get_settings
-from studio import providers_ui
+from studio import models_section, providers_ui
 
 TITLE = "Settings"
 
@@ -203,6 +203,7 @@ def build() -> None:
     clear_limit_button.click(clear_limit, outputs=[limit_box, limit_status], api_visibility="private")
     gr.Markdown("### Data folder")
     gr.Markdown(data_folder_markdown(settings))
+    models_section.build()
     output_rows, provider_rows, price_rows, other_rows = refresh_tables()
     gr.Markdown("### Output defaults, providers and prices\nRead from the settings; change them with "
                 "the environment variables shown (or a `.env` file) and restart.")

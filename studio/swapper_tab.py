@@ -11,7 +11,10 @@ from jobs import swap_tasks
 from jobs.runner import UserFacingError
 from jobs.swap_providers import provider_names
 from media import job_store, library, store
+from media.face.onnx_models import SWAP_MODEL_INFO
 from media.job_store import JobNotFound
+from media.model_store import ENHANCER_MODELS
+from media.settings import get_settings
 from media.swap_catalog import list_faces
 from studio import lipsync_ui
 from studio.common import api, fmt_seconds, notice, short_id
@@ -107,10 +110,17 @@ def _pick_reference(time_s: float, evt: gr.SelectData):
     return "reference", x, y, float(time_s or 0.0), notice(f"reference face at ({x}, {y}), {time_s or 0:.2f} s")
 
 
-def _start(video_ids, face_id, provider, selection, ref_x, ref_y, ref_t, face_index):
+def _model_options(swap_model: str | None, enhancer: str | None, blend: float | None,
+                   ai_label: bool | None) -> dict[str, Any]:
+    return {"swap_model": swap_model or "", "enhancer": enhancer or "", "enhancer_blend": float(blend or 0.0),
+            "ai_label": bool(ai_label)}
+
+
+def _start(video_ids, face_id, provider, selection, ref_x, ref_y, ref_t, face_index, extra=None):
     try:
         result = swap_tasks.create_swap_job(video_ids or [], face_id or "", provider or "local",
-                                            _options(selection, ref_x, ref_y, ref_t, face_index))
+                                            {**_options(selection, ref_x, ref_y, ref_t, face_index),
+                                             **(extra or {})})
     except (UserFacingError, ValueError) as exc:
         return notice(str(exc), False), _job_rows()
     count = len(result["job_ids"])
@@ -180,13 +190,24 @@ def build() -> None:
     with gr.Accordion("Options", open=False):
         with gr.Row():
             provider = gr.Radio(provider_names(), value="local", label="Provider",
-                                info="local = offline engine; fal = cloud (needs FAL_KEY, billed per second)")
+                                info="local = offline engine; onnx = learned models (download them in "
+                                "Settings > Models); fal = cloud (needs FAL_KEY, billed per second)")
             selection = gr.Radio(SELECTIONS, value="largest", label="Faces to replace in the video")
             face_index = gr.Number(value=1, minimum=1, precision=0, label="Face of the image (1 = largest)")
         with gr.Row():
             ref_x = gr.Number(label="Reference x (px)", precision=0)
             ref_y = gr.Number(label="Reference y (px)", precision=0)
             ref_t = gr.Number(value=0.0, label="Reference time (s)")
+        with gr.Row():
+            settings = get_settings()
+            swap_model = gr.Dropdown(list(SWAP_MODEL_INFO), value=settings.swap_onnx_model,
+                                     label="onnx engine: swap model")
+            enhancer = gr.Dropdown([("none", "")] + [(m, m) for m in ENHANCER_MODELS],
+                                   value=settings.swap_enhancer, label="Face enhancer (both engines)")
+            enhancer_blend = gr.Slider(0.0, 1.0, value=settings.swap_enhancer_blend, step=0.05,
+                                       label="Enhancer blend")
+            ai_label = gr.Checkbox(value=settings.swap_ai_label, label="Visible 'AI-generated' label",
+                                   info="platforms require disclosing realistic synthetic media")
     with gr.Row():
         time_s = gr.Number(value=1.0, minimum=0, label="Preview frame at (s)")
         preview_btn = gr.Button("Preview one frame")
@@ -226,8 +247,10 @@ def build() -> None:
     before.select(_pick_reference, time_s, [selection, ref_x, ref_y, ref_t, preview_msg],
                   api_visibility="private")
     start_btn.click(
-        lambda v, f, p, s, x, y, rt, i: _start(v, f, p, *face_options(s, x, y, rt, i)),
-        [videos, face_id, provider, selection, ref_x, ref_y, ref_t, face_index], [start_msg, jobs],
+        lambda v, f, p, s, x, y, rt, i, m, e, b, label: _start(v, f, p, *face_options(s, x, y, rt, i),
+                                                                extra=_model_options(m, e, b, label)),
+        [videos, face_id, provider, selection, ref_x, ref_y, ref_t, face_index, swap_model, enhancer,
+         enhancer_blend, ai_label], [start_msg, jobs],
         api_visibility="private")
     gr.Timer(1.0).tick(_job_rows, None, jobs, api_visibility="private")
     jobs.select(_pick_job, jobs, [job_id, source_video, result_video], api_visibility="private")

@@ -27,6 +27,7 @@ TOOLS: tuple[str, ...] = get_args(Tool)
 # module paths, one per provider (the registry's single list)
 PROVIDER_MODULES: tuple[str, ...] = (
     "jobs.providers.swap_local",
+    "jobs.providers.swap_onnx",
     "jobs.providers.swap_fal",
     "jobs.providers.character_local",
     "jobs.providers.character_gemini",

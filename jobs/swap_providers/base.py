@@ -23,22 +23,32 @@ class SwapOptions:
     ``face_selection``: ``largest`` face per frame (default), ``all`` faces, or ``reference``: the face
     closest to ``reference_point`` (x, y in pixels of the source video's frame at ``reference_time_s``).
     ``source_face_index``: which face of the face image to use when it holds several (0 = largest).
+    ``swap_model``: the ``onnx`` engine's swap model ("" = the setting ``NOVAI_SWAP_ONNX_MODEL``).
+    ``enhancer``: face enhancer model run on each swapped face (None = the setting
+    ``NOVAI_SWAP_ENHANCER``, "" = none), ``enhancer_blend`` 0..1 (None = the setting).
+    ``ai_label``: burn the visible "AI-generated" label in (None = the setting ``NOVAI_SWAP_AI_LABEL``).
     """
 
     face_selection: FaceSelection = "largest"
     reference_point: tuple[float, float] | None = None
     reference_time_s: float = 0.0
     source_face_index: int = 0
+    swap_model: str = ""
+    enhancer: str | None = None
+    enhancer_blend: float | None = None
+    ai_label: bool | None = None
 
 
 @dataclass(frozen=True)
 class SwapRequest:
-    """Input files and where the result must be written (H.264 + AAC MP4)."""
+    """Input files and where the result must be written (H.264 + AAC MP4); ``job_id`` goes into the
+    output's synthetic-media description tag."""
 
     video_path: Path
     face_image_path: Path
     out_path: Path
     options: SwapOptions = field(default_factory=SwapOptions)
+    job_id: str = ""
 
 
 @dataclass

@@ -5,6 +5,11 @@ Decode (FFmpeg process) -> track landmarks and swap each frame (this thread) -> 
 MediaPipe landmarks, Delaunay mesh warp, colour transfer and Poisson cloning, One Euro smoothing.
 Frames without a face are written unchanged. The source's audio is stream-copied (re-encoded to AAC
 when it is another codec); the output keeps the source's size, frame rate and frame count.
+
+Every output is marked synthetic (:mod:`media.face.disclosure`): the MP4 description tag, and the visible
+"AI-generated" label unless turned off. A face enhancer (:mod:`media.face.onnx_swap`, a model downloaded
+in Settings > Models) can run on each swapped face; the ``onnx`` provider reuses this pipeline with a
+learned swap model (:mod:`jobs.swap_providers.onnx_swap`).
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import numpy as np
 
 from jobs.runner import UserFacingError
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
+from media.face.disclosure import AiLabel, metadata_tags
 from media.face.landmarks import Face, detect_faces, load_rgb
-from media.face.swapper import SourceFace, prepare_source, swap_face
+from media.face.swapper import prepare_source, swap_face
 from media.face.tracking import FaceTracker
 from media.settings import get_settings
 from media.stage import Stage
@@ -59,18 +65,51 @@ class LocalSwapProvider:
         self.crf = settings.output_crf
         self.preset = settings.output_preset
 
+    def check(self, options: SwapOptions) -> None:
+        """Raise a StudioError naming what is missing (e.g. a model to download) before a job is queued."""
+        enhancer = self._enhancer(options)
+        if enhancer:
+            from media.face.onnx_swap import check_enhancer
+
+            check_enhancer(enhancer)
+
+    def _enhancer(self, options: SwapOptions) -> str:
+        return get_settings().swap_enhancer if options.enhancer is None else options.enhancer
+
+    def face_swapper(self, rgb: np.ndarray, face: Face, options: SwapOptions):
+        """A function ``(frame, landmarks) -> None`` that swaps one face of a frame in place."""
+        source = prepare_source(rgb, face)
+        blend = self.blend
+        return lambda frame, landmarks: swap_face(frame, source, landmarks, blend)
+
+    def _face_work(self, rgb: np.ndarray, face: Face, options: SwapOptions):
+        swap_one = self.face_swapper(rgb, face, options)
+        enhancer = self._enhancer(options)
+        if not enhancer:
+            return swap_one
+        from media.face.onnx_swap import enhance_face
+
+        amount = get_settings().swap_enhancer_blend if options.enhancer_blend is None else options.enhancer_blend
+
+        def swap_and_enhance(frame: np.ndarray, landmarks: np.ndarray) -> None:
+            swap_one(frame, landmarks)
+            enhance_face(frame, enhancer, landmarks, amount)
+
+        return swap_and_enhance
+
     def swap(self, request: SwapRequest, context: SwapContext) -> SwapResult:
         """Write the swapped video to ``request.out_path``; see :class:`SwapProvider`."""
         # One OpenCV thread per swap: the frame work is a pipeline stage beside two FFmpeg processes, and
         # on few cores OpenCV's own thread pool costs more than it gains (measured: 17 vs 26 ms CPU per
         # 720p face). Process-wide; parallel jobs each get a worker thread anyway.
         cv2.setNumThreads(1)
+        self.check(request.options)
         rgb, face = pick_source_face(request.face_image_path, request.options.source_face_index)
-        source = prepare_source(rgb, face)
+        work = self._face_work(rgb, face, request.options)
         fmt = read_video_format(request.video_path)
         tracker = _tracker(request.options, float(fmt.rate), self.detect_every)
         try:
-            total, swapped = self._run(request, context, source, tracker, fmt)
+            total, swapped = self._run(request, context, work, tracker, fmt)
         except BaseException:
             request.out_path.unlink(missing_ok=True)
             raise
@@ -80,21 +119,26 @@ class LocalSwapProvider:
         return SwapResult(out_path=request.out_path, frames_total=total, frames_swapped=swapped,
                           warnings=warnings)
 
-    def _run(self, request: SwapRequest, context: SwapContext, source: SourceFace, tracker: FaceTracker,
+    def _run(self, request: SwapRequest, context: SwapContext, work, tracker: FaceTracker,
              fmt) -> tuple[int, int]:
         expected = fmt.frame_count or 0
         total = swapped = 0
         last_report = 0.0
+        show_label = get_settings().swap_ai_label if request.options.ai_label is None else request.options.ai_label
+        label = AiLabel(fmt.width, fmt.height) if show_label else None
         context.progress(0, f"swapping {request.video_path.name}")
         # Three threads and two processes overlap: FFmpeg decodes, the tracking stage finds landmarks of
         # frame n+1 while this thread swaps frame n, and FFmpeg encodes.
         with FrameReader(request.video_path, fmt) as reader, \
                 Stage(lambda frame: (frame, tracker.update(frame)), reader, name="face-tracking") as tracked, \
-                FrameWriter(request.video_path, request.out_path, fmt, self.crf, self.preset) as writer:
+                FrameWriter(request.video_path, request.out_path, fmt, self.crf, self.preset,
+                            metadata=metadata_tags(request.job_id)) as writer:
             for frame, targets in tracked:
                 for landmarks in targets:
-                    swap_face(frame, source, landmarks, self.blend)
+                    work(frame, landmarks)
                 swapped += bool(targets)
+                if label is not None:
+                    label.apply(frame)
                 writer.write(frame)
                 total += 1
                 now = time.monotonic()

@@ -35,7 +35,9 @@ def _oval_mask(shape, landmarks, grow: int) -> np.ndarray:
 def swapped(swap_clip, samples, tmp_path_factory):
     out = tmp_path_factory.mktemp("swap") / "out.mp4"
     reports: list[tuple[float, str]] = []
-    request = SwapRequest(swap_clip, samples / "photos" / "obama.jpg", out)
+    # No visible label here: these tests check that only the face changes (the label has its own test).
+    request = SwapRequest(swap_clip, samples / "photos" / "obama.jpg", out, SwapOptions(ai_label=False),
+                          job_id="job-local-1")
     result = LocalSwapProvider().swap(request, SwapContext(progress=lambda p, m: reports.append((p, m))))
     return result, reports
 
