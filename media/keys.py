@@ -7,8 +7,6 @@ environment leaves it empty. Keys are shown masked (:func:`mask_key`) and never 
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import json
 import os
 import tempfile
@@ -16,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from media.errors import StudioError
 from media.settings import Settings, get_settings, reset_settings
 
 KEYS_FILE_NAME = "keys.json"

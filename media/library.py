@@ -22,10 +22,10 @@ from media import store
 from media.collections import resolve_collection
 from media.db import get_row, session_scope, update_row
 from media.errors import StudioError
-from media.validate import NAME_MAX_CHARS, display_name
 from media.models import ACTIVE_JOB_STATUSES, AudioFile, Image, Job, Video
 from media.probe import MediaError, MediaInfo, probe
 from media.thumbnails import image_thumbnail, video_thumbnail
+from media.validate import NAME_MAX_CHARS, display_name
 
 MediaKind = Literal["video", "audio", "image"]
 MEDIA_KINDS: tuple[str, ...] = ("video", "audio", "image")

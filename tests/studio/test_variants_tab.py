@@ -23,7 +23,7 @@ OPTS = ["round_robin", 0, "top", 0, 1, 0, "#FFFFFF", "#000000", False, "replace"
 
 
 def test_plan_start_poll_keep(items):
-    video, audio, hook_ids = items
+    video, audio, _hook_ids = items
     collection = library.get_item("video", video).collection_id
     plan = tab._plan_text([collection], [], [], [audio], ["tips"], [], 2, "round_robin")
     assert plan.startswith("**2 variant(s)** from 1 video(s), 1 audio track(s), 3 hook(s)")
@@ -44,5 +44,5 @@ def test_plan_start_poll_keep(items):
 
 
 def test_bad_start_is_a_message_not_a_crash(items):
-    batch_id, message, _ = tab._start([], [], [], [], [], [], 1, *OPTS)
+    _batch_id, message, _ = tab._start([], [], [], [], [], [], 1, *OPTS)
     assert "select at least one video" in message
