@@ -28,6 +28,7 @@ from media.db import catalog_problem
 from media.errors import StudioError
 from media.ffmpeg_run import stop_check
 from media.job_store import JobCanceled, JobNotFound
+from media.lease import Heartbeat, worker_id
 from media.models import ACTIVE_JOB_STATUSES, utcnow
 from media.settings import get_settings
 from media.store import readable_os_error
@@ -95,7 +96,9 @@ def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
             on_cancel: Callable[[], None] | None = None) -> str:
     """Run ``work`` for job ``job_id`` and record the outcome on its row; never raises.
 
-    Returns the final status (``completed``, ``failed`` or ``canceled``). ``work`` returns the output
+    Returns the final status (``completed``, ``failed`` or ``canceled``; ``lost`` when a sweep gave the
+    job to another worker meanwhile: nothing is written then). While ``work`` runs, the row's heartbeat
+    is refreshed (:mod:`media.lease`), so only a job whose worker died is ever re-queued. ``work`` returns the output
     payload. ``on_failure(message)`` and ``on_cancel()`` let the caller update its own rows. The final
     writes are tried :data:`FINAL_WRITE_ATTEMPTS` times; when the catalog still refuses them (full disk,
     read-only file) the outcome is kept (in memory and, if the disk allows, in
@@ -103,6 +106,8 @@ def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
     later, so no job is left ``processing``. A paid job's spend reservation is settled or released.
     """
     outcome = _execute(job_id, work)
+    if outcome.status == "lost":
+        return outcome.status  # another attempt owns the row, its variant and its reservation
     outcome.on_cancel = on_cancel
     if outcome.status == "failed" and on_failure:
         message = outcome.message or ""
@@ -116,8 +121,17 @@ def run_job(job_id: str, work: Callable[[], dict[str, Any] | None],
     return outcome.status
 
 
-def _stop_if_canceled(job_id: str) -> None:
-    """The FFmpeg stop check of a running job: raises JobCanceled once its row is canceled."""
+class LeaseLost(Exception):
+    """Raised inside a running job whose row was taken over by a sweep (its heartbeats stopped reaching
+    the catalog for longer than the lease): another attempt owns the job now, so this one stops and
+    writes nothing."""
+
+
+def _stop_if_canceled(job_id: str, heartbeat: Heartbeat | None = None) -> None:
+    """The FFmpeg stop check of a running job: raises JobCanceled once its row is canceled, LeaseLost
+    once another worker owns it."""
+    if heartbeat is not None and heartbeat.lost.is_set():
+        raise LeaseLost(job_id)
     try:
         canceled = job_store.get_job(job_id).status == "canceled"
     except Exception:  # noqa: BLE001 - an unreadable catalog is no reason to kill the render
@@ -127,17 +141,31 @@ def _stop_if_canceled(job_id: str) -> None:
 
 
 def _execute(job_id: str, work: Callable[[], dict[str, Any] | None]) -> Outcome:
+    heartbeat: Heartbeat | None = None
     try:
-        job_store.start_job(job_id)
-        with stop_check(functools.partial(_stop_if_canceled, job_id)):  # Cancel stops FFmpeg too
+        worker = worker_id()
+        job_store.start_job(job_id, worker)
+        heartbeat = Heartbeat(functools.partial(job_store.beat, job_id, worker), name=f"job {job_id}").start()
+        with stop_check(functools.partial(_stop_if_canceled, job_id, heartbeat)):  # Cancel stops FFmpeg too
             output = work() or {}
+        if heartbeat.lost.is_set():
+            raise LeaseLost(job_id)
         return Outcome(job_id, "completed", output=output)
     except JobCanceled:
         return Outcome(job_id, "canceled")
+    except LeaseLost:
+        log.warning("job %s was taken over by another worker (lease lost); this attempt stops", job_id)
+        return Outcome(job_id, "lost", row_written=True)
     except Exception as exc:  # the job boundary: every error ends up on the row
+        if heartbeat is not None and heartbeat.lost.is_set():
+            log.warning("job %s was taken over by another worker while it failed: %s", job_id, exc)
+            return Outcome(job_id, "lost", row_written=True)
         message = describe_error(exc)
         log.warning("job %s failed: %s", job_id, message, exc_info=not isinstance(exc, UserFacingError))
         return Outcome(job_id, "failed", message)
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
 
 
 def _write_outcome(outcome: Outcome, attempts: int) -> bool:

@@ -4,9 +4,9 @@ and the periodic clean-up of expired batches. Submission functions live in ``job
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
-from filelock import FileLock
 from huey import crontab
 
 from jobs import variant_lipsync, voices
@@ -17,10 +17,11 @@ from media import batches, job_store, store, webhooks
 from media.db import session_scope
 from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
-from media.normalize import prune_cache
+from media.normalize import cached_normalized, prune_cache
 from media.settings import get_settings
 from media.subtitles import to_srt
 from media.variant_render import VariantOptions, normalize_video, render_variant
+from media.work_lock import work_lock
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,29 @@ def shared_cache() -> Path:
     return path
 
 
-def normalized_for(video: Video, fit: str, progress=None):
-    """The video's canonical copy for ``fit``, made once; concurrent workers wait for the first."""
-    root = cache_root(video.id)
-    with FileLock(str(root / f"normalize-{fit}.lock")):
-        return normalize_video(store.abs_path(video.file), fit, root, progress)
+NORMALIZE_LOCK = "normalize:{video_id}:{fit}"
+"""Key of the farm-wide lock (``media.work_lock``) held while one source is normalised for one fit."""
+
+
+def normalized_for(video: Video, fit: str, progress=None, scratch: Path | None = None):
+    """The video's canonical copy for ``fit``, made once across the farm: a worker holding the catalog
+    lock :data:`NORMALIZE_LOCK` makes it (in ``scratch`` when given, then moved into the shared cache);
+    the others wait for it, then find it cached."""
+    source, root = store.abs_path(video.file), cache_root(video.id)
+    found = cached_normalized(source, fit, root)
+    if found is not None:
+        if progress:
+            progress(100.0, "source normalised")
+        return found
+    waiting = (lambda: progress(0.0, "waiting for another worker to normalise the source")) if progress else None
+    with work_lock(NORMALIZE_LOCK.format(video_id=video.id, fit=fit), waiting=waiting):
+        return normalize_video(source, fit, root, progress, scratch=scratch)
+
+
+def variant_video_id(variant_id: str) -> str:
+    """Catalog id of a variant's output video, derived from the variant (UUID5): a re-run of the
+    variant's job (its worker died, a retry) replaces that one row instead of adding another."""
+    return uuid.uuid5(uuid.NAMESPACE_OID, f"novai-variant-output:{variant_id}").hex
 
 
 def _progress(job_id: str, low: float, high: float):
@@ -65,36 +84,30 @@ def _render(job_id: str, variant_id: str) -> dict:
     if video is None:
         raise FileNotFoundError(f"source video of variant {variant.index} was deleted")
     batches.update_variant(variant_id, status="processing", error=None)
-    normalized_for(video, options.fit, _progress(job_id, 0, 60))
     audio_path = store.abs_path(audio.file) if audio else None
     hook_text = hook.text if hook else variant.snapshot.get("hook")
     dest = store.media_root() / "variants" / batch.id / variant.file_name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    norm = normalized_for(video, options.fit)
-    voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
-    words = voices.caption_words(options, video, audio, voice, norm.duration_s,
-                                 hook_text, variant.snapshot.get("script"))
-    result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, dest,
-                            cache_root(video.id), _progress(job_id, 60, 99), words=words, voice=voice,
-                            shared_cache=shared_cache())
-    try:
+    with store.work_dir("variant-") as work:  # this machine's scratch; only finished files reach dest
+        norm = normalized_for(video, options.fit, _progress(job_id, 0, 60), scratch=work)
+        voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
+        words = voices.caption_words(options, video, audio, voice, norm.duration_s,
+                                     hook_text, variant.snapshot.get("script"))
+        out = work / variant.file_name
+        result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, out,
+                                cache_root(video.id), _progress(job_id, 60, 99), words=words, voice=voice,
+                                shared_cache=shared_cache(), scratch=work)
         job_store.check_canceled(job_id)  # canceled during the last step: keep no output
-    except job_store.JobCanceled:
-        dest.unlink(missing_ok=True)
-        raise
-    if variant.snapshot.get("lipsync") and audio_path and options.audio_mode == "replace":
-        try:
-            variant_lipsync.apply(job_id, variant.snapshot["lipsync"], dest, audio_path, variant.file_name)
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-    caption_file = None
-    if words:
-        srt = dest.with_suffix(".srt")
-        srt.write_text(to_srt(words), encoding="utf-8")
-        caption_file = srt.name
+        if variant.snapshot.get("lipsync") and audio_path and options.audio_mode == "replace":
+            variant_lipsync.apply(job_id, variant.snapshot["lipsync"], out, audio_path, variant.file_name)
+        caption_file = None
+        if words:
+            srt = out.with_suffix(".srt")
+            srt.write_text(to_srt(words), encoding="utf-8")
+            store.commit_file(srt, dest.with_suffix(".srt"))
+            caption_file = srt.name
+        store.commit_file(out, dest)  # same name on every run: a re-run replaces the file
     row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
-                        parent_video_id=video.id)
+                        parent_video_id=video.id, row_id=variant_video_id(variant_id))
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,
                            render_path=result.render_path, error=None,
                            snapshot={**variant.snapshot, "caption_file": caption_file})

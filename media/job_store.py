@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
@@ -52,8 +53,13 @@ def mark_queued(job_id: str, task_id: str | None) -> Job:
     return update_job(job_id, status="queued", task_id=task_id, message="waiting for a worker")
 
 
-def start_job(job_id: str) -> Job:
-    """Mark a job ``processing``; raises :class:`JobCanceled` if it was canceled while queued."""
+def start_job(job_id: str, worker: str | None = None) -> Job:
+    """Mark a job ``processing``; raises :class:`JobCanceled` if it was canceled while queued.
+
+    ``worker`` (``host:pid``, :func:`media.lease.worker_id`) is recorded as its owner with a first
+    heartbeat (the job boundary then keeps it fresh); without one the job has no lease and the next
+    sweep or start-up takes it for interrupted.
+    """
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
@@ -65,8 +71,35 @@ def start_job(job_id: str) -> Job:
         job.attempts += 1
         job.error_message = None
         job.message = "started"
+        job.worker = worker
+        job.heartbeat_at = utcnow() if worker else None
         session.add(job)
         return job
+
+
+def beat(job_id: str, worker: str) -> bool:
+    """Refresh the heartbeat of job ``job_id`` run by ``worker``; False when the job is no longer this
+    worker's to run (re-queued by a sweep, ended, deleted): the worker should then stop it."""
+    with session_scope() as session:
+        result = session.execute(
+            update(Job).where(col(Job.id) == job_id, col(Job.worker) == worker,
+                              col(Job.status) == "processing").values(heartbeat_at=utcnow()))
+        return result.rowcount == 1
+
+
+def claim_interrupted(job: Job, message: str) -> bool:
+    """Take a ``processing`` job whose worker is gone, as read in ``job``: set it ``pending`` (no owner)
+    with ``message``, only if its row still holds the same worker, heartbeat and attempt (a
+    compare-and-set: of several sweeps at once exactly one wins). True when this caller won."""
+    with session_scope() as session:
+        heartbeat = col(Job.heartbeat_at)
+        result = session.execute(
+            update(Job).where(col(Job.id) == job.id, col(Job.status) == "processing",
+                              col(Job.attempts) == job.attempts,
+                              col(Job.worker).is_(None) if job.worker is None else col(Job.worker) == job.worker,
+                              heartbeat.is_(None) if job.heartbeat_at is None else heartbeat == job.heartbeat_at)
+            .values(status="pending", worker=None, heartbeat_at=None, message=message))
+        return result.rowcount == 1
 
 
 def report_progress(job_id: str, progress: float, message: str | None = None) -> None:

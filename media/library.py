@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PIL import Image as PILImage
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from media import store
@@ -176,13 +177,45 @@ def _make_row(kind: str, name: str, dest: Path, thumb: Path | None, info: MediaI
     return Image(**common, thumbnail=store.rel_path(thumb))
 
 
-def register_file(path: Path, kind: str, name: str, **fields: Any) -> Video | AudioFile | Image:
+def register_file(path: Path, kind: str, name: str, row_id: str | None = None,
+                  **fields: Any) -> Video | AudioFile | Image:
     """Catalog a file the studio wrote itself (already inside the media folder); probes and thumbnails it.
 
-    ``fields`` sets extra columns (``type``, ``parent_video_id``, ``batch_id``...). Raises MediaError.
+    ``fields`` sets extra columns (``type``, ``parent_video_id``, ``batch_id``...). ``row_id``: the row's
+    id, for a job's output that a re-run must replace, not duplicate: the row with that id is
+    overwritten (or inserted) and its thumbnail is ``thumbnails/<row_id>.jpg``, also replaced. Raises
+    MediaError.
     """
     _check_kind(kind)
-    return _catalog(path, kind, name, _check(path, kind, name), **fields)
+    facts = _check(path, kind, name)
+    if row_id is None:
+        return _catalog(path, kind, name, facts, **fields)
+    return _catalog_as(row_id, path, kind, name, facts, **fields)
+
+
+def _catalog_as(row_id: str, path: Path, kind: str, name: str, facts: MediaInfo | tuple[int, int, str],
+                **fields: Any) -> Video | AudioFile | Image:
+    """:func:`_catalog` under a fixed id: insert, or replace the row a previous run left (upsert)."""
+    thumb = None
+    if kind != "audio":
+        with store.work_dir("thumb-") as work:
+            made = (video_thumbnail(path, facts.duration_s, work / f"{row_id}.jpg") if kind == "video"
+                    else image_thumbnail(path, work / f"{row_id}.jpg"))
+            thumb = store.commit_file(made, store.media_root() / "thumbnails" / f"{row_id}.jpg")
+    row = _make_row(kind, name, path, thumb, None if kind == "image" else facts, fields.pop("collection_id", None))
+    if kind == "image":
+        row.width, row.height, row.format = facts
+    for key, value in fields.items():
+        setattr(row, key, value)
+    row.id = row_id
+    for attempt in range(2):  # two runs finishing at once: the second insert fails, then updates
+        try:
+            with session_scope() as session:
+                return session.merge(row)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def get_item(kind: str, item_id: str) -> Video | AudioFile | Image:

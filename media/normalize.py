@@ -119,12 +119,27 @@ def count_frames(segment: Path) -> int:
         return sum(1 for packet in container.demux(stream) if packet.size)
 
 
-def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress | None = None):
+def cached_normalized(source: Path, fit: str, cache_root: Path) -> NormalizedVideo | None:
+    """The complete cached normalised copy of ``source`` for ``fit``, or None (nothing is made; no lock)."""
+    source = Path(source)
+    if fit not in fb.FIT_MODES or not source.is_file():
+        return None
+    found = load_normalized(Path(cache_root) / "normalized" / cache_key(source, fit, canonical.current_codec()))
+    if found is not None:
+        _touch(found.folder / "meta.json")
+    return found
+
+
+def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress | None = None,
+                    scratch: Path | None = None):
     """Return the canonical normalised copy of ``source`` for ``fit``, making it if not cached.
 
     Raises ValueError for an unknown fit, :class:`media.probe.MediaError` when ``source`` is not a
     usable video (the message names the file), :class:`media.ffmpeg_run.FFmpegError` if FFmpeg fails.
     ``progress(percent, message)`` may raise to cancel; nothing partial is left in the cache.
+    ``scratch``: build the copy there (a farm worker's local disk), then copy it into the (shared) cache
+    under a temporary name and rename it into place; default: build it in the cache folder itself.
+    Across processes and machines, callers serialise with a farm-wide lock (``media.work_lock``).
     """
     if fit not in fb.FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(fb.FIT_MODES)}, not {fit!r}")
@@ -142,10 +157,12 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
             if not info.has_video:
                 raise MediaError(f"no video stream in {source.name}")
             base.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=base))
+            if scratch is not None:
+                Path(scratch).mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=scratch or base))
             try:
                 _build(source, info, fit, codec, key, tmp, progress)
-                _publish(tmp, folder)
+                _publish_from(tmp, base, folder, key)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             found = load_normalized(folder)
@@ -195,6 +212,21 @@ def prune_cache(cache_root: Path, max_age_s: float) -> int:
         except OSError:
             continue
     return freed
+
+
+def _publish_from(built: Path, base: Path, folder: Path, key: str) -> None:
+    """Publish a folder built anywhere: renamed when on the cache's filesystem, else copied into a
+    temporary sibling in the cache first (so the cache only ever shows complete folders)."""
+    if built.stat().st_dev == base.stat().st_dev:
+        _publish(built, folder)
+        return
+    staged = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=base))
+    try:
+        for item in built.iterdir():
+            shutil.copyfile(item, staged / item.name)
+        _publish(staged, folder)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def _publish(tmp: Path, folder: Path) -> None:

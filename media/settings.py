@@ -125,11 +125,33 @@ class Settings(BaseSettings):
     max_video_duration_s: float = Field(default=15 * 60.0, gt=0, description="longest accepted video, s")
     min_free_disk_mb: int = Field(default=500, ge=0,
                                   description="start-up warns when the data folder's disk has less free")
+    # Render farm (issue 13): shared media, scratch per worker, job leases.
+    shared_media_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("NOVAI_MEDIA_DIR"),
+        description="media folder (uploads, renders, caches); on a farm a shared mount every machine sees at "
+        "the same path; empty = <data_dir>/media",
+    )
+    scratch_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("NOVAI_SCRATCH_DIR"),
+        description="work-in-progress folder of this machine (local disk); finished files are moved into "
+        "the media folder atomically; empty = <media>/tmp",
+    )
+    job_lease_s: float = Field(
+        default=60.0, ge=1.0, le=3600.0,
+        description="a running job whose heartbeat is older than this (seconds) is re-queued by a worker's "
+        "sweep; its worker refreshes the heartbeat every lease/4",
+    )
 
     @property
     def media_dir(self) -> Path:
-        """Folder holding every stored file (uploads, renders, thumbnails)."""
-        return self.data_dir / "media"
+        """Folder holding every stored file (uploads, renders, thumbnails): ``NOVAI_MEDIA_DIR`` or
+        ``<data_dir>/media``."""
+        return self.shared_media_dir if self.shared_media_dir is not None else self.data_dir / "media"
+
+    @property
+    def scratch_root(self) -> Path:
+        """This machine's work-in-progress folder: ``NOVAI_SCRATCH_DIR`` or ``<media>/tmp``."""
+        return self.scratch_dir if self.scratch_dir is not None else self.media_dir / "tmp"
 
     @property
     def catalog_path(self) -> Path:
@@ -162,6 +184,10 @@ def get_settings() -> Settings:
     if space_dir is not None:
         settings.data_dir = space_dir
     settings.data_dir = settings.data_dir.expanduser().resolve()
+    if settings.shared_media_dir is not None:
+        settings.shared_media_dir = settings.shared_media_dir.expanduser().resolve()
+    if settings.scratch_dir is not None:
+        settings.scratch_dir = settings.scratch_dir.expanduser().resolve()
     try:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
     except OSError:

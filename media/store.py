@@ -77,14 +77,56 @@ def tmp_dir() -> Path:
     return path
 
 
+def scratch_root() -> Path:
+    """This machine's work-in-progress folder (``NOVAI_SCRATCH_DIR``, local disk on a farm; default the
+    store's ``tmp/``), created if missing."""
+    path = get_settings().scratch_root
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_WORK_PREFIX = "w{pid}-"
+
+
 @contextmanager
 def work_dir(prefix: str = "work-") -> Iterator[Path]:
-    """A scratch folder under the store's tmp folder, removed afterwards whatever happens."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_dir()))
+    """A scratch folder under :func:`scratch_root`, removed afterwards whatever happens.
+
+    Named ``w<pid>-<prefix>...`` so a worker's start-up can tell the leftovers of dead processes of its
+    machine from the live work of others sharing the folder (:func:`clean_own_scratch`). Finished files
+    go into the media folder with :func:`commit_file` (atomic even across filesystems).
+    """
+    path = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX.format(pid=os.getpid()) + prefix, dir=scratch_root()))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_own_scratch() -> int:
+    """Remove the work folders that dead processes of this machine left in :func:`scratch_root`
+    (``w<pid>-*`` of a pid that no longer runs); live work of other processes is kept. For a farm
+    worker's start-up, where the shared media folder must not be emptied (other machines use it).
+    Returns the entries removed."""
+    removed = 0
+    for entry in scratch_root().iterdir():
+        head = entry.name.split("-", 1)[0]
+        if head.startswith("w") and head[1:].isdigit() and not _pid_alive(int(head[1:])):
+            _remove(entry)
+            removed += 1
+    return removed
 
 
 def readable_os_error(exc: OSError) -> str:
@@ -120,10 +162,11 @@ def clean_scratch() -> dict[str, int]:
             removed["cache"] += 1
     variants = root / "variants"
     if variants.is_dir():
-        for part in variants.rglob(".*.part.mp4"):
+        for part in [*variants.rglob(".*.part.mp4"), *variants.rglob(".*.tmp")]:
             part.unlink(missing_ok=True)
             removed["parts"] += 1
     tmp_dir()
+    clean_own_scratch()
     return removed
 
 
@@ -135,9 +178,29 @@ def _remove(path: Path) -> None:
 
 
 def commit_file(src: Path, dest: Path) -> Path:
-    """Move a finished file into place atomically (``os.replace``); returns ``dest``."""
+    """Move a finished file into place atomically; returns ``dest``. An existing ``dest`` is replaced
+    (a re-run of a job yields the same one file).
+
+    Same filesystem: ``os.replace``. Another one (local scratch -> shared media mount): copied to a
+    hidden temporary name in ``dest``'s folder, then ``os.replace``'d there, so readers on every machine
+    see the old file or the complete new one, never a partial copy; ``src`` is removed afterwards.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(src, dest)
+    try:
+        os.replace(src, dest)
+        return dest
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    Path(src).unlink(missing_ok=True)
     return dest
 
 

@@ -177,7 +177,7 @@ def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audi
 def render_variant(source: Path, audio: Path | None, hook_text: str | None, options: VariantOptions,
                    out_path: Path, cache_root: Path, progress: Progress | None = None, *,
                    words: list[dict] | None = None, voice: Voice | None = None,
-                   shared_cache: Path | None = None) -> RenderResult:
+                   shared_cache: Path | None = None, scratch: Path | None = None) -> RenderResult:
     """Render one variant of ``source`` into ``out_path`` (MP4, canonical format), atomically.
 
     ``audio``: the chosen track (None: keep the original, or silence); ``hook_text`` None/blank = no
@@ -185,7 +185,8 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     ``options.caption_style`` (None or empty: no captions); ``voice``: a voice-over mixed over the audio,
     the bed ducked by ``options.duck_db``; the audio is normalised to ``options.loudness_lufs`` unless
     that is None or ``NOVAI_LOUDNESS_NORMALIZE`` is false. ``shared_cache``: where caption tracks are
-    cached (default ``cache_root``). ``progress(percent 0-100, message)`` may raise to cancel: the
+    cached (default ``cache_root``). ``scratch``: folder for work files (a farm worker's local disk;
+    default ``<cache_root>/tmp``). ``progress(percent 0-100, message)`` may raise to cancel: the
     exception propagates and ``out_path`` is not created. Raises TypeError (options not a
     VariantOptions), ValueError, MediaError (unusable media, FFmpeg failure; names the file or step).
     """
@@ -205,7 +206,7 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     else:
         mode = "fast" if win is not None else "copy"
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="variant-", dir=_tmp_root(cache_root)))
+    work = Path(tempfile.mkdtemp(prefix="variant-", dir=scratch or _tmp_root(cache_root)))
     fd, name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part.mp4", dir=out_path.parent)
     os.close(fd)
     tmp_out = Path(name)
