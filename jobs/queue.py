@@ -1,27 +1,63 @@
 """The Huey instance every task registers on. Storage is chosen here and nowhere else.
 
-``NOVAI_QUEUE_URL`` empty (the default) -> ``SqliteHuey`` on ``<data_dir>/queue.sqlite3``;
-``redis://host:port/db`` -> ``RedisHuey`` (needs the ``redis`` package). Tasks never name the storage,
-so switching needs no change to them. ``NOVAI_QUEUE_IMMEDIATE=1`` runs tasks inline (unit tests).
+``NOVAI_QUEUE_URL``:
+
+- empty (the default): ``SqliteHuey`` on ``<data_dir>/queue.sqlite3`` (one machine);
+- ``redis://host:port/db`` (also ``rediss://``, ``unix://``): ``RedisHuey`` (needs ``redis``);
+- ``postgresql://user:password@host:port/db`` (also ``postgres://``, ``postgresql+psycopg://``):
+  ``PostgresHuey`` (huey >= 3.5.4, psycopg 3), its tables ``huey_*`` beside the catalog's when both
+  URLs name the same database. ``pip install 'novai-studio[farm]'`` installs both drivers.
+
+Tasks never name the storage, so switching needs no change to them. ``NOVAI_QUEUE_IMMEDIATE=1`` runs tasks
+inline (unit tests).
 """
 
 from __future__ import annotations
 
 import os
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 
 from media.settings import get_settings
+
+QUEUE_NAME = "novai"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def queue_backend(url: str) -> str:
+    """``"sqlite"``, ``"redis"`` or ``"postgresql"`` for a ``NOVAI_QUEUE_URL`` value.
+
+    Raises ValueError naming the accepted forms for any other URL."""
+    if not url:
+        return "sqlite"
+    if url.startswith(REDIS_SCHEMES):
+        return "redis"
+    if url.startswith(POSTGRES_SCHEMES):
+        return "postgresql"
+    raise ValueError(f"NOVAI_QUEUE_URL {url.split('://', 1)[0]}://... is not a queue this studio knows; use "
+                     "'' (SQLite file), redis://host:port/db or postgresql://user:password@host:port/db")
+
+
+def libpq_dsn(url: str) -> str:
+    """``url`` as libpq reads it (``postgresql://...``): SQLAlchemy's ``+psycopg`` driver suffix removed,
+    so one URL can name the catalog and the queue."""
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 def create_huey() -> Huey:
     """Build the Huey instance from the settings (see the module docstring)."""
     settings = get_settings()
     immediate = os.environ.get("NOVAI_QUEUE_IMMEDIATE", "") in ("1", "true", "yes")
-    if settings.queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("novai", url=settings.queue_url, immediate=immediate)
+    backend = queue_backend(settings.queue_url)
+    if backend == "redis":
+        return RedisHuey(QUEUE_NAME, url=settings.queue_url, immediate=immediate)
+    if backend == "postgresql":
+        # blocking: a worker waits on LISTEN/NOTIFY (read_timeout s) instead of polling the table.
+        return PostgresHuey(QUEUE_NAME, dsn=libpq_dsn(settings.queue_url), immediate=immediate,
+                            blocking=True, read_timeout=1, connect_timeout=10)
     # huey >= 3.5.3: earlier 3.5.x had "database is locked" and fork/hang bugs (see pyproject).
-    return SqliteHuey("novai", filename=str(settings.queue_path), journal_mode="wal", timeout=15,
+    return SqliteHuey(QUEUE_NAME, filename=str(settings.queue_path), journal_mode="wal", timeout=15,
                       immediate=immediate)
 
 
