@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Literal, get_args
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 CollectionType = Literal["video", "audio", "image"]
@@ -177,8 +177,7 @@ class Job(SQLModel, table=True):
     # Ownership (issue 13): the worker running the job and its last sign of life; a ``processing`` job
     # whose heartbeat is older than the lease (NOVAI_JOB_LEASE_S) is re-queued (jobs/recovery.py).
     worker: str | None = Field(default=None, description="host:pid of the worker running the job")
-    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)),
-                                          description="last heartbeat of the running job, UTC")
+    heartbeat_at: datetime | None = Field(default=None, description="last heartbeat of the running job, UTC")
 
 
 class WorkLock(SQLModel, table=True):
@@ -191,9 +190,8 @@ class WorkLock(SQLModel, table=True):
     __tablename__ = "work_locks"
     key: str = Field(primary_key=True, description="what is locked, e.g. normalize:<video id>:<fit>")
     owner: str = Field(description="host:pid:thread of the holder")
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    acquired_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True),
-                                                                             nullable=False))
+    expires_at: datetime
+    acquired_at: datetime = Field(default_factory=utcnow)
 
 
 class CostRecord(SQLModel, table=True):
