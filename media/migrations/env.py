@@ -14,17 +14,10 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from media import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from media.migrate import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Only the catalog's tables: a Postgres database shared with the queue also holds Huey's
-    ``huey_kv``, ``huey_task``... tables, which autogenerate must not drop."""
-    if type_ == "table":
-        return name in target_metadata.tables or name == "alembic_version"
-    return True
 
 
 def run_on(connection) -> None:
