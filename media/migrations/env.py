@@ -34,9 +34,10 @@ def run_online() -> None:
         run_on(connection)
         return
     from media.db import create_catalog_engine
-    from media.settings import get_settings
+    from media.settings import Settings
 
-    engine = create_catalog_engine(config.get_main_option("sqlalchemy.url") or get_settings().catalog_url)
+    # Settings(), not get_settings(): that one reads saved keys from the catalog, which would migrate it.
+    engine = create_catalog_engine(config.get_main_option("sqlalchemy.url") or Settings().catalog_url)
     try:
         with engine.begin() as connection:
             run_on(connection)
