@@ -10,6 +10,10 @@
 
 Tasks never name the storage, so switching needs no change to them. ``NOVAI_QUEUE_IMMEDIATE=1`` runs tasks
 inline (unit tests).
+
+Each task starts with the settings read afresh (Huey's ``executing`` signal): keys and limits saved from
+the UI live in the catalog (``media.stored_settings``), so a worker process, here or on another machine,
+uses a key saved a moment ago without a restart.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from __future__ import annotations
 import os
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
+from huey.signals import SIGNAL_EXECUTING
 
-from media.settings import get_settings
+from media.settings import get_settings, reset_settings
 
 QUEUE_NAME = "novai"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -45,8 +50,20 @@ def libpq_dsn(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+def read_settings_afresh(signal: str, task: object, *args: object) -> None:
+    """Huey signal handler: forget the cached settings as a task starts, so it reads the keys and limits
+    saved in the catalog now (see the module docstring)."""
+    reset_settings()
+
+
 def create_huey() -> Huey:
     """Build the Huey instance from the settings (see the module docstring)."""
+    instance = _storage_huey()
+    instance.signal(SIGNAL_EXECUTING)(read_settings_afresh)
+    return instance
+
+
+def _storage_huey() -> Huey:
     settings = get_settings()
     immediate = os.environ.get("NOVAI_QUEUE_IMMEDIATE", "") in ("1", "true", "yes")
     backend = queue_backend(settings.queue_url)

@@ -22,10 +22,21 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
+
+from media import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 MIGRATIONS = "media:migrations"
 # Key of the advisory lock held while a PostgreSQL catalog migrates (any 64-bit number; "NOVAIMIG").
 ADVISORY_LOCK_KEY = 0x4E4F5641494D4947
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's filter: only the catalog's tables. A PostgreSQL database shared with the queue also holds
+    Huey's ``huey_kv``, ``huey_task``... tables, which autogenerate must neither drop nor compare."""
+    if type_ == "table":
+        return name in SQLModel.metadata.tables
+    return True
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

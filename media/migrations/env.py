@@ -14,17 +14,10 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from media import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from media.migrate import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Only the catalog's tables: a Postgres database shared with the queue also holds Huey's
-    ``huey_kv``, ``huey_task``... tables, which autogenerate must not drop."""
-    if type_ == "table":
-        return name in target_metadata.tables or name == "alembic_version"
-    return True
 
 
 def run_on(connection) -> None:
@@ -41,9 +34,10 @@ def run_online() -> None:
         run_on(connection)
         return
     from media.db import create_catalog_engine
-    from media.settings import get_settings
+    from media.settings import Settings
 
-    engine = create_catalog_engine(config.get_main_option("sqlalchemy.url") or get_settings().catalog_url)
+    # Settings(), not get_settings(): that one reads saved keys from the catalog, which would migrate it.
+    engine = create_catalog_engine(config.get_main_option("sqlalchemy.url") or Settings().catalog_url)
     try:
         with engine.begin() as connection:
             run_on(connection)
