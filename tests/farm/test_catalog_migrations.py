@@ -75,7 +75,8 @@ def test_a_catalog_made_by_main_upgrades_in_place_with_every_row_kept(fresh_data
     with engine.connect() as conn:
         assert migrate.current_revision(conn) == migrate.head_revision()
         for table, rows in before.items():
-            assert sorted(conn.execute(text(f"SELECT * FROM {table}")).fetchall()) == rows, table
+            width = len(rows[0]) if rows else 0  # columns added by later revisions come after main's
+            assert sorted(r[:width] for r in conn.execute(text(f"SELECT * FROM {table}")).fetchall()) == rows, table
     assert schema_differences(engine) == [], NEW_REVISION_HINT
     with Session(engine) as session:  # and the studio reads them as its own rows
         job = session.get(Job, "jobs-id")
@@ -96,7 +97,8 @@ def test_an_older_catalog_gains_the_tables_its_studio_did_not_have(fresh_data_di
     assert {"transcripts", "batch_webhooks"} <= tables
     with engine.connect() as conn:
         for table, rows in before.items():
-            assert sorted(conn.execute(text(f"SELECT * FROM {table}")).fetchall()) == rows, table
+            width = len(rows[0]) if rows else 0  # columns added by later revisions come after main's
+            assert sorted(r[:width] for r in conn.execute(text(f"SELECT * FROM {table}")).fetchall()) == rows, table
     assert schema_differences(engine) == [], NEW_REVISION_HINT
 
 
