@@ -93,6 +93,7 @@ class Farm:
 
     def start_worker(self, index: int, threads: int = 1) -> subprocess.Popen:
         """Start worker ``index`` (its own session, so a kill takes its FFmpeg children too)."""
+        self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / f"worker-{index}.log", "ab")  # noqa: SIM115 - closed by the process's end
         proc = subprocess.Popen(
             [sys.executable, "-m", "jobs.worker", "--workers", str(threads), *(["--no-periodic"] if index else [])],
