@@ -53,3 +53,27 @@ def test_each_backend_round_trips_a_task_through_its_server(kind, request, monke
         queue.storage.close()
     finally:
         reset_settings()
+
+
+QUEUE_SCRIPT = """
+import os
+from jobs.queue import create_huey
+queue = create_huey()
+print(queue.pending_count())
+"""
+
+
+def test_workers_starting_together_make_the_postgres_queue_tables_once(postgres_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "NOVAI_QUEUE_URL": postgres_url, "NOVAI_DATA_DIR": str(tmp_path / "data")}
+    env.pop("NOVAI_QUEUE_IMMEDIATE", None)
+    procs = [subprocess.Popen([sys.executable, "-c", QUEUE_SCRIPT], cwd=Path(__file__).resolve().parents[2],
+                              env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(4)]
+    outcomes = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 4, [err for _out, err in outcomes]
+    assert [out.strip() for out, _err in outcomes] == ["0"] * 4
