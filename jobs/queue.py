@@ -50,6 +50,26 @@ def libpq_dsn(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+# Key of the advisory lock held while the queue's tables are made (any 64-bit number; "NOVAIQUE").
+QUEUE_DDL_LOCK_KEY = 0x4E4F564149515545
+
+
+def create_postgres_queue_tables(instance: Huey) -> None:
+    """Create Huey's ``huey_*`` tables once, under a transaction-scoped advisory lock.
+
+    Huey's own start-up runs ``CREATE TABLE IF NOT EXISTS``, which is not safe when several workers of a
+    farm start at the same moment (PostgreSQL can fail one of two concurrent creations with a unique
+    violation on ``pg_type``). Raises ``psycopg.OperationalError`` when the server cannot be reached."""
+    import psycopg
+
+    storage = instance.storage
+    with psycopg.connect(storage.dsn, **storage.connection_params) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_DDL_LOCK_KEY,))
+        for statement in storage.ddl:
+            conn.execute(statement)
+        conn.commit()
+
+
 def read_settings_afresh(signal: str, task: object, *args: object) -> None:
     """Huey signal handler: forget the cached settings as a task starts, so it reads the keys and limits
     saved in the catalog now (see the module docstring)."""
@@ -71,8 +91,11 @@ def _storage_huey() -> Huey:
         return RedisHuey(QUEUE_NAME, url=settings.queue_url, immediate=immediate)
     if backend == "postgresql":
         # blocking: a worker waits on LISTEN/NOTIFY (read_timeout s) instead of polling the table.
-        return PostgresHuey(QUEUE_NAME, dsn=libpq_dsn(settings.queue_url), immediate=immediate,
-                            blocking=True, read_timeout=1, connect_timeout=10)
+        instance = PostgresHuey(QUEUE_NAME, dsn=libpq_dsn(settings.queue_url), immediate=immediate,
+                                blocking=True, read_timeout=1, connect_timeout=10, create_tables=False)
+        if not immediate:
+            create_postgres_queue_tables(instance)
+        return instance
     # huey >= 3.5.3: earlier 3.5.x had "database is locked" and fork/hang bugs (see pyproject).
     return SqliteHuey(QUEUE_NAME, filename=str(settings.queue_path), journal_mode="wal", timeout=15,
                       immediate=immediate)
