@@ -2,7 +2,7 @@
 
 ``Consumer.start()`` installs SIGINT/SIGTERM/SIGHUP handlers, which would steal Ctrl-C from the app (and
 raises off the main thread). The studio owns the process's signals, so this consumer skips that step and
-is stopped explicitly by :func:`stop_consumer`. ``huey_consumer jobs.tasks.huey`` remains the way to run
+is stopped explicitly by :func:`stop_consumer`. ``python -m jobs.worker`` (jobs/worker.py) is the way to run
 workers in a separate process (``launch.py --no-worker``).
 """
 

@@ -23,6 +23,7 @@ from jobs.runner import sweep_outcomes
 from media import job_store, store
 from media.lease import is_stale, lease_s, now_utc, pid_is_dead_here
 from media.models import Job
+from media.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +85,16 @@ def sweep_leases(lease: float | None = None) -> list[str]:
     return taken
 
 
-def recover_interrupted_jobs(include_queued: bool = False, clean_shared: bool = True) -> int:
+def recover_interrupted_jobs(include_queued: bool = False, clean_shared: bool | None = None) -> int:
     """Handle the jobs a stopped process left: every ``processing`` job whose worker is gone (see
     :func:`sweep_leases`; a job whose heartbeat is fresh runs on another worker and is left alone), and
     ``queued``/``pending`` ones too when ``include_queued`` (a queue known to be lost).
 
     Call once at start-up, before the consumer starts. ``clean_shared``: also empty the media folder's
     scratch (``media.store.clean_scratch``): right for a studio that is the only process using its media
-    folder; a farm worker passes False and cleans only its own scratch folder. Returns how many jobs
-    were handled.
+    folder; a farm worker passes False and cleans only its own scratch folder. None (default): True
+    unless the media folder is a shared one (``NOVAI_MEDIA_DIR`` set), where other machines' files in
+    flight must be left alone. Returns how many jobs were handled.
     """
     import jobs.tasks  # noqa: F401  (task modules register their handlers on import)
 
@@ -102,6 +104,8 @@ def recover_interrupted_jobs(include_queued: bool = False, clean_shared: bool = 
         for job in job_store.list_jobs(statuses=("queued", "pending"), limit=10_000):
             _recover(job)
             handled += 1
+    if clean_shared is None:
+        clean_shared = get_settings().shared_media_dir is None
     if clean_shared:
         store.clean_scratch()
     else:

@@ -1,6 +1,6 @@
 """Imports every task module (``jobs/*_tasks.py``) so a consumer knows all tasks; re-exports ``huey``.
 
-Run workers in their own process with ``huey_consumer jobs.tasks.huey``.
+Run workers in their own process with ``python -m jobs.worker`` (a wrapper over Huey's consumer).
 """
 
 from __future__ import annotations
