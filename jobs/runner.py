@@ -78,7 +78,7 @@ class Outcome:
     """How a job ended, kept until the catalog accepts it (see :func:`run_job`)."""
 
     job_id: str
-    status: str  # completed | failed | canceled
+    status: str  # completed | failed | canceled | lost (another worker owns the job: nothing written)
     message: str | None = None
     output: dict[str, Any] = field(default_factory=dict)
     on_end: Callable[[], None] | None = None  # the caller's own rows (in-process only)
