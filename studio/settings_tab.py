@@ -1,7 +1,7 @@
 """Settings tab: provider keys (masked) with "test connection", the daily spending limit, the data
 folder, output defaults, default providers and price tables (read from the settings object).
 
-Keys typed here are saved by ``media.keys`` (0600 file in the data folder) and never echoed back:
+Keys typed here are saved by ``media.keys`` (in the catalog, so every worker uses them) and never echoed back:
 the key box is cleared after saving and only the masked key is shown.
 """
 
@@ -191,8 +191,8 @@ def build() -> None:
     """Lay out the tab."""
     settings = get_settings()
     gr.Markdown("### Cloud providers\nEvery tool works without a key (offline default). Keys set in "
-                "the environment always win; a key saved here is stored in the data folder, readable by "
-                "your user only, and shown masked.")
+                "the environment always win; a key saved here is stored in the catalog (readable by "
+                "your user only; on a render farm every worker uses it at once) and shown masked.")
     key_lines = {provider: _provider_block(provider) for provider in media_keys.key_providers()}
     gr.Markdown("### Daily spending limit\nBefore a paid job is queued, its estimate plus today's spend "
                 "(UTC day) is checked against this limit; over it, the job is refused and nothing is queued.")
