@@ -14,7 +14,7 @@ import gradio as gr
 from jobs import provider_check
 from media import costs as media_costs
 from media import keys as media_keys
-from media.settings import Settings, get_settings
+from media.settings import Settings, get_settings, hide_url_password
 from studio import models_section, providers_ui
 
 TITLE = "Settings"
@@ -56,6 +56,8 @@ def settings_rows(settings: Settings, group: str) -> list[list[Any]]:
         if any(word in field for word in _SECRET_WORDS) or settings_group(field) != group:
             continue
         value, env = getattr(settings, field), env_name(field, type(settings))
+        if field.endswith("_url") and isinstance(value, str):
+            value = hide_url_password(value)  # NOVAI_DATABASE_URL / NOVAI_QUEUE_URL may hold one
         if isinstance(value, dict) and value:  # a table (prices by endpoint/model...): one row per entry
             rows.extend([f"{field}[{key}]", _format_value(entry), env, info.description or ""]
                         for key, entry in value.items())

@@ -43,3 +43,20 @@ def test_an_unreachable_database_server_is_said_at_start_without_its_password(fr
     assert f"127.0.0.1:{port}/novai" in problems[0] and "NOVAI_DATABASE_URL" in problems[0]
     assert "s3cret-pw" not in problems[0]
     assert get_settings().fal_key == ""  # settings still load (saved keys unread, said in the log)
+
+
+def test_the_settings_tab_and_repr_never_show_a_database_password(fresh_data_dir, monkeypatch):
+    from studio.settings_tab import settings_rows
+
+    monkeypatch.setenv("NOVAI_DATABASE_URL", "postgresql+psycopg://novai:s3cret-pw@db.farm:5432/novai")
+    monkeypatch.setenv("NOVAI_QUEUE_URL", "redis://:s3cret-pw@redis.farm:6379/0")
+    reset_settings()
+    db.reset_engine()
+    from media.settings import Settings
+
+    settings = Settings()
+    rows = {row[0]: row[1] for group in ("general", "output", "providers", "prices")
+            for row in settings_rows(settings, group)}
+    assert rows["database_url"] == "postgresql+psycopg://novai:***@db.farm:5432/novai"
+    assert rows["queue_url"] == "redis://:***@redis.farm:6379/0"
+    assert "s3cret" not in repr(settings) and "s3cret" not in str(rows)
