@@ -90,6 +90,10 @@ class LocalSwapProvider:
     name = "local"
     needs_key = False
 
+    def check_face_image(self, path: Path, options: SwapOptions) -> None:
+        """Before queueing: the face image holds every face the options use (:func:`pick_source_faces`)."""
+        pick_source_faces(path, source_face_indices(options))
+
     def __init__(self, blend: str | None = None, detect_every: int | None = None) -> None:
         settings = get_settings()
         self.blend = blend or settings.swap_blend
