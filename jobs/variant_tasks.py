@@ -18,7 +18,14 @@ from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
 from media.normalize import prune_cache
 from media.settings import get_settings
-from media.variant_render import VariantOptions, normalize_video, render_variant
+from media.variant_render import (
+    VariantOptions,
+    normalize_video,
+    one_pass_better,
+    render_variant,
+    variant_facts,
+    variant_thumbnail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +62,20 @@ def _render(job_id: str, variant_id: str) -> dict:
     if video is None:
         raise FileNotFoundError(f"source video of variant {variant.index} was deleted")
     batches.update_variant(variant_id, status="processing", error=None)
-    normalized_for(video, options.fit, _progress(job_id, 0, 60))
+    source = store.abs_path(video.file)
+    one_pass = bool(job_store.get_job(job_id).input_payload.get("one_pass")) and one_pass_better(
+        source, options.fit, options.audio_mode, cache_root(video.id))  # planner: its source's only variant
+    if not one_pass:
+        normalized_for(video, options.fit, _progress(job_id, 0, 60))
     audio_path = store.abs_path(audio.file) if audio else None
     hook_text = hook.text if hook else variant.snapshot.get("hook")
     dest = store.media_root() / "variants" / batch.id / variant.file_name
     dest.parent.mkdir(parents=True, exist_ok=True)
-    result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, dest,
-                            cache_root(video.id), _progress(job_id, 60, 99))
-    row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
-                        parent_video_id=video.id)
+    result = render_variant(source, audio_path, hook_text, options, dest, cache_root(video.id),
+                            _progress(job_id, 0 if one_pass else 60, 99), one_pass=one_pass)
+    row = register_file(dest, "video", variant.file_name, facts=variant_facts(result),  # no re-decoding
+                        thumbnail=lambda thumb: variant_thumbnail(result, thumb), type="variant",
+                        batch_id=batch.id, parent_video_id=video.id)
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,
                            render_path=result.render_path, error=None)
     return {"result_ids": [row.id], "variant_id": variant_id, "render_path": result.render_path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobs.queue import enqueue_many, huey
 from jobs.runner import UserFacingError, submit
 from jobs.variant_tasks import build_zip_task, normalize_video_task, render_variant_task
 from media import batches, job_store
@@ -40,18 +41,40 @@ def create_variant_batch(video_ids: list[str], audio_ids: list[str] | None = Non
                         options.get("assignment", "round_robin"), _seed(options),
                         get_settings().cartesian_cap)
         stored = {**{k: options[k] for k in BATCH_KEYS if k in options}, **render_options.to_dict()}
-        batch = batches.create_batch(combos, stored)
+        batch = batches.create_batch(combos, stored, job_payload=True)
     except (AssignmentError, batches.BatchError, ValueError) as exc:
         raise UserFacingError(str(exc)) from exc
-    job_ids = []
-    for variant in batches.batch_variants(batch.id):
-        job = job_store.create_job("variant", {"batch_id": batch.id, "variant_id": variant.id,
-                                               "video_id": variant.video_id, "audio_id": variant.audio_id,
-                                               "hook_id": variant.hook_id}, reference_id=variant.id)
-        batches.update_variant(variant.id, job_id=job.id, status="queued")
-        submit(job.id, render_variant_task)
-        job_ids.append(job.id)
+    job_ids = enqueue_batch(batch.id)
     return {"batch_id": batch.id, "total": batch.total, "job_ids": job_ids}
+
+
+VARIANT_PRIORITY = 10  # variant renders go before ahead-of-time normalisations (priority 0) when the
+# queue storage supports priorities (SQLite); the render normalises its own source first anyway.
+
+
+def first_results_order(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """``(variant_id, video_id, job_id)`` rows reordered so sources take turns: the first variant of
+    every source, then every source's second, ... Two workers then normalise two different sources
+    at once instead of one waiting for the other's normalisation, and the first result arrives
+    after one normalisation and one render (issue 15)."""
+    turn: dict[str, int] = {}
+    keyed = []
+    for pos, row in enumerate(rows):
+        k = turn.get(row[1], 0)
+        turn[row[1]] = k + 1
+        keyed.append((k, pos, row))
+    return [row for _, _, row in sorted(keyed)]
+
+
+def enqueue_batch(batch_id: str) -> list[str]:
+    """Enqueue the render task of every variant of a planned batch (job rows already ``queued``) and
+    record the Huey task ids in one transaction; returns the job ids in batch order."""
+    rows = batches.batch_jobs(batch_id)
+    priority = VARIANT_PRIORITY if getattr(huey.storage, "priority", False) else None
+    tasks = [render_variant_task.s(job_id, priority=priority) for _, _, job_id in first_results_order(rows)]
+    job_store.set_task_ids({task.args[0]: task.id for task in tasks})  # before a worker can start one
+    enqueue_many(tasks)
+    return [job_id for _, _, job_id in rows]
 
 
 def _seed(options: dict[str, Any]) -> int | None:

@@ -125,15 +125,18 @@ def _import_checked(src: Path, kind: str, collection: str, display: str) -> str:
 
 
 def _catalog(path: Path, kind: str, name: str, facts: MediaInfo | tuple[int, int, str],
-             **fields: Any) -> Video | AudioFile | Image:
+             thumbnail=None, **fields: Any) -> Video | AudioFile | Image:
     """Thumbnail a checked file inside the media folder and insert its row (``fields`` set extra columns).
 
-    On failure the thumbnail is removed again; the file itself is the caller's.
+    ``thumbnail(dest) -> dest`` makes the thumbnail instead of decoding the file. On failure the
+    thumbnail is removed again; the file itself is the caller's.
     """
     thumb: Path | None = None
     info = None if kind == "image" else facts
     try:
-        if kind == "video":
+        if thumbnail is not None:
+            thumb = thumbnail(store.new_file_path("thumbnails", name, ".jpg"))
+        elif kind == "video":
             thumb = video_thumbnail(path, info.duration_s, store.new_file_path("thumbnails", name, ".jpg"))
         elif kind == "image":
             thumb = image_thumbnail(path, store.new_file_path("thumbnails", name, ".jpg"))
@@ -166,13 +169,16 @@ def _make_row(kind: str, name: str, dest: Path, thumb: Path | None, info: MediaI
     return Image(**common, thumbnail=store.rel_path(thumb))
 
 
-def register_file(path: Path, kind: str, name: str, **fields: Any) -> Video | AudioFile | Image:
-    """Catalog a file the studio wrote itself (already inside the media folder); probes and thumbnails it.
+def register_file(path: Path, kind: str, name: str, facts: MediaInfo | None = None, thumbnail=None,
+                  **fields: Any) -> Video | AudioFile | Image:
+    """Catalog a file the studio wrote itself (already inside the media folder); probes and thumbnails it,
+    unless the writer passes what it knows: ``facts`` (its :class:`MediaInfo`) and ``thumbnail(dest)
+    -> dest`` (e.g. a rendered variant, :func:`media.variant_render.variant_facts`, issue 15).
 
     ``fields`` sets extra columns (``type``, ``parent_video_id``, ``batch_id``...). Raises MediaError.
     """
     _check_kind(kind)
-    return _catalog(path, kind, name, _check(path, kind, name), **fields)
+    return _catalog(path, kind, name, facts or _check(path, kind, name), thumbnail, **fields)
 
 
 def get_item(kind: str, item_id: str) -> Video | AudioFile | Image:
