@@ -92,6 +92,17 @@ def launch_options(args: argparse.Namespace, auth: tuple[str, str] | None, media
     }
 
 
+def warn_about_data_folder() -> list[str]:
+    """Print a WARNING for each problem of the data folder (not writable, read-only catalog, little free
+    space; ``media.startup.data_folder_problems``) and return them."""
+    from media.startup import data_folder_problems
+
+    problems = data_folder_problems()
+    for problem in problems:
+        print(f"WARNING: {problem}", file=sys.stderr)
+    return problems
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse options, recover interrupted jobs, start the consumer and serve the app until Ctrl-C."""
     args = parse_args(argv)
@@ -104,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = get_settings()
     print(f"NOVAI Studio data folder: {settings.data_dir}")
+    warn_about_data_folder()
     recovered = recover_interrupted_jobs()
     if recovered:
         print(f"Recovered {recovered} job(s) interrupted by the last shutdown.")

@@ -18,11 +18,11 @@ from jobs.character_providers.base import CharacterRequest
 from jobs.character_providers.gemini import price_per_image_cents
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, register_task, run_job, submit
+from jobs.runner import UserFacingError, register_end_handler, register_task, run_job, submit
 from media import job_store, library
 from media.characters import catalog
 from media.characters.images import check_image_file
-from media.costs import check_spend_limit
+from media.costs import SpendHold, spend_reservation
 from media.models import Job
 from media.settings import get_settings
 from media.store import abs_path
@@ -38,9 +38,6 @@ def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple
     if provider == "gemini" and not get_settings().gemini_api_key:
         raise ValueError("the gemini provider needs GOOGLE_API_KEY or GEMINI_API_KEY; set it in .env "
                          "or choose the local provider")
-    if provider == "gemini":  # one generated image; SpendLimitExceeded (a ValueError) past the daily limit
-        settings = get_settings()
-        check_spend_limit(price_per_image_cents(settings.gemini_image_model, settings.gemini_image_price_cents))
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES_LEN:
         raise ValueError(f"notes too long ({len(notes)} characters; at most {MAX_NOTES_LEN})")
@@ -50,10 +47,12 @@ def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple
     return catalog.clean_name(name), notes
 
 
-def _enqueue(diagram_id: str, image_id: str, provider: str) -> dict[str, Any]:
+def _enqueue(diagram_id: str, image_id: str, provider: str, hold: SpendHold | None = None) -> dict[str, Any]:
     # image_id in the input lets the Library refuse to delete the photo while the job runs.
     job = job_store.create_job(JOB_TYPE, {"character_id": diagram_id, "image_id": image_id,
                                           "provider": provider}, reference_id=diagram_id)
+    if hold is not None:
+        hold.attach(job.id)
     submit(job.id, character_task)
     return {"job_id": job.id, "character_id": diagram_id}
 
@@ -63,10 +62,19 @@ def create_character(image_id: str, name: str, provider: str = "local", notes: s
 
     Returns ``{"job_id", "character_id"}``. Raises ``ValueError`` (empty name, unknown provider,
     gemini without a key, notes too long) or ``LookupError`` (no such image) before any job exists.
+    A gemini character reserves its price (one image) against the daily limit in the same transaction
+    as the check (``media.costs.spend_reservation``): past the limit ``SpendLimitExceeded`` (a
+    ValueError), nothing made.
     """
     clean, notes = _check_request(image_id, name, provider, notes)
-    diagram = catalog.create_pending_diagram(clean, image_id, provider, notes)
-    return _enqueue(diagram.id, image_id, provider)
+    if provider != "gemini":
+        diagram = catalog.create_pending_diagram(clean, image_id, provider, notes)
+        return _enqueue(diagram.id, image_id, provider)
+    settings = get_settings()
+    price = price_per_image_cents(settings.gemini_image_model, settings.gemini_image_price_cents)
+    with spend_reservation(JOB_TYPE, price) as hold:
+        diagram = catalog.create_pending_diagram(clean, image_id, provider, notes)
+        return _enqueue(diagram.id, image_id, provider, hold)
 
 
 def regenerate_character(character_id: str, provider: str | None = None) -> dict[str, Any]:
@@ -127,6 +135,8 @@ def character_task(job_id: str) -> str:
 
 
 register_task(JOB_TYPE, character_task)
+register_end_handler(JOB_TYPE, lambda _job, _status, message, payload: _mark_failed(payload["character_id"],
+                                                                                   message or "canceled"))
 
 
 def _recover(job: Job) -> bool:

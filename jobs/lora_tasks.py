@@ -27,10 +27,10 @@ from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
 from media import job_store
 from media import lora_catalog as catalog
-from media.costs import SpendLimitExceeded, check_spend_limit
+from media.costs import SpendHold, SpendLimitExceeded, spend_reservation
 from media.db import session_scope
 from media.lora_import import LoraFileError, inspect_lora_file
-from media.models import Job, LoraModel, utcnow
+from media.models import Job, LoraDataset, LoraModel, utcnow
 from media.settings import get_settings
 from media.store import (
     abs_path,
@@ -92,15 +92,6 @@ def estimate_training_cents(steps: int) -> int:
     return int(cents or 0)
 
 
-def _check_daily_limit(estimate_cents: int) -> None:
-    """Refuse the training when it would pass the daily limit (``media.costs.check_spend_limit``:
-    DAILY_COST_LIMIT_CENTS and the limit set in Settings)."""
-    try:
-        check_spend_limit(estimate_cents)
-    except SpendLimitExceeded as exc:
-        raise UserFacingError(str(exc)) from exc
-
-
 def start_training(dataset_id: str, name: str, options: dict | None = None) -> dict[str, Any]:
     """Validate, create the model row and the ``lora_train`` job, enqueue it.
 
@@ -113,7 +104,16 @@ def start_training(dataset_id: str, name: str, options: dict | None = None) -> d
     dataset = catalog.get_dataset(dataset_id)
     name = " ".join((name or "").split()) or dataset.trigger_word
     estimate = estimate_training_cents(train.steps)
-    _check_daily_limit(estimate)
+    try:  # the estimate is held against the daily limit until the job ends (media.costs)
+        with spend_reservation(TRAIN_JOB, estimate) as hold:
+            return _create_training(dataset, name, train, estimate, hold)
+    except SpendLimitExceeded as exc:
+        raise UserFacingError(str(exc)) from exc
+
+
+def _create_training(dataset: LoraDataset, name: str, train: TrainOptions, estimate: int,
+                     hold: SpendHold) -> dict[str, Any]:
+    """Create the model row and the job (tied to the reservation ``hold``) and enqueue it."""
     lora_thumb = None
     if dataset.thumbnail:
         dest = new_file_path("thumbnails", f"lora_{safe_name(name)}.jpg")
@@ -126,6 +126,7 @@ def start_training(dataset_id: str, name: str, options: dict | None = None) -> d
         session.add(lora)
     job = job_store.create_job(TRAIN_JOB, {"dataset_id": dataset.id, "lora_id": lora.id, "options": asdict(train),
                                            "estimate_cents": estimate}, reference_id=lora.id)
+    hold.attach(job.id)
     submit(job.id, lora_train_task)
     return {"job_id": job.id, "lora_id": lora.id, "estimate_cents": estimate}
 

@@ -3,18 +3,21 @@
 A task module may register a handler for its job type (``register_recovery``) that re-queues or
 re-attaches the job (a fal training re-attaches to its ``external_request_id``) and returns True.
 Without a handler, or when the handler returns False, the job is marked failed with the reason, and
-the store's scratch folder is emptied, so nothing half-written reaches the library.
+the store's scratch space is emptied (``media.store.clean_scratch``), so nothing half-written reaches
+the library. Outcomes the catalog refused before the restart are written first, with their reason.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 
-from media import job_store
+from huey import crontab
+
+from jobs.queue import huey
+from jobs.runner import sweep_outcomes
+from media import job_store, store
 from media.models import Job
-from media.store import tmp_dir
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ def recover_interrupted_jobs(include_queued: bool = False) -> int:
     """
     import jobs.tasks  # noqa: F401  (task modules register their handlers on import)
 
+    sweep_outcomes()  # outcomes the catalog refused before the restart end their jobs with their reason
     statuses = ("processing", "queued", "pending") if include_queued else ("processing",)
     interrupted = job_store.list_jobs(statuses=statuses, limit=10_000)
     for job in interrupted:
@@ -47,9 +51,16 @@ def recover_interrupted_jobs(include_queued: bool = False) -> int:
             except Exception as exc:  # noqa: BLE001 - a broken handler must not stop the studio from starting
                 log.warning("recovery of job %s failed: %s", job.id, exc)
         if not requeued:
-            job_store.fail_job(job.id, INTERRUPTED_MESSAGE)
-    shutil.rmtree(tmp_dir(), ignore_errors=True)
-    tmp_dir()
-    for part in (tmp_dir().parent / "variants").rglob(".*.part.mp4"):  # a render killed mid-write
-        part.unlink(missing_ok=True)
+            try:
+                job_store.fail_job(job.id, INTERRUPTED_MESSAGE)
+            except Exception as exc:  # noqa: BLE001 - a read-only catalog must not stop the studio starting
+                log.warning("could not mark interrupted job %s failed: %s", job.id, exc)
+    store.clean_scratch()
     return len(interrupted)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep_outcomes_task() -> int:
+    """Every minute: end the jobs whose outcome the catalog refused (full disk, read-only file) once it
+    accepts writes again (``jobs.runner.sweep_outcomes``); returns how many were ended."""
+    return sweep_outcomes()

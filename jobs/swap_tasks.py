@@ -21,7 +21,7 @@ from jobs.swap_providers import ProviderUnavailable, check_provider_name, load_p
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
 from jobs.swap_providers.local import pick_source_face
 from media import job_store, store
-from media.costs import SpendLimitExceeded, check_spend_limit
+from media.costs import SpendLimitExceeded, spend_reservations
 from media.face.preview import FramePreview
 from media.face.preview import preview_swap as media_preview
 from media.library import LibraryError, get_item, register_file
@@ -136,27 +136,24 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     if image is None:
         raise UserFacingError(f"no library image with id {face_image_id}")
     pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
-    _check_daily_limit(provider, sum(video.duration_s for video in videos.values()))
-    job_ids = []
-    for video_id in video_ids:
-        payload = {"video_id": video_id, "face_image_id": face_image_id, "provider": provider,
-                   "options": _options_payload(swap_options)}
-        job = job_store.create_job(JOB_TYPE, payload, reference_id=video_id)
-        submit(job.id, swap_video_task)
-        job_ids.append(job.id)
-    return {"job_ids": job_ids}
-
-
-def _check_daily_limit(provider: str, seconds: float) -> None:
-    """Refuse a paid swap whose estimate (price per second x source seconds, rounded up) would pass the
-    daily limit (``media.costs.check_spend_limit``); free providers are not checked."""
     price = get_settings().swap_price_cents_per_second.get(provider, 0.0)
-    if price <= 0:
-        return
+    # A paid swap holds its estimate (price per second x source seconds, rounded up) per job against the
+    # daily limit, all jobs or none (media.costs.spend_reservations); free providers hold nothing.
+    estimates = [math.ceil(price * videos[v].duration_s) for v in video_ids] if price > 0 else []
     try:
-        check_spend_limit(math.ceil(price * seconds))
+        with spend_reservations(JOB_TYPE, estimates) as holds:
+            job_ids = []
+            for number, video_id in enumerate(video_ids):
+                payload = {"video_id": video_id, "face_image_id": face_image_id, "provider": provider,
+                           "options": _options_payload(swap_options)}
+                job = job_store.create_job(JOB_TYPE, payload, reference_id=video_id)
+                if holds:
+                    holds[number].attach(job.id)
+                submit(job.id, swap_video_task)
+                job_ids.append(job.id)
     except SpendLimitExceeded as exc:
         raise UserFacingError(str(exc)) from exc
+    return {"job_ids": job_ids}
 
 
 def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,

@@ -11,7 +11,7 @@ from huey import crontab
 
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import register_task, run_job, submit
+from jobs.runner import register_end_handler, register_task, run_job, submit
 from media import batches, job_store, store
 from media.db import session_scope
 from media.library import purge_trash, register_file
@@ -73,6 +73,11 @@ def _render(job_id: str, variant_id: str) -> dict:
     dest.parent.mkdir(parents=True, exist_ok=True)
     result = render_variant(source, audio_path, hook_text, options, dest, cache_root(video.id),
                             _progress(job_id, 0 if one_pass else 60, 99), one_pass=one_pass)
+    try:
+        job_store.check_canceled(job_id)  # canceled during the last step: keep no output
+    except job_store.JobCanceled:
+        dest.unlink(missing_ok=True)
+        raise
     row = register_file(dest, "video", variant.file_name, facts=variant_facts(result),  # no re-decoding
                         thumbnail=lambda thumb: variant_thumbnail(result, thumb), type="variant",
                         batch_id=batch.id, parent_video_id=video.id)
@@ -153,6 +158,13 @@ def _requeue(job: Job) -> bool:
     submit(job.id, _TASK_BY_TYPE[job.type])
     return True
 
+
+def _end_variant(job_id: str, status: str, message: str | None, payload: dict) -> None:
+    """A variant job ended by the outcome sweep (the catalog refused the end at first): its variant too."""
+    batches.update_variant(payload["variant_id"], status=status, error=message or status)
+
+
+register_end_handler("variant", _end_variant)
 
 _TASK_BY_TYPE = {"variant": render_variant_task, "variant_zip": build_zip_task, "normalize": normalize_video_task}
 for _job_type, _task in _TASK_BY_TYPE.items():

@@ -143,16 +143,18 @@ def update_variant(variant_id: str, **fields: Any) -> Variant:
 def derive_status(counts: Counter, total: int, expired: bool = False) -> str:
     """Batch status from its variants' status counts.
 
-    expired > running (some started, not all done) > queued (none started) > completed (all done) >
-    failed (none done) > completed_with_errors (some failed or canceled).
+    expired > running (some started, not all done) > queued (none started); once all are done:
+    completed (none failed; canceled variants are the creator's choice, not errors: the counts say how
+    many) > canceled (every variant canceled) > failed (none completed) > completed_with_errors (some
+    completed, some failed).
     """
     if expired:
         return "expired"
     finished = counts["completed"] + counts["failed"] + counts["canceled"]
     if finished < total:
         return "running" if finished or counts["processing"] else "queued"
-    if counts["completed"] == total:
-        return "completed"
+    if counts["failed"] == 0:
+        return "completed" if counts["completed"] or not total else "canceled"
     if counts["completed"] == 0:
         return "failed"
     return "completed_with_errors"
@@ -169,7 +171,7 @@ def refresh_batch_status(batch_id: str) -> VariantBatch:
         status = derive_status(counts, batch.total, batch.status == "expired")
         if status != batch.status:
             batch.status = status
-            if status in ("completed", "completed_with_errors", "failed"):
+            if status in ("completed", "completed_with_errors", "failed", "canceled"):
                 batch.completed_at = utcnow()
             session.add(batch)
         return batch

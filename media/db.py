@@ -9,9 +9,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
 from media import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from media.errors import StudioError
 from media.models import utcnow
 from media.settings import get_settings
 
@@ -38,6 +40,36 @@ def get_engine() -> Engine:
     return engine
 
 
+class CatalogUnavailable(StudioError, OSError):
+    """The catalog cannot be written or opened (read-only file or folder, full disk, I/O error).
+
+    The message says which, and what to do, without the server's paths."""
+
+
+_CATALOG_PROBLEMS = (
+    ("readonly", ("the catalog is read-only, so nothing can be saved; make catalog.sqlite3 (and the data "
+                 "folder holding it) writable by the user running the studio, then restart it")),
+    ("disk is full", ("the disk holding the data folder is full, so the catalog could not be saved; free "
+                     "some space and try again")),
+    ("disk i/o error", ("the disk holding the catalog reported an I/O error (full or failing disk?); "
+                       "free some space or check the disk, then try again")),
+    ("unable to open database", ("the catalog cannot be opened (the data folder is missing or not "
+                                "writable by the user running the studio)")),
+)
+
+
+def catalog_problem(exc: BaseException) -> CatalogUnavailable | None:
+    """A :class:`CatalogUnavailable` naming the problem for a database error about the catalog's file
+    (read-only, full disk, I/O error, cannot open), or None for any other error."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    for needle, message in _CATALOG_PROBLEMS:
+        if needle in text:
+            return CatalogUnavailable(f"{message} (database error: {str(exc.orig).strip()})")
+    return None
+
+
 def reset_engine() -> None:
     """Dispose of the cached engine (tests point ``NOVAI_DATA_DIR`` elsewhere)."""
     if get_engine.cache_info().currsize:
@@ -50,11 +82,19 @@ def session_scope() -> Iterator[Session]:
     """A session that commits on success and rolls back on error.
 
     Objects stay readable after the block (``expire_on_commit=False``).
+    Raises :class:`CatalogUnavailable` for a read-only or full catalog (see :func:`catalog_problem`).
     """
-    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        engine = get_engine()
+    except DBAPIError as exc:
+        raise (catalog_problem(exc) or exc) from exc
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
         session.commit()
+    except DBAPIError as exc:
+        session.rollback()
+        raise (catalog_problem(exc) or exc) from exc
     except Exception:
         session.rollback()
         raise

@@ -2,14 +2,19 @@
 
 FFmpeg writes ``-progress pipe:1`` key=value lines on stdout (``out_time_us=...``, ``progress=end``);
 stderr goes to a temporary file whose tail becomes the error message. A progress callback may raise
-(a canceled job): the process is killed and the exception propagates.
+(a canceled job): the process is killed and the exception propagates. So may the stop check installed
+with :func:`stop_check` (the job boundary installs one that raises when the job is canceled): it runs
+about every :data:`STOP_CHECK_EVERY_S` seconds of every FFmpeg step, with or without a progress callback.
 """
 
 from __future__ import annotations
 
+import contextvars
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import imageio_ffmpeg
@@ -17,6 +22,24 @@ import imageio_ffmpeg
 from media.probe import MediaError
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-progress", "pipe:1", "-nostats"]
+
+
+STOP_CHECK_EVERY_S = 0.5
+"""Seconds between two calls of the installed stop check while an FFmpeg step runs."""
+
+_STOP_CHECK: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("ffmpeg_stop_check",
+                                                                                       default=None)
+
+
+@contextmanager
+def stop_check(check: Callable[[], None]) -> Iterator[None]:
+    """While the block runs (in this thread/context), every FFmpeg step calls ``check()`` about every
+    :data:`STOP_CHECK_EVERY_S` seconds; when it raises, FFmpeg is killed and the exception propagates."""
+    token = _STOP_CHECK.set(check)
+    try:
+        yield
+    finally:
+        _STOP_CHECK.reset(token)
 
 
 class FFmpegError(MediaError):
@@ -40,9 +63,14 @@ class FFmpegProcess:
 
     def wait(self, expected_s: float | None = None, progress: Callable[[float], None] | None = None) -> None:
         """Block until FFmpeg ends; ``progress(fraction 0-1)`` is called as output time advances."""
+        check = _STOP_CHECK.get()
+        checked = time.monotonic()
         try:
             assert self._proc.stdout is not None
             for raw in self._proc.stdout:
+                if check is not None and time.monotonic() - checked >= STOP_CHECK_EVERY_S:
+                    check()  # e.g. raises JobCanceled: FFmpeg is killed below
+                    checked = time.monotonic()
                 line = raw.decode("ascii", "replace").strip()
                 if progress and expected_s and line.startswith("out_time_us="):
                     value = line.partition("=")[2]

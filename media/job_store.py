@@ -6,15 +6,18 @@ row whose ``status`` moves pending -> queued -> processing -> completed | failed
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
+import logging
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.models import ACTIVE_JOB_STATUSES, CostRecord, Job, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class JobCanceled(Exception):
@@ -69,8 +72,19 @@ def start_job(job_id: str) -> Job:
 def report_progress(job_id: str, progress: float, message: str | None = None) -> None:
     """Write progress (0-100, clamped) and an optional step message.
 
-    Raises :class:`JobCanceled` when the row was canceled meanwhile, so long work stops promptly.
+    Raises :class:`JobCanceled` when the row was canceled meanwhile, so long work stops promptly, and
+    :class:`JobNotFound`. A progress write the catalog refuses (full disk, read-only file) is logged and
+    skipped: progress is advisory, and the work's own result decides the job's outcome.
     """
+    try:
+        _write_progress(job_id, progress, message)
+    except (JobCanceled, JobNotFound):
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("progress of job %s not saved: %s", job_id, exc)
+
+
+def _write_progress(job_id: str, progress: float, message: str | None) -> None:
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
@@ -90,9 +104,21 @@ def check_canceled(job_id: str) -> None:
 
 
 def complete_job(job_id: str, output_payload: dict[str, Any] | None = None, message: str = "done") -> Job:
-    """Mark a job ``completed`` with progress 100."""
-    return update_job(job_id, status="completed", progress=100, message=message,
-                      output_payload=output_payload or {}, completed_at=utcnow())
+    """Mark a job ``completed`` with progress 100.
+
+    Raises :class:`JobCanceled` (row unchanged) when it was canceled meanwhile: a cancel is never
+    overwritten by a late completion. Raises :class:`JobNotFound`.
+    """
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        if job.status == "canceled":
+            raise JobCanceled(job_id)
+        job.status, job.progress, job.message = "completed", 100, message
+        job.output_payload, job.completed_at = output_payload or {}, utcnow()
+        session.add(job)
+        return job
 
 
 def fail_job(job_id: str, error: str) -> Job:

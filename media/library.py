@@ -7,8 +7,6 @@ refused while an active job uses the item.
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import json
 import shutil
 import time
@@ -23,6 +21,7 @@ from sqlmodel import col, select
 from media import store
 from media.collections import resolve_collection
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.models import ACTIVE_JOB_STATUSES, AudioFile, Image, Job, Video
 from media.probe import MediaError, MediaInfo, probe
 from media.thumbnails import image_thumbnail, video_thumbnail
@@ -81,8 +80,8 @@ def check_image(path: Path, name: str) -> tuple[int, int, str]:
     return width, height, fmt
 
 
-def _probe_kind(path: Path, kind: str, name: str) -> MediaInfo:
-    info = probe(path)
+def _probe_kind(path: Path, kind: str, name: str, check_limits: bool = False) -> MediaInfo:
+    info = probe(path, check_limits=check_limits and kind == "video")
     if kind == "video" and not info.has_video:
         raise MediaError(f"file has no video stream: {name}")
     if kind == "audio" and not info.has_audio:
@@ -103,21 +102,31 @@ def import_file(src: str | Path, kind: str, collection: str = "", name: str | No
         if src.stat().st_size == 0:
             raise MediaError(f"empty file: {display}")
         return ImportOutcome(display, id=_import_checked(src, kind, collection, display))
-    except (MediaError, LibraryError, ValueError, OSError) as exc:
+    except (MediaError, LibraryError, ValueError) as exc:
         return ImportOutcome(display, error=str(exc))
+    except OSError as exc:  # a full disk, a read-only folder or catalog: say so, without server paths
+        return ImportOutcome(display, error=f"could not store {display}: {store.readable_os_error(exc)}")
 
 
-def _check(path: Path, kind: str, name: str) -> MediaInfo | tuple[int, int, str]:
-    """Validate by content: probe facts of a video/audio, (width, height, format) of an image."""
-    return check_image(path, name) if kind == "image" else _probe_kind(path, kind, name)
+def _check(path: Path, kind: str, name: str, check_limits: bool = False) -> MediaInfo | tuple[int, int, str]:
+    """Validate by content: probe facts of a video/audio, (width, height, format) of an image.
+
+    ``check_limits``: refuse a video over the size/length limits (``media.probe.check_video_limits``).
+    """
+    return check_image(path, name) if kind == "image" else _probe_kind(path, kind, name, check_limits)
 
 
 def _import_checked(src: Path, kind: str, collection: str, display: str) -> str:
-    facts = _check(src, kind, display)
+    facts = _check(src, kind, display, check_limits=True)
     coll = resolve_collection(collection, kind) if collection else None
     dest = store.new_file_path(FOLDERS[kind], display)
+    # Copied under tmp/ and renamed into place (same filesystem): a copy killed mid-way leaves nothing
+    # in the library folder, only scratch that start-up removes (media.store.clean_scratch).
+    with store.work_dir("import-") as work:
+        partial = work / dest.name
+        shutil.copyfile(src, partial)
+        store.commit_file(partial, dest)
     try:
-        shutil.copyfile(src, dest)
         return _catalog(dest, kind, display, facts, collection_id=coll.id if coll else None).id
     except Exception:
         dest.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 CollectionType = Literal["video", "audio", "image"]
 VideoType = Literal["source", "face_swapped", "variant"]
 JobStatus = Literal["pending", "queued", "processing", "completed", "failed", "canceled"]
-BatchStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed", "expired"]
+BatchStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed", "canceled", "expired"]
 VariantStatus = Literal["pending", "queued", "processing", "completed", "failed", "canceled"]
 LoraStatus = Literal["pending", "training", "ready", "failed"]
 DiagramStatus = Literal["pending", "processing", "ready", "failed"]
@@ -243,3 +243,29 @@ class LoraDataset(SQLModel, table=True):
     warnings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SpendReservation(SQLModel, table=True):
+    """A paid job's estimate held against the daily limit from submission until the job ends.
+
+    ``status``: ``held`` (counts against the limit while its job is active) -> ``settled`` (the job
+    completed; ``settled_cents`` = the cost it recorded) or ``released`` (failed, canceled, refused).
+    ``job_id`` is a plain column, not a foreign key: the reservation is made before the job row exists.
+    """
+
+    __tablename__ = "spend_reservations"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tool: str
+    job_id: str | None = Field(default=None, index=True)
+    estimate_cents: int
+    settled_cents: int | None = None
+    status: str = Field(default="held", index=True, description="held | settled | released")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    ended_at: datetime | None = None
+
+
+class SpendLock(SQLModel, table=True):
+    """One row locked (``SELECT ... FOR UPDATE``) to serialise spend checks on server databases."""
+
+    __tablename__ = "spend_lock"
+    id: int = Field(default=1, primary_key=True)

@@ -6,13 +6,14 @@ the end, so a renamed text file or a truncated MP4 raises :class:`MediaError` na
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
+
+from media.errors import LimitExceeded, StudioError
 
 
 class MediaError(StudioError, ValueError):
@@ -68,10 +69,42 @@ def _decode_one(container: av.container.InputContainer, stream: av.stream.Stream
     return None
 
 
-def probe(path: str | Path, check_decode: bool = True) -> MediaInfo:
+class VideoTooLarge(LimitExceeded, MediaError):
+    """A video over the frame-size or length limit (``NOVAI_MAX_VIDEO_PIXELS``,
+    ``NOVAI_MAX_VIDEO_DURATION_S``); the message names the file, its size and the limit."""
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{seconds:.1f} s"
+
+
+def check_video_limits(name: str, width: int, height: int, duration_s: float) -> None:
+    """Refuse a video whose frame (``width`` x ``height`` pixels) or length (seconds) is over the limits
+    of the settings (default 4096x4096 pixels, 15 min). Raises :class:`VideoTooLarge` naming ``name``."""
+    from media.settings import get_settings
+
+    settings = get_settings()
+    pixels, limit = width * height, settings.max_video_pixels
+    if pixels > limit:
+        side = math.isqrt(limit)
+        as_square = f" (e.g. {side}x{side})" if side * side == limit else ""
+        raise VideoTooLarge(
+            f"{name} is {width}x{height} pixels ({pixels / 1e6:.1f} megapixels a frame); the studio accepts "
+            f"videos up to {limit:,} pixels a frame{as_square} (setting NOVAI_MAX_VIDEO_PIXELS). "
+            "Scale it down first.")
+    if duration_s > settings.max_video_duration_s:
+        raise VideoTooLarge(
+            f"{name} lasts {_clock(duration_s)}; the studio accepts videos up to "
+            f"{_clock(settings.max_video_duration_s)} (setting NOVAI_MAX_VIDEO_DURATION_S). Trim it first.")
+
+
+def probe(path: str | Path, check_decode: bool = True, check_limits: bool = False) -> MediaInfo:
     """Read the streams of ``path``; raises :class:`MediaError` when it is not decodable media.
 
     With ``check_decode`` the first frame and a frame near the end are decoded (catches truncation).
+    With ``check_limits`` a video over the frame-size or length limit raises :class:`VideoTooLarge`
+    (see :func:`check_video_limits`) before anything is decoded.
     """
     path = Path(path)
     name = path.name
@@ -85,14 +118,15 @@ def probe(path: str | Path, check_decode: bool = True) -> MediaInfo:
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise MediaError(f"not a readable media file: {name} ({exc.__class__.__name__})") from exc
     try:
-        return _probe_container(container, path, size, check_decode)
+        return _probe_container(container, path, size, check_decode, check_limits)
     except av.FFmpegError as exc:
         raise MediaError(f"media file is damaged or truncated: {name} ({exc})") from exc
     finally:
         container.close()
 
 
-def _probe_container(container, path: Path, size: int, check_decode: bool) -> MediaInfo:
+def _probe_container(container, path: Path, size: int, check_decode: bool,
+                     check_limits: bool = False) -> MediaInfo:
     name = path.name
     videos = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
     audios = list(container.streams.audio)
@@ -110,6 +144,8 @@ def _probe_container(container, path: Path, size: int, check_decode: bool) -> Me
             video_codec=v.codec_context.name, pix_fmt=v.codec_context.format.name if v.codec_context.format else "",
             video_start_s=_seconds(v.start_time, v.time_base), duration_s=duration,
         )
+        if check_limits:  # before decoding: a huge frame costs memory and minutes
+            check_video_limits(name, fields["width"], fields["height"], duration)
         if check_decode:
             frame = _decode_one(container, v)
             if frame is None:

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DAILY_COST_LIMIT_CENTS", "NOVAI_DAILY_COST_LIMIT_CENTS"),
     )
+    # Reliability (issue 10): videos the studio refuses at import, and start-up checks.
+    max_video_pixels: int = Field(default=4096 * 4096, ge=1,
+                                  description="largest accepted video frame, pixels (width x height)")
+    max_video_duration_s: float = Field(default=15 * 60.0, gt=0, description="longest accepted video, s")
+    min_free_disk_mb: int = Field(default=500, ge=0,
+                                  description="start-up warns when the data folder's disk has less free")
 
     @property
     def media_dir(self) -> Path:
@@ -133,7 +139,10 @@ def get_settings() -> Settings:
     if space_dir is not None:
         settings.data_dir = space_dir
     settings.data_dir = settings.data_dir.expanduser().resolve()
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # a read-only data folder: launch.py warns (media.startup); each write says why it failed
     from media.keys import apply_saved_keys  # keys saved in Settings fill what the environment leaves empty
 
     apply_saved_keys(settings)

@@ -7,8 +7,7 @@ into place only when complete, so a crash never leaves a half-written file in th
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
+import errno
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from media.errors import StudioError
 from media.models import new_id
 from media.settings import get_settings
 
@@ -85,6 +85,53 @@ def work_dir(prefix: str = "work-") -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def readable_os_error(exc: OSError) -> str:
+    """An OS error as a creator can read it: its reason and the file's name, never the server's path
+    (``No space left on device (is the disk full?): clip.mp4``). A catalog error keeps its message."""
+    if isinstance(exc, StudioError) or not exc.strerror:
+        return str(exc) or exc.__class__.__name__
+    names = [Path(str(n)).name for n in (exc.filename, exc.filename2) if n]
+    hint = " (is the disk full?)" if exc.errno == errno.ENOSPC else ""
+    return f"{exc.strerror}{hint}" + (f": {', '.join(names)}" if names else "")
+
+
+def clean_scratch() -> dict[str, int]:
+    """Remove what killed work left behind: everything under ``tmp/``, the ``.tmp-*`` folders and files of
+    normalisations, audio tracks and hook windows killed mid-way under ``cache/``, and ``.*.part.mp4`` renders under ``variants/``.
+
+    Call at start-up, before any worker runs (a live job's scratch would go too). Returns
+    ``{"tmp": n, "cache": n, "parts": n}``, the entries removed.
+    """
+    removed = {"tmp": 0, "cache": 0, "parts": 0}
+    root = media_root()
+    tmp = root / "tmp"
+    if tmp.is_dir():
+        for entry in tmp.iterdir():
+            _remove(entry)
+            removed["tmp"] += 1
+    cache = root / "cache"
+    if cache.is_dir():
+        for leftover in sorted(cache.rglob(".tmp-*"), key=lambda p: len(p.parts)):
+            if not leftover.exists():
+                continue  # inside a .tmp-* folder removed just before
+            _remove(leftover)
+            removed["cache"] += 1
+    variants = root / "variants"
+    if variants.is_dir():
+        for part in variants.rglob(".*.part.mp4"):
+            part.unlink(missing_ok=True)
+            removed["parts"] += 1
+    tmp_dir()
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def commit_file(src: Path, dest: Path) -> Path:

@@ -53,7 +53,7 @@ def test_cancel_before_start_marks_variant_canceled(library_items):
     created = variant_jobs.create_variant_batch([video], [], [], 2, {})  # queued, no consumer running
     assert variant_jobs.cancel_batch(created["batch_id"]) == 2
     status = batches.batch_status(created["batch_id"])
-    assert status["status"] == "failed" and status["canceled"] == 2
+    assert status["status"] == "canceled" and status["canceled"] == 2
     assert {job_store.get_job(j).status for j in created["job_ids"]} == {"canceled"}
     huey.flush()
 
