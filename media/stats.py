@@ -1,11 +1,13 @@
 """The dashboard's numbers: catalog counts, storage used per kind, active and recent jobs, spend.
 
-Every number comes from the catalog rows and the files on disk (``os.stat`` of each stored file), so
-it is right even when a row and its file disagree (a missing file counts 0 bytes).
+Every number comes from the catalog rows: counts, and the file sizes recorded at import or render
+(:func:`storage_by_kind`); only the media folder's total is measured on disk, at most every few
+minutes (issue 15: a 10,000-item library opens the Dashboard instantly).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -99,22 +101,48 @@ def _stored_paths(table: type, columns: Iterable[str]) -> list[str]:
         return paths
 
 
-def storage_by_kind() -> dict[str, int]:
-    """Bytes on disk per kind, from the files the catalog rows point at (each file counted once).
+_CATALOG_SIZED: dict[str, type] = {"videos": Video, "audios": AudioFile, "images": Image}
+FOLDER_WALK_TTL_S = 300.0  # the whole-folder total is measured at most this often (seconds)
+_walk_cache: dict[str, tuple[float, int]] = {}
 
-    Also ``other`` (files in the media folder no row points at: caches, batch zips, work in
-    progress, exports) and ``total`` (the whole media folder).
+
+def media_folder_bytes(max_age_s: float = FOLDER_WALK_TTL_S) -> int:
+    """Bytes of every file in the media folder, measured by a walk at most every ``max_age_s``
+    seconds (a library of 10,000 files is not walked on every Dashboard open, issue 15)."""
+    root = store.media_root()
+    now = time.monotonic()
+    cached = _walk_cache.get(str(root))
+    if cached is not None and now - cached[0] < max_age_s:
+        return cached[1]
+    total = store_dir_size(root)
+    _walk_cache[str(root)] = (now, total)
+    return total
+
+
+def storage_by_kind(max_age_s: float = FOLDER_WALK_TTL_S) -> dict[str, int]:
+    """Bytes per kind. Videos, audio and images: the sizes the catalog recorded for their files at
+    import or render (one SQL sum each, no file is opened); models and characters (few rows): their
+    files on disk, each counted once and not again when it is also a library item.
+
+    Also ``total`` (the whole media folder, see :func:`media_folder_bytes`) and ``other`` (what no
+    row counts: thumbnails, caches, batch ZIPs, work in progress, exports).
     """
-    seen: set[str] = set()
     sizes: dict[str, int] = {}
-    for kind, (table, columns) in _KINDS.items():
+    with session_scope() as session:
+        for kind, table in _CATALOG_SIZED.items():
+            sizes[kind] = int(session.exec(select(func.coalesce(func.sum(table.size_bytes), 0))).one())
+        counted: set[str] = set()
+        for table in _CATALOG_SIZED.values():
+            counted.update(session.exec(select(table.file).where(table.size_bytes > 0)))
+    for kind in ("models", "characters"):
+        table, columns = _KINDS[kind]
         total = 0
         for rel in _stored_paths(table, columns):
-            if rel not in seen:
-                seen.add(rel)
+            if rel not in counted:
+                counted.add(rel)
                 total += _file_size(rel)
         sizes[kind] = total
-    whole = store_dir_size(store.media_root())
+    whole = media_folder_bytes(max_age_s)
     sizes["other"] = max(0, whole - sum(sizes.values()))
     sizes["total"] = whole
     return sizes

@@ -223,7 +223,8 @@ _LOADERS: list = []
 
 
 def _hooks_table(category: str | None) -> list[list[str]]:
-    return [[h.id, h.text, h.category] for h in hook_store.list_hooks(category or None)]
+    """The first :data:`library.PAGE_SIZE` hooks (of ``category``), column-only (issue 15)."""
+    return [list(row) for row in library.hook_page(category=category or "")[0]]
 
 
 def _category_choices() -> list[tuple[str, str]]:

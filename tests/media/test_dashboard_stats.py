@@ -25,15 +25,16 @@ def _stored(folder: str, name: str, size: int) -> str:
 
 def test_counts_storage_jobs_and_spend(fresh_data_dir):
     with session_scope() as s:
-        s.add(Video(name="a", file=_stored("videos", "a.mp4", 1000), thumbnail=_stored("thumbnails", "a.jpg", 10)))
-        s.add(Video(name="b", type="variant", file=_stored("variants", "b.mp4", 2000)))
+        s.add(Video(name="a", file=_stored("videos", "a.mp4", 1000), thumbnail=_stored("thumbnails", "a.jpg", 10),
+                    size_bytes=1000))  # sizes as import and the renderer record them
+        s.add(Video(name="b", type="variant", file=_stored("variants", "b.mp4", 2000), size_bytes=2000))
         s.add(Video(name="gone", file="videos/missing.mp4"))  # row without file: 0 bytes
-        s.add(AudioFile(name="song", file=_stored("audio", "song.m4a", 300)))
+        s.add(AudioFile(name="song", file=_stored("audio", "song.m4a", 300), size_bytes=300))
         s.add(Hook(text="wait for it"))
         s.add(Hook(text="POV: you"))
         s.add(Hook(text="3 tips"))
         image_rel = _stored("images", "face.png", 50)
-        s.add(Image(name="face", file=image_rel))
+        s.add(Image(name="face", file=image_rel, size_bytes=50))
         s.add(LoraModel(name="ana", weights_file=_stored("models", "ana.safetensors", 4000),
                         high_noise_file=_stored("models", "ana_high.safetensors", 4000)))
         # a diagram whose file is also a library image counts once (under images)
@@ -57,12 +58,12 @@ def test_counts_storage_jobs_and_spend(fresh_data_dir):
                                 "characters": 1}
     assert result["videos_by_type"] == {"source": 2, "variant": 1}
     sizes = result["storage_bytes"]
-    assert sizes["videos"] == 3010
+    assert sizes["videos"] == 3000
     assert sizes["audios"] == 300
     assert sizes["images"] == 50
     assert sizes["models"] == 8000
     assert sizes["characters"] == 5
-    assert sizes["other"] == 700
+    assert sizes["other"] == 700 + 10  # the ZIP and the video's thumbnail
     assert sizes["total"] == 3010 + 300 + 50 + 8000 + 5 + 700
     assert [(j["id"], j["progress"], j["message"]) for j in result["active_jobs"]] == [
         (running.id, 42, "training step 42/100")]
