@@ -54,7 +54,8 @@ def load_events(demo) -> list[tuple[str, object, list]]:
     events = []
     for block_fn in demo.fns.values():
         if any(trigger == "load" for _, trigger in block_fn.targets) and block_fn.fn is not None:
-            events.append((getattr(block_fn.fn, "__qualname__", str(block_fn.fn)), block_fn.fn, block_fn.inputs))
+            name = getattr(block_fn.fn, "__qualname__", str(block_fn.fn))
+            events.append((f"{len(events) + 1:02d} {name}", block_fn.fn, block_fn.inputs))
     return events
 
 

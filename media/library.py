@@ -207,8 +207,9 @@ def find_item(item_id: str) -> tuple[str, Video | AudioFile | Image]:
 
 
 def list_items(kind: str, collection: str = "", video_type: str | None = None,
-               include_batch_variants: bool = False) -> list[Video | AudioFile | Image]:
-    """Items of ``kind`` newest first; ``collection`` filters by collection id or name.
+               include_batch_variants: bool = False, limit: int | None = None) -> list[Video | AudioFile | Image]:
+    """Items of ``kind`` newest first; ``collection`` filters by collection id or name; at most
+    ``limit`` rows (None: all; the UI shows pages of :data:`PAGE_SIZE`).
 
     Videos rendered into a variant batch are left out unless kept (``include_batch_variants`` adds them).
     """
@@ -223,6 +224,8 @@ def list_items(kind: str, collection: str = "", video_type: str | None = None,
                 query = query.where(Video.type == video_type)
             if not include_batch_variants:
                 query = query.where((col(Video.batch_id).is_(None)) | (Video.kept == True))
+        if limit is not None:
+            query = query.limit(limit)
         return list(session.exec(query))
 
 
