@@ -1,11 +1,13 @@
 """Start NOVAI Studio: the Huey consumer (in-process thread workers) and the Gradio app.
 
     python launch.py [--host 127.0.0.1] [--port 7860] [--share] [--no-worker] [--auth user:password]
-                     [--no-auth]
+                     [--no-auth] [--mcp]
 
 --share (a public Gradio link) and any host other than a loopback address refuse to start without a
 password: NOVAI_AUTH=user:password or --auth user:password. --no-auth (or NOVAI_NO_AUTH=1) starts
 anyway with a warning, for a trusted network. Files are served from the media folder only.
+--mcp (or NOVAI_MCP=1) also serves the named API as MCP tools (Gradio's MCP server, streamable HTTP at
+/gradio_api/mcp/); with a password the MCP endpoint asks for the same user:password as HTTP Basic auth.
 
 All state lives under NOVAI_DATA_DIR (default ./novai-data). See README.md for every setting.
 """
@@ -42,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=os.environ.get("NOVAI_NO_AUTH", "").lower() in ("1", "true", "yes"),
                         help="allow --share/--host 0.0.0.0 without a password (trusted networks only;"
                              " also NOVAI_NO_AUTH=1)")
+    parser.add_argument("--mcp", action="store_true",
+                        default=os.environ.get("NOVAI_MCP", "").lower() in ("1", "true", "yes"),
+                        help="also serve the named API as MCP tools at /gradio_api/mcp/ (also NOVAI_MCP=1)")
     return parser.parse_args(argv)
 
 
@@ -81,8 +86,9 @@ def resolve_auth(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def launch_options(args: argparse.Namespace, auth: tuple[str, str] | None, media_dir: str,
                    max_upload_mb: int) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: files are served from the media folder only."""
-    return {
+    """Keyword arguments for ``Blocks.launch``: files are served from the media folder only; with
+    ``--mcp`` the MCP server is on, behind the same password when there is one."""
+    options: dict[str, Any] = {
         "server_name": args.host,
         "server_port": args.port,
         "share": args.share,
@@ -90,6 +96,15 @@ def launch_options(args: argparse.Namespace, auth: tuple[str, str] | None, media
         "allowed_paths": [media_dir],
         "max_file_size": f"{max_upload_mb}mb",
     }
+    if getattr(args, "mcp", False):
+        options["mcp_server"] = True
+        if auth is not None:
+            from starlette.middleware import Middleware
+
+            from studio.mcp_auth import McpBasicAuth
+
+            options["app_kwargs"] = {"middleware": [Middleware(McpBasicAuth, auth=auth)]}
+    return options
 
 
 def warn_about_data_folder() -> list[str]:
@@ -110,13 +125,18 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from jobs.recovery import recover_interrupted_jobs
+    from media.errors import StudioError
     from media.settings import get_settings
     from studio.app import build_app
 
     settings = get_settings()
     print(f"NOVAI Studio data folder: {settings.data_dir}")
     warn_about_data_folder()
-    recovered = recover_interrupted_jobs()
+    try:
+        recovered = recover_interrupted_jobs()
+    except StudioError as exc:  # e.g. a catalog that cannot be opened: said, and the studio still starts
+        print(f"WARNING: interrupted jobs were not recovered: {exc}", file=sys.stderr)
+        recovered = 0
     if recovered:
         print(f"Recovered {recovered} job(s) interrupted by the last shutdown.")
 

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from jobs import lora_tasks
+from jobs.lora_tasks import TRAINING_STEPS_MAX, TRAINING_STEPS_MIN
 from media import lora_catalog as catalog
 from media.lora_dataset import DatasetOptions, SourceImage
 from media.settings import get_settings
+from media.validate import NAME_MAX_CHARS, display_name, whole_number
 
 
 def _dataset_result(dataset) -> dict[str, Any]:
@@ -56,6 +58,7 @@ def build_lora_dataset_from_files(paths: list[str | Path], trigger_word: str,
 def estimate_lora_training(steps: int = 1000) -> dict[str, Any]:
     """Cost estimate of a training: ``{steps, billed_steps, usd_per_step, cents, usd}`` from the settings'
     price table (``fal_prices``; fal's published $0.0045 per step, 100 steps minimum)."""
+    steps = whole_number(steps, "steps", TRAINING_STEPS_MIN, TRAINING_STEPS_MAX)
     price = get_settings().fal_prices.get(get_settings().lora_trainer_endpoint, {})
     cents = lora_tasks.estimate_training_cents(int(steps))
     billed = max(int(steps), int(price.get("min_units", 0) or 0))
@@ -70,6 +73,8 @@ def train_lora(dataset_id: str, name: str, options: dict | None = None) -> dict[
     ``use_face_detection`` (true), ``use_face_cropping`` (false), ``use_masks`` (true),
     ``include_synthetic_captions`` (false), ``test_image`` (false). Needs ``FAL_KEY``.
     """
+    if name and str(name).strip():
+        name = display_name(name, "LoRA name")
     return lora_tasks.start_training(dataset_id, name, options)
 
 
@@ -94,7 +99,8 @@ def import_lora(file: Any, name: str, trigger_word: str = "") -> dict[str, Any]:
     truncated files and files without LoRA tensors; nothing is stored then.
     """
     path, original = _file_path(file)
-    lora = catalog.import_lora_file(path, name or Path(original).stem, trigger_word, original_name=original)
+    name = display_name(name, "LoRA name") if name and str(name).strip() else Path(original).stem[:NAME_MAX_CHARS]
+    lora = catalog.import_lora_file(path, name, trigger_word, original_name=original)
     return catalog.lora_to_dict(lora)
 
 

@@ -24,7 +24,7 @@ from PIL import Image
 from jobs import fal
 from jobs.queue import huey
 from jobs.recovery import register_recovery
-from jobs.runner import UserFacingError, register_task, run_job, submit
+from jobs.runner import UserFacingError, register_end_handler, register_task, run_job, submit
 from media import job_store
 from media import lora_catalog as catalog
 from media.costs import SpendHold, SpendLimitExceeded, spend_reservation
@@ -46,6 +46,7 @@ from media.store import (
 log = logging.getLogger(__name__)
 
 TRAIN_JOB = "lora_train"
+TRAINING_STEPS_MIN, TRAINING_STEPS_MAX = 10, 20000  # bounds of a training run, steps
 TEST_IMAGE_JOB = "lora_test_image"
 RESULT_FILES = ("diffusers_lora_file", "high_noise_lora", "config_file")
 
@@ -72,8 +73,10 @@ class TrainOptions:
         if unknown:
             raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
         result = cls(**options)
-        if not isinstance(result.steps, int) or not 10 <= result.steps <= 20000:
-            raise ValueError(f"steps must be a whole number 10..20000, got {result.steps!r}")
+        if (isinstance(result.steps, bool) or not isinstance(result.steps, int)
+                or not TRAINING_STEPS_MIN <= result.steps <= TRAINING_STEPS_MAX):
+            raise ValueError(f"steps must be a whole number {TRAINING_STEPS_MIN}..{TRAINING_STEPS_MAX}, "
+                             f"got {result.steps!r}")
         if not 0 < float(result.learning_rate) <= 0.01:
             raise ValueError(f"learning_rate must be in (0, 0.01], got {result.learning_rate!r}")
         return result
@@ -363,5 +366,7 @@ def recover_training(job: Job) -> bool:
 
 register_recovery(TRAIN_JOB, recover_training)
 register_task(TRAIN_JOB, lora_train_task)
+register_end_handler(TRAIN_JOB, lambda _job, status, message, payload: catalog.update_lora(
+    payload["lora_id"], status="failed", error_message=message or f"training {status}"))
 register_task(TEST_IMAGE_JOB, lora_test_image_task)
 

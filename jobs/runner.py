@@ -16,6 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from media.db import catalog_problem
 from media.errors import StudioError
 from media.ffmpeg_run import stop_check
 from media.job_store import JobCanceled, JobNotFound
-from media.models import utcnow
+from media.models import ACTIVE_JOB_STATUSES, utcnow
 from media.settings import get_settings
 from media.store import readable_os_error
 
@@ -212,6 +213,14 @@ def _saved_outcomes() -> list[Outcome]:
     return found
 
 
+def _started_after(started_at: datetime | None, ended_at: str) -> bool:
+    try:
+        ended = datetime.fromisoformat(ended_at).replace(tzinfo=None)
+    except ValueError:
+        return False
+    return started_at is not None and started_at.replace(tzinfo=None) > ended
+
+
 def sweep_outcomes() -> int:
     """Write every kept outcome the catalog now accepts (this process's and those on disk); returns how
     many jobs were ended. Run by a periodic task and at start-up (``jobs.recovery``); never raises."""
@@ -226,6 +235,9 @@ def sweep_outcomes() -> int:
                 continue
             except Exception as exc:  # noqa: BLE001 - the catalog cannot even be read: try again next time
                 log.warning("kept outcome of job %s not applied yet: %s", saved.job_id, exc)
+                continue
+            if job.status not in ACTIVE_JOB_STATUSES or _started_after(job.started_at, saved.ended_at):
+                _outcome_file(saved.job_id).unlink(missing_ok=True)  # ended meanwhile, or a newer attempt
                 continue
             handler = _END_HANDLERS.get(job.type)
             if handler is not None and saved.status != "completed":
@@ -273,10 +285,30 @@ def retry_job(job_id: str) -> str:
     return submit(job_id, task)
 
 
+class QueueUnavailable(StudioError):
+    """The job queue refused a job (its storage is full, read-only or unreachable); the job was failed."""
+
+
 def submit(job_id: str, task: TaskWrapper, *args: Any, **kwargs: Any) -> str:
-    """Mark job ``job_id`` queued and enqueue ``task(job_id, *args, **kwargs)``; returns the task id."""
-    job_store.update_job(job_id, status="queued", message="waiting for a worker")
-    result = task(job_id, *args, **kwargs)
+    """Mark job ``job_id`` queued and enqueue ``task(job_id, *args, **kwargs)``; returns the task id.
+
+    Raises :class:`QueueUnavailable` when the queue's storage refuses the task (full disk, read-only
+    file, Redis down); the job is then marked failed with that reason rather than left ``queued`` (or,
+    when the catalog refuses that too, the outcome is kept for :func:`sweep_outcomes`).
+    """
+    try:
+        job_store.update_job(job_id, status="queued", message="waiting for a worker")
+        result = task(job_id, *args, **kwargs)
+    except Exception as exc:
+        if getattr(task.huey, "immediate", False) and not isinstance(exc, StudioError):
+            raise  # immediate mode ran the task inline: nothing was queued, the error is the task's
+        reason = describe_error(exc) if isinstance(exc, StudioError) else str(exc).strip() or exc.__class__.__name__
+        message = (f"the job queue could not take this job ({reason}); free some space in the data folder "
+                   "(or check the queue's storage) and retry")
+        outcome = Outcome(job_id, "failed", message)
+        if not _write_outcome(outcome, FINAL_WRITE_ATTEMPTS):  # the catalog may refuse writes too
+            _keep(outcome)
+        raise QueueUnavailable(message) from exc
     task_id = getattr(result, "id", None)
     if task_id:
         job_store.update_job(job_id, task_id=task_id)

@@ -12,22 +12,22 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
 from jobs.swap_providers import ProviderUnavailable, check_provider_name, load_provider, missing_key
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
-from jobs.swap_providers.local import pick_source_face
 from media import job_store, store
 from media.costs import SpendLimitExceeded, spend_reservations
-from media.face.preview import FramePreview
-from media.face.preview import preview_swap as media_preview
 from media.library import LibraryError, get_item, register_file
 from media.models import Image, Job, Video
 from media.settings import get_settings
 from media.swap_catalog import diagram_of_image
+
+if TYPE_CHECKING:
+    from media.face.preview import FramePreview
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     image = _get("image", face_image_id)
     if image is None:
         raise UserFacingError(f"no library image with id {face_image_id}")
-    pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
+    _check_face_image(_stored_file(image.file, f"image {image.name}"), provider, swap_options.source_face_index)
     price = get_settings().swap_price_cents_per_second.get(provider, 0.0)
     # A paid swap holds its estimate (price per second x source seconds, rounded up) per job against the
     # daily limit, all jobs or none (media.costs.spend_reservations); free providers hold nothing.
@@ -156,6 +156,25 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     return {"job_ids": job_ids}
 
 
+def _check_face_image(path: Path, provider: str, index: int) -> None:
+    """The local engine's face check (the face image holds face number ``index``) for providers that run
+    it; a cloud provider picks the face itself, so only the image must open: the fal path never loads the
+    local face engine (MediaPipe). Raises UserFacingError."""
+    if provider == "local":
+        from jobs.swap_providers.local import pick_source_face
+
+        pick_source_face(path, index)
+        return
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with PILImage.open(path) as img:
+            img.verify()
+    except (OSError, UnidentifiedImageError):
+        raise UserFacingError(f"the face image {path.name} is not a readable image") from None
+
+
 def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
                  options: dict[str, Any] | None = None) -> FramePreview:
     """Before/after of one frame of library video ``video_id`` at ``time_s`` seconds with the face of
@@ -165,6 +184,9 @@ def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
     video, image = _get("video", video_id), _get("image", face_image_id)
     if video is None or image is None:
         raise UserFacingError("pick a library video and a face image first")
+    from jobs.swap_providers.local import pick_source_face
+    from media.face.preview import preview_swap as media_preview
+
     rgb, face = pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
     return media_preview(_stored_file(video.file, f"video {video.name}"), rgb, face, max(float(time_s), 0.0),
                          swap_options.face_selection, swap_options.reference_point)

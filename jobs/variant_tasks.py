@@ -9,15 +9,17 @@ from pathlib import Path
 from filelock import FileLock
 from huey import crontab
 
+from jobs import variant_lipsync, voices
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import register_end_handler, register_task, run_job, submit
-from media import batches, job_store, store
+from media import batches, job_store, store, webhooks
 from media.db import session_scope
 from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
 from media.normalize import prune_cache
 from media.settings import get_settings
+from media.subtitles import to_srt
 from media.variant_render import (
     VariantOptions,
     normalize_video,
@@ -33,6 +35,14 @@ log = logging.getLogger(__name__)
 def cache_root(video_id: str) -> Path:
     """Folder of a source video's normalised copies and hook segments (removed with the video)."""
     path = store.media_root() / "cache" / video_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def shared_cache() -> Path:
+    """Cache shared by every source: caption bands (hooks/captions), voice-overs (audio/voices); pruned
+    like the per-video caches."""
+    path = store.media_root() / "cache" / "_shared"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -54,7 +64,7 @@ def _progress(job_id: str, low: float, high: float):
 def _render(job_id: str, variant_id: str) -> dict:
     variant = batches.get_variant(variant_id)
     batch = batches.get_batch(variant.batch_id)
-    options = VariantOptions.from_dict(batch.options)
+    options = VariantOptions.from_dict(batches.variant_options(variant, batch))
     with session_scope() as session:
         video = session.get(Video, variant.video_id)
         audio = session.get(AudioFile, variant.audio_id) if variant.audio_id else None
@@ -63,26 +73,48 @@ def _render(job_id: str, variant_id: str) -> dict:
         raise FileNotFoundError(f"source video of variant {variant.index} was deleted")
     batches.update_variant(variant_id, status="processing", error=None)
     source = store.abs_path(video.file)
-    one_pass = bool(job_store.get_job(job_id).input_payload.get("one_pass")) and one_pass_better(
-        source, options.fit, options.audio_mode, cache_root(video.id))  # planner: its source's only variant
-    if not one_pass:
-        normalized_for(video, options.fit, _progress(job_id, 0, 60))
     audio_path = store.abs_path(audio.file) if audio else None
+    # the planner found it its source's only variant; captions and voice-overs need the normalised copy
+    one_pass = (bool(job_store.get_job(job_id).input_payload.get("one_pass")) and audio_path is not None
+                and options.captions == "off" and options.voiceover == "off"
+                and one_pass_better(source, options.fit, options.audio_mode, cache_root(video.id)))
+    norm = None if one_pass else normalized_for(video, options.fit, _progress(job_id, 0, 60))
     hook_text = hook.text if hook else variant.snapshot.get("hook")
     dest = store.media_root() / "variants" / batch.id / variant.file_name
     dest.parent.mkdir(parents=True, exist_ok=True)
+    voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
+    words = [] if norm is None else voices.caption_words(options, video, audio, voice, norm.duration_s,
+                                                          hook_text, variant.snapshot.get("script"))
     result = render_variant(source, audio_path, hook_text, options, dest, cache_root(video.id),
-                            _progress(job_id, 0 if one_pass else 60, 99), one_pass=one_pass)
+                            _progress(job_id, 0 if one_pass else 60, 99), words=words, voice=voice,
+                            shared_cache=shared_cache(), one_pass=one_pass)
     try:
         job_store.check_canceled(job_id)  # canceled during the last step: keep no output
     except job_store.JobCanceled:
         dest.unlink(missing_ok=True)
         raise
-    row = register_file(dest, "video", variant.file_name, facts=variant_facts(result),  # no re-decoding
-                        thumbnail=lambda thumb: variant_thumbnail(result, thumb), type="variant",
-                        batch_id=batch.id, parent_video_id=video.id)
+    lipsynced = bool(variant.snapshot.get("lipsync") and audio_path and options.audio_mode == "replace")
+    if lipsynced:
+        try:
+            variant_lipsync.apply(job_id, variant.snapshot["lipsync"], dest, audio_path, variant.file_name)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+    caption_file = None
+    if words:
+        srt = dest.with_suffix(".srt")
+        srt.write_text(to_srt(words), encoding="utf-8")
+        caption_file = srt.name
+    if lipsynced:  # the file changed after rendering: catalog it from the file itself
+        row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
+                            parent_video_id=video.id)
+    else:
+        row = register_file(dest, "video", variant.file_name, facts=variant_facts(result),  # no re-decoding
+                            thumbnail=lambda thumb: variant_thumbnail(result, thumb), type="variant",
+                            batch_id=batch.id, parent_video_id=video.id)
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,
-                           render_path=result.render_path, error=None)
+                           render_path=result.render_path, error=None,
+                           snapshot={**variant.snapshot, "caption_file": caption_file})
     return {"result_ids": [row.id], "variant_id": variant_id, "render_path": result.render_path,
             "wall_s": round(result.wall_s, 3), "reencoded_s": round(result.reencoded_s, 3)}
 
@@ -90,12 +122,37 @@ def _render(job_id: str, variant_id: str) -> dict:
 @huey.task()
 def render_variant_task(job_id: str) -> str:
     """Render the variant named by the job's ``input_payload["variant_id"]``."""
-    variant_id = job_store.get_job(job_id).input_payload["variant_id"]
-    return run_job(
+    payload = job_store.get_job(job_id).input_payload
+    variant_id = payload["variant_id"]
+    outcome = run_job(
         job_id, lambda: _render(job_id, variant_id),
         on_failure=lambda message: batches.update_variant(variant_id, status="failed", error=message),
         on_cancel=lambda: batches.update_variant(variant_id, status="canceled", error="canceled"),
     )
+    notify_if_finished(payload["batch_id"])
+    return outcome
+
+
+def notify_if_finished(batch_id: str) -> bool:
+    """Queue the batch's completion webhook once the batch has finished; True when it was queued.
+
+    Never raises: a notice that cannot be queued is logged and never fails the variant's job."""
+    try:
+        if webhooks.claim_if_finished(batch_id) is None:
+            return False
+        deliver_webhook_task(batch_id)
+    except batches.BatchError:  # the batch expired or was removed meanwhile
+        return False
+    except Exception:  # the render's outcome is already recorded; the notice must not undo it
+        log.exception("could not queue the webhook of batch %s", batch_id)
+        return False
+    return True
+
+
+@huey.task()
+def deliver_webhook_task(batch_id: str) -> str:
+    """POST the finished batch's notice to its webhook (retried with backoff, see media/webhooks.py)."""
+    return webhooks.deliver(batch_id).status
 
 
 def _build_zip(batch_id: str) -> dict:

@@ -6,8 +6,6 @@ A batch (``variant_batches``) holds one ``variants`` row per planned output, in 
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import json
 import zipfile
 from collections import Counter
@@ -20,6 +18,7 @@ from sqlmodel import col, select
 from media import store
 from media.assignment import Combo
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.models import AudioFile, Hook, Job, Variant, VariantBatch, Video, utcnow
 from media.settings import get_settings
 
@@ -43,16 +42,19 @@ def variant_file_name(index: int, video_name: str, audio_name: str | None, hook_
 
 
 def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
+                 scripts: list[str] | None = None, extras: dict[int, dict[str, Any]] | None = None,
                  job_payload: bool = False) -> VariantBatch:
     """Insert a batch and its planned variant rows in one transaction; returns the batch.
 
-    Each variant keeps a snapshot of its video name, audio name and hook text for the manifest. The
-    videos, audio tracks and hooks are read with one query each (a 500-variant plan is a handful of
-    statements and one commit, issue 15). With ``job_payload`` every variant also gets its ``variant``
-    job row (status ``queued``, ``variant.job_id`` set, variant status ``queued``) in the same
-    transaction (``one_pass`` in its payload when it is its source's only variant in the batch);
-    :func:`batch_jobs` lists them for the caller to enqueue. Otherwise the variants are
-    ``pending``. Raises :class:`BatchError` when an id is unknown (nothing is stored then).
+    Each variant keeps a snapshot of its video name, audio name, hook text and voice-over script
+    (``scripts`` round robin by variant index) for the manifest; ``extras`` (by variant index) adds to
+    it, e.g. a CSV batch's ``row`` number and per-variant ``options`` (which then win over the batch's,
+    see :func:`variant_options`). The videos, audio tracks and hooks are read with one query each (a
+    500-variant plan is a handful of statements and one commit, issue 15). With ``job_payload`` every
+    variant also gets its ``variant`` job row (status ``queued``, ``variant.job_id`` set, variant status
+    ``queued``) in the same transaction (``one_pass`` in its payload when it is its source's only
+    variant in the batch); :func:`batch_jobs` lists them for the caller to enqueue. Otherwise the
+    variants are ``pending``. Raises :class:`BatchError` when an id is unknown (nothing is stored then).
     """
     now = utcnow()
     batch = VariantBatch(name=name, total=len(combos), options=options, created_at=now,
@@ -72,7 +74,9 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
                 raise BatchError(f"variant {combo.index}: unknown video, audio or hook id")
             snapshot = {"video": video.name, "audio": audio.name if audio else None,
                         "hook": hook.text if hook else None,
-                        "hook_category": hook.category if hook else None}
+                        "hook_category": hook.category if hook else None,
+                        "script": scripts[combo.index % len(scripts)] if scripts else None,
+                        **(extras or {}).get(combo.index, {})}
             variant = Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
                               audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
                               file_name=variant_file_name(combo.index, video.name, snapshot["audio"],
@@ -92,6 +96,11 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
     return batch
 
 
+def variant_options(variant: Variant, batch: VariantBatch) -> dict[str, Any]:
+    """The render options of one variant: its own (a CSV row's) when it has them, else the batch's."""
+    return variant.snapshot.get("options") or batch.options
+
+
 def _rows_by_id(session, table, ids: set[str]) -> dict[str, Any]:
     """``{id: row}`` of the ``table`` rows with these ids (one query per 500 ids)."""
     found: dict[str, Any] = {}
@@ -102,10 +111,10 @@ def _rows_by_id(session, table, ids: set[str]) -> dict[str, Any]:
     return found
 
 
-def batch_jobs(batch_id: str) -> list[tuple[str, str, str]]:
-    """``(variant_id, video_id, job_id)`` of the batch's variants in batch order (column-only query)."""
+def batch_jobs(batch_id: str) -> list[tuple[str, str, str, int]]:
+    """``(variant_id, video_id, job_id, index)`` of the batch's variants in batch order (column-only)."""
     with session_scope() as session:
-        query = (select(Variant.id, Variant.video_id, Variant.job_id)
+        query = (select(Variant.id, Variant.video_id, Variant.job_id, Variant.index)
                  .where(Variant.batch_id == batch_id).order_by(Variant.index))
         return [tuple(row) for row in session.exec(query)]
 
@@ -201,10 +210,14 @@ def output_path(variant: Variant) -> Path | None:
 
 def batch_results(batch_id: str) -> list[dict[str, Any]]:
     """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
-    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot."""
-    get_batch(batch_id)
+    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot, script,
+    caption_file (the .srt beside the video in the ZIP, or None without captions), warning (a text when
+    the variant cannot show what was asked, e.g. a hook that starts after the video ends; else None)."""
+    batch = get_batch(batch_id)
+    variants = batch_variants(batch_id)
+    warnings = _hook_warnings(batch, variants)
     results = []
-    for v in batch_variants(batch_id):
+    for v in variants:
         path = output_path(v) if v.status == "completed" else None
         results.append({
             "index": v.index, "variant_id": v.id, "video_id": v.video_id, "audio_id": v.audio_id,
@@ -212,8 +225,24 @@ def batch_results(batch_id: str) -> list[dict[str, Any]]:
             "output_video_id": v.output_video_id, "file_path": str(path) if path else None,
             "render_path": v.render_path, "video": v.snapshot.get("video"),
             "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
+            "script": v.snapshot.get("script"), "caption_file": v.snapshot.get("caption_file"),
+            "warning": warnings.get(v.id),
         })
     return results
+
+
+def _hook_warnings(batch: VariantBatch, variants: list[Variant]) -> dict[str, str]:
+    """Variant id -> warning for variants whose hook starts at or after their source video's end (the
+    render shows no hook then). Source durations come from the ``videos`` rows, in one query."""
+    start = float((batch.options or {}).get("hook_start_s") or 0.0)
+    if start <= 0:
+        return {}
+    ids = {v.video_id for v in variants if v.hook_id}
+    with session_scope() as session:
+        durations = {row.id: row.duration_s for row in session.exec(select(Video).where(col(Video.id).in_(ids)))}
+    return {v.id: (f"the hook starts at {start:g} s but the video is {durations[v.video_id]:.1f} s long: "
+                   "no hook is shown")
+            for v in variants if v.hook_id and 0 < durations.get(v.video_id, 0.0) <= start}
 
 
 def build_manifest(batch_id: str) -> dict[str, Any]:
@@ -229,7 +258,9 @@ def build_manifest(batch_id: str) -> dict[str, Any]:
             "audio": {"id": v.audio_id, "name": v.snapshot.get("audio")} if v.audio_id else None,
             "hook": ({"id": v.hook_id, "text": v.snapshot.get("hook"),
                       "category": v.snapshot.get("hook_category")} if v.hook_id else None),
-            "options": batch.options, "render_path": v.render_path,
+            "row": v.snapshot.get("row"),
+            "options": variant_options(v, batch), "render_path": v.render_path,
+            "script": v.snapshot.get("script"), "captions": v.snapshot.get("caption_file"),
         }
     return {"batch_id": batch.id, "created_at": batch.created_at.isoformat(),
             "expires_at": batch.expires_at.isoformat(), "total": batch.total, "files": files}
@@ -247,7 +278,11 @@ def write_zip(batch_id: str, dest: Path) -> int:
     with zipfile.ZipFile(dest, "w") as archive:
         for v in batch_variants(batch_id):
             if v.file_name in manifest["files"]:
-                archive.write(output_path(v), arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                video = output_path(v)
+                archive.write(video, arcname=v.file_name, compress_type=zipfile.ZIP_STORED)
+                caption = v.snapshot.get("caption_file")
+                if caption and (video.parent / caption).is_file():
+                    archive.write(video.parent / caption, arcname=caption, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False),
                          compress_type=zipfile.ZIP_DEFLATED)
     return len(manifest["files"])

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from media.db import session_scope
 from media.models import AudioFile, Collection, CollectionType, Image, Video, utcnow
+from media.validate import display_name
 
 COLLECTION_TYPES: tuple[str, ...] = get_args(CollectionType)
 _MEMBER_TABLE = {"video": Video, "audio": AudioFile, "image": Image}
@@ -39,6 +40,7 @@ def find_or_create_collection(name: str, kind: str) -> Collection:
     name = name.strip()
     if not name:
         raise CollectionError("collection name is empty")
+    display_name(name, "collection name")
     _check_type(kind)
     with session_scope() as session:
         for existing in session.exec(select(Collection).where(Collection.type == kind)):
@@ -68,6 +70,7 @@ def rename_collection(collection_id: str, new_name: str) -> Collection:
     new_name = new_name.strip()
     if not new_name:
         raise CollectionError("collection name is empty")
+    display_name(new_name, "collection name")
     with session_scope() as session:
         collection = session.get(Collection, collection_id)
         if collection is None:

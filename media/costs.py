@@ -253,9 +253,10 @@ def reserve_spend(tool: str, estimate_cents: float, job_id: str | None = None) -
 
 
 def reserve_spend_many(tool: str, estimates_cents: Sequence[float],
-                       job_ids: Sequence[str | None] | None = None) -> list[str]:
+                       job_ids: Sequence[str | None] | None = None, engine: Engine | None = None) -> list[str]:
     """Like :func:`reserve_spend` for several jobs at once, all or nothing: the limit is checked
-    against the sum of ``estimates_cents`` (one reservation each). Returns the reservation ids."""
+    against the sum of ``estimates_cents`` (one reservation each). Returns the reservation ids.
+    ``engine``: the catalog's database (default: ``media.db.get_engine()``)."""
     estimates = [_whole_cents(e) for e in estimates_cents]
     ids = list(job_ids) if job_ids is not None else [None] * len(estimates)
     if len(ids) != len(estimates):
@@ -264,7 +265,7 @@ def reserve_spend_many(tool: str, estimates_cents: Sequence[float],
         return []
     limit = daily_limit().effective
     reservation_ids = [new_id() for _ in estimates]
-    with _spend_transaction() as conn:
+    with _spend_transaction(engine) as conn:
         if limit is not None:
             today = _committed_cents(conn, utcnow())
             if today + sum(estimates) > limit:

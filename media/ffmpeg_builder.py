@@ -298,24 +298,151 @@ def naive_render_args(source: Path, track: Path | None, textfile: Path | None, f
 
 
 def one_pass_args(source: Path, hook_png: Path | None, x: int, y: int, window: tuple[float, float] | None,
-                  track: Path | None, fit: str, frames: int, duration_s: float, audio_offset_s: float | None,
-                  codec: VideoCodec, out: Path) -> list[str]:
+                  audio: Path, fit: str, frames: int, codec: VideoCodec, out: Path) -> list[str]:
     """One variant straight from its source in one FFmpeg pass (issue 15): decode, re-time to
     30 frames/s, fit, overlay the hook PNG (on frames in ``window`` = (start, end) seconds, or all),
-    encode in the canonical format with the audio: ``track`` replaced (looped, faded), else the
-    source's own (``audio_offset_s`` = its audio start - video start), else silence. Cheaper than
-    normalising first when the source has only this one variant."""
-    inp, video = _retimed_video(source)
+    encode ``frames`` frames in the canonical format, muxed with the finished AAC track ``audio``
+    (copied). Cheaper than normalising first when the source has only this one variant."""
+    _, video = _retimed_video(source)
     video = fit_video(video, fit)
     if hook_png is not None:
         start, end = window if window is not None else (None, None)
         video = overlay_hook(video, ffmpeg.input(str(hook_png))["v"], x, y, start, end)
-    if track is not None:
-        audio = _replaced_audio(track, duration_s)
-    elif audio_offset_s is not None:
-        audio = _synced_audio(inp, duration_s, audio_offset_s)
-    else:
-        audio = _silence()["a"].filter("anull")
-    return _args(video, audio, out=out, **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
-                 **_options(canonical.audio_codec_args()), t=_num(duration_s), map_metadata="-1",
+    return _args(video, ffmpeg.input(str(audio))["a:0"], out=out, **{"frames:v": str(frames)},
+                 **_options(canonical.video_codec_args(codec)), **{"c:a": "copy"}, map_metadata="-1",
                  movflags="+faststart", f="mp4")
+
+
+# ---- Audio mix: voice, ducked bed, loudness (issue 11; filters: adelay, volume, sidechaincompress, amix,
+# loudnorm, aresample; https://ffmpeg.org/ffmpeg-filters.html) -----------------------------------------
+
+DUCK_ATTACK_MS = 20  # smooth but quick enough not to let the first syllable through at full music level
+DUCK_RELEASE_MS = 400
+DUCK_RATIO = 20
+
+
+def mix_args(speech: Path | None, speech_offset_s: float, speech_gain: float, bed: Path | None, bed_loop: bool,
+             bed_gain: float, duck: tuple[float, float] | None, duration_s: float, out: Path,
+             fade: bool = True) -> list[str]:
+    """Speech over a bed, exactly ``duration_s`` long, 48 kHz stereo float WAV to ``out``.
+
+    ``speech``: a voice (placed ``speech_offset_s`` seconds after t=0, scaled by ``speech_gain``);
+    ``bed``: music looped (``bed_loop``) or an already synced track, scaled by ``bed_gain``; ``duck`` =
+    (threshold 0..1, mix 0..1) of ``sidechaincompress`` keyed by the speech (None = no ducking). At least
+    one of speech and bed must be given. Raises ValueError otherwise.
+    """
+    if speech is None and bed is None:
+        raise ValueError("a mix needs a voice or a bed")
+    dur = _num(duration_s)
+    voice = None
+    if speech is not None:
+        voice = _audio_format(ffmpeg.input(str(speech))["a:0"].filter("asetpts", "PTS-STARTPTS"))
+        voice = _align(voice, speech_offset_s).filter("volume", _num(speech_gain))
+        voice = voice.filter("apad", whole_dur=dur).filter("atrim", end=dur)
+    music = None
+    if bed is not None:
+        if bed_loop:
+            music = _looped_track(bed, duration_s)
+        else:
+            music = _audio_format(ffmpeg.input(str(bed))["a:0"]).filter("atrim", end=dur)
+        music = music.filter("volume", _num(bed_gain)).filter("apad", whole_dur=dur)
+    if voice is not None and music is not None:
+        if duck is not None:
+            split = voice.filter_multi_output("asplit")
+            voice, key = split[0], split[1]
+            threshold, wet = duck
+            music = ffmpeg.filter([music, key], "sidechaincompress", threshold=_num(threshold),
+                                  ratio=DUCK_RATIO, attack=DUCK_ATTACK_MS, release=DUCK_RELEASE_MS,
+                                  mix=_num(wet))
+        mixed = ffmpeg.filter([voice, music], "amix", inputs=2, duration="first", dropout_transition=0,
+                              normalize=0)
+    else:
+        mixed = voice if voice is not None else music
+    mixed = mixed.filter("atrim", end=dur)
+    if fade and bed is not None and bed_loop:
+        mixed = _fade(mixed, duration_s)
+    return _args(mixed, out=out, vn=None, map_metadata="-1", **{"c:a": "pcm_f32le"}, t=dur, f="wav")
+
+
+def loudness_measure_args(source: Path, target_lufs: float, true_peak_db: float) -> list[str]:
+    """Pass 1 of ``loudnorm``: measure ``source`` (printed as JSON on stderr at log level info)."""
+    audio = ffmpeg.input(str(source))["a:0"].filter("loudnorm", I=_num(target_lufs), TP=_num(true_peak_db),
+                                                    LRA=11, print_format="json")
+    return _args(audio, out="-", f="null")
+
+
+def loudnorm_encode_args(source: Path, out: Path, target_lufs: float, true_peak_db: float,
+                         measured: dict[str, str], duration_s: float) -> list[str]:
+    """Pass 2 of ``loudnorm`` (``linear=true`` with pass 1's ``measured`` values), back to 48 kHz, AAC."""
+    audio = ffmpeg.input(str(source))["a:0"].filter(
+        "loudnorm", I=_num(target_lufs), TP=_num(true_peak_db), LRA=11, linear="true",
+        measured_I=measured["input_i"], measured_TP=measured["input_tp"], measured_LRA=measured["input_lra"],
+        measured_thresh=measured["input_thresh"], offset=measured["target_offset"])
+    audio = _audio_format(audio).filter("atrim", end=_num(duration_s))
+    return _args(audio, out=out, vn=None, map_metadata="-1", **_options(canonical.audio_codec_args()),
+                 t=_num(duration_s), f="mp4")
+
+
+def encode_audio_args(source: Path, out: Path, duration_s: float) -> list[str]:
+    """A WAV mix encoded as the canonical AAC track, ``duration_s`` long."""
+    return _args(_audio_format(ffmpeg.input(str(source))["a:0"]), out=out, vn=None, map_metadata="-1",
+                 **_options(canonical.audio_codec_args()), t=_num(duration_s), f="mp4")
+
+
+# ---- Captions (issue 11): one encode of the normalised copy with the hook and a caption overlay --------
+
+def captioned_render_args(segments: Sequence[Path], hook_png: Path | None, hook_xy: tuple[int, int],
+                          hook_window: tuple[float, float] | None, captions: Path, caption_xy: tuple[int, int],
+                          audio: Path, frames: int, codec: VideoCodec, out: Path) -> list[str]:
+    """One encode of the whole normalised video with the caption band and the hook overlaid, muxed with
+    ``audio``. ``captions``: an ffconcat list of same-size RGBA PNGs with durations (the concat demuxer
+    shows each from the sum of the durations before it); ``hook_window`` (start, end) seconds or None."""
+    video = ffmpeg.input(concat_url(segments))["v"]
+    band = ffmpeg.input(str(captions), f="concat", safe=0)["v"]
+    video = ffmpeg.filter([video, band], "overlay", x=int(caption_xy[0]), y=int(caption_xy[1]),
+                          eof_action="pass")
+    if hook_png is not None:
+        start, end = hook_window if hook_window is not None else (None, None)
+        video = overlay_hook(video, ffmpeg.input(str(hook_png))["v"], hook_xy[0], hook_xy[1], start, end)
+    else:
+        video = video.filter("format", "yuv420p")
+    return _args(video, ffmpeg.input(str(audio))["a:0"], out=out, **{"frames:v": str(frames)},
+                 **_options(canonical.video_codec_args(codec)), **{"c:a": "copy"}, map_metadata="-1",
+                 movflags="+faststart", f="mp4")
+
+
+# ---- Stills (issue 11): Ken Burns move with zoompan ------------------------------------------------------
+
+def kenburns_args(image: Path, out: Path, duration_s: float, motion: str, zoom: float, codec: VideoCodec) -> list[str]:
+    """A ``duration_s`` 1080x1920 30 fps H.264 clip (no audio) of ``image`` slowly zooming or panning.
+
+    The still is first scaled to cover 2x the frame (so zoompan's integer crop steps stay sub-pixel
+    smooth), then ``zoompan`` moves from zoom 1 to ``zoom`` (zoom_in; zoom_out the reverse) or pans
+    across at ``zoom`` (pan_left / pan_right). Raises ValueError for another ``motion``.
+    """
+    frames = max(1, round(duration_s * FPS))
+    n = max(1, frames - 1)
+    z = _num(zoom)
+    if motion == "zoom_in":
+        zexpr, xexpr, yexpr = f"1+({z}-1)*on/{n}", "iw/2-(iw/zoom/2)", "ih/2-(ih/zoom/2)"
+    elif motion == "zoom_out":
+        zexpr, xexpr, yexpr = f"{z}-({z}-1)*on/{n}", "iw/2-(iw/zoom/2)", "ih/2-(ih/zoom/2)"
+    elif motion == "pan_left":
+        zexpr, xexpr, yexpr = z, f"(iw-iw/zoom)*(1-on/{n})", "ih/2-(ih/zoom/2)"
+    elif motion == "pan_right":
+        zexpr, xexpr, yexpr = z, f"(iw-iw/zoom)*on/{n}", "ih/2-(ih/zoom/2)"
+    else:
+        raise ValueError(f"still_motion must be zoom_in, zoom_out, pan_left or pan_right, not {motion!r}")
+    video = ffmpeg.input(str(image), loop=1, framerate=FPS)["v"]
+    video = (video.filter("scale", 2 * WIDTH, 2 * HEIGHT, force_original_aspect_ratio="increase")
+             .filter("crop", 2 * WIDTH, 2 * HEIGHT))
+    video = video.filter("zoompan", z=zexpr, x=xexpr, y=yexpr, d=1, s=f"{WIDTH}x{HEIGHT}", fps=FPS)
+    video = video.filter("setsar", 1).filter("format", "yuv420p")
+    return _args(video, out=out, **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
+                 an=None, map_metadata="-1", movflags="+faststart", f="mp4")
+
+
+def frame_args(source: Path, fit: str, at_s: float, out: Path) -> list[str]:
+    """One frame of ``source`` at ``at_s`` seconds, fitted to 1080x1920, as a PNG (the Variants preview)."""
+    inp = ffmpeg.input(str(source), ss=_num(max(0.0, at_s)))
+    return _args(fit_video(inp["v"], fit), out=out, **{"frames:v": "1"}, f="image2")

@@ -10,6 +10,7 @@ about every :data:`STOP_CHECK_EVERY_S` seconds of every FFmpeg step, with or wit
 from __future__ import annotations
 
 import contextvars
+import re
 import subprocess
 import tempfile
 import time
@@ -20,6 +21,8 @@ from functools import lru_cache
 import imageio_ffmpeg
 
 from media.probe import MediaError
+
+_ADDRESS = re.compile(r" @ 0x[0-9a-f]+\]")  # "[vost#0:0/libx264 @ 0x55d7...]": the address says nothing
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-progress", "pipe:1", "-nostats"]
 
@@ -81,7 +84,11 @@ class FFmpegProcess:
             self.kill()
             raise
         if code != 0:
-            raise FFmpegError(f"ffmpeg failed while {self.what} (exit {code}): {self._tail()}")
+            tail = self._tail()
+            if "No space left on device" in tail:  # the cause a creator can act on, not the muxer's noise
+                raise FFmpegError(f"ffmpeg failed while {self.what}: no space left on the disk of the data "
+                                  "folder (free some space, then retry)")
+            raise FFmpegError(f"ffmpeg failed while {self.what} (exit {code}): {tail}")
         self._stderr.close()
 
     def kill(self) -> None:
@@ -95,7 +102,7 @@ class FFmpegProcess:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace").strip()
         self._stderr.close()
-        lines = [ln for ln in text.splitlines() if ln.strip()]
+        lines = [_ADDRESS.sub("]", ln) for ln in text.splitlines() if ln.strip()]
         if len(lines) > 6:  # the first lines name the cause, the last ones the consequence
             lines = [*lines[:3], "...", *lines[-3:]]
         return " | ".join(lines) or "no message"

@@ -26,6 +26,7 @@ from media.errors import StudioError
 from media.models import ACTIVE_JOB_STATUSES, AudioFile, Hook, Image, Job, Video
 from media.probe import MediaError, MediaInfo, probe
 from media.thumbnails import image_thumbnail, video_thumbnail
+from media.validate import NAME_MAX_CHARS, display_name
 
 MediaKind = Literal["video", "audio", "image"]
 MEDIA_KINDS: tuple[str, ...] = ("video", "audio", "image")
@@ -97,7 +98,7 @@ def import_file(src: str | Path, kind: str, collection: str = "", name: str | No
     Never raises for bad media: the outcome carries ``error`` naming the file and the reason.
     """
     src = Path(src)
-    display = name or src.name
+    display = (name or src.name)[:NAME_MAX_CHARS]
     try:
         _check_kind(kind)
         if src.stat().st_size == 0:
@@ -206,6 +207,16 @@ def find_item(item_id: str) -> tuple[str, Video | AudioFile | Image]:
     raise LibraryError(f"no library item with id {item_id}")
 
 
+def image_ids(item_ids: list[str]) -> set[str]:
+    """Which of ``item_ids`` are library images (one column-only query per 500 ids)."""
+    found: set[str] = set()
+    unique = sorted(set(item_ids))
+    with session_scope() as session:
+        for i in range(0, len(unique), 500):
+            found.update(session.exec(select(Image.id).where(col(Image.id).in_(unique[i:i + 500]))))
+    return found
+
+
 def list_items(kind: str, collection: str = "", video_type: str | None = None,
                include_batch_variants: bool = False, limit: int | None = None) -> list[Video | AudioFile | Image]:
     """Items of ``kind`` newest first; ``collection`` filters by collection id or name; at most
@@ -241,10 +252,7 @@ def item_dict(kind: str, row: Video | AudioFile | Image) -> dict[str, Any]:
 
 def rename_item(kind: str, item_id: str, new_name: str) -> None:
     """Rename a library item (display name only; the stored file keeps its name)."""
-    new_name = new_name.strip()
-    if not new_name:
-        raise LibraryError("name is empty")
-    _update(kind, item_id, name=new_name)
+    _update(kind, item_id, name=display_name(new_name))
 
 
 def move_item(kind: str, item_id: str, collection: str) -> None:
@@ -370,7 +378,7 @@ def choice_page(kind: str, text: str = "", collection: str = "", limit: int = PA
     if ids is not None:
         conditions.append(col(table.id).in_(list(ids)[:1000]))
     if kind == "video":
-        conditions.append((col(Video.batch_id).is_(None)) | (Video.kept == True))  # noqa: E712
+        conditions.append((col(Video.batch_id).is_(None)) | (Video.kept == True))
     for condition in conditions:
         query, count = query.where(condition), count.where(condition)
     query = query.order_by(col(table.created_at).desc(), col(table.id)).offset(max(0, offset)).limit(limit)

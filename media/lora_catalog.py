@@ -179,7 +179,7 @@ def list_lora_rows(limit: int = 500) -> list[LoraModel]:
 
 def lora_to_dict(lora: LoraModel) -> dict[str, Any]:
     """API view of a model (paths relative to the media folder)."""
-    return {"lora_id": lora.id, "name": lora.name, "status": lora.status, "source": lora.source,
+    return {"id": lora.id, "lora_id": lora.id, "name": lora.name, "status": lora.status, "source": lora.source,
             "trigger_word": lora.trigger_word, "training_steps": lora.training_steps, "rank": lora.rank,
             "tensor_count": lora.tensor_count, "size_bytes": lora.size_bytes, "weights_file": lora.weights_file,
             "high_noise_file": lora.high_noise_file, "config_file": lora.config_file,

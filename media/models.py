@@ -269,3 +269,38 @@ class SpendLock(SQLModel, table=True):
 
     __tablename__ = "spend_lock"
     id: int = Field(default=1, primary_key=True)
+
+
+class Transcript(SQLModel, table=True):
+    """Words spoken in one audio or video, by content (sha256 of the file) and speech-to-text model."""
+
+    __tablename__ = "transcripts"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    content_hash: str = Field(index=True, description="sha256 of the transcribed file's bytes")
+    model: str = Field(description="ASR model name or folder")
+    media_id: str | None = Field(default=None, index=True, description="library item, when there is one")
+    words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list),
+                        description='[{"word", "start_s", "end_s"}], in time order')
+    text: str = ""
+    language: str = ""
+    edited: bool = Field(default=False, description="a creator corrected words (timings kept)")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BatchWebhook(SQLModel, table=True):
+    """A batch's completion notice (issue 14): POSTed once to ``url`` when the batch finishes.
+
+    ``status``: pending (batch running) | sending | delivered | failed; ``attempts``: POSTs tried;
+    ``last_error``: the last failure (HTTP status or connection error); ``response_status``: last HTTP code.
+    """
+
+    __tablename__ = "batch_webhooks"
+    batch_id: str = Field(foreign_key="variant_batches.id", primary_key=True)
+    url: str
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    response_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None

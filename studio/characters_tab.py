@@ -16,7 +16,8 @@ from media import job_store, library
 from media.characters.catalog import CharacterNotFound
 from media.characters.images import ImageFileError
 from media.job_store import JobNotFound
-from studio.common import file_name, file_path, notice, progress_html, short_id
+from studio import animate_ui
+from studio.common import api, file_name, file_path, notice, progress_html, short_id
 
 TITLE = "Characters"
 PROVIDER_LABELS = [("Local sheet: offline, free", "local"), ("Gemini: cloud, billed per image", "gemini")]
@@ -291,8 +292,9 @@ def build() -> None:
     import_btn.click(_import, [import_file, import_name], [action_msg, selected, result, info, new_name,
                                                            import_file, gallery, table], **private)
 
-    gr.api(create_character, api_name="create_character")
-    gr.api(list_characters, api_name="list_characters")
-    gr.api(rename_character, api_name="rename_character")
-    gr.api(delete_character, api_name="delete_character")
-    gr.api(regenerate_character, api_name="regenerate_character")
+    api(create_character, "create_character")
+    api(list_characters, "list_characters")
+    api(rename_character, "rename_character")
+    api(delete_character, "delete_character")
+    api(regenerate_character, "regenerate_character")
+    animate_ui.build()

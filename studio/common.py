@@ -39,6 +39,12 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def api(fn: Callable[..., Any], name: str) -> None:
+    """Register ``fn`` as the named API endpoint ``name`` (``/name`` for gradio_client), wrapped in
+    :func:`user_errors` so that every error reaches the client as a readable message."""
+    gr.api(user_errors(fn), api_name=name)
+
+
 def upload_folder() -> Path:
     """Gradio's upload cache (``GRADIO_TEMP_DIR`` or ``<tmp>/gradio``), where every uploaded file lands."""
     from gradio.utils import get_upload_folder

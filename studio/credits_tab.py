@@ -8,6 +8,8 @@ import gradio as gr
 import pandas as pd
 
 from media import costs as media_costs
+from media import validate
+from studio.common import api
 
 TITLE = "Credits"
 
@@ -18,7 +20,7 @@ TOOL_HEADERS = ["Tool", "Spend (USD)", "Cents", "Calls"]
 
 def costs(days: int = 30) -> list[dict]:
     """Spend per UTC day and per tool over the last ``days`` days (see docs/API.md)."""
-    return media_costs.costs(int(days))
+    return media_costs.costs(validate.whole_number(days, "days", 1, validate.COST_DAYS_MAX))
 
 
 def chart_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -75,4 +77,4 @@ def build() -> None:
     demo = gr.context.Context.root_block
     if demo is not None:
         demo.load(show, inputs=days, outputs=outputs, api_visibility="private")
-    gr.api(costs, api_name="costs")
+    api(costs, "costs")

@@ -13,6 +13,7 @@ import gradio as gr
 
 from media import costs as media_costs
 from media import stats as media_stats
+from studio.common import api
 
 TITLE = "Dashboard"
 
@@ -123,4 +124,4 @@ def build() -> None:
     if demo is not None:
         demo.load(refresh_live, outputs=live_outputs, api_visibility="private")
         demo.load(refresh_storage, outputs=storage, api_visibility="private")
-    gr.api(stats, api_name="stats")
+    api(stats, "stats")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 from jobs.runner import UserFacingError, retry_job
-from media import job_store
+from media import job_store, validate
 from media.job_store import JobNotFound
-from media.models import Job
-from studio.common import notice, short_id
+from media.models import ALL_JOB_STATUSES, Job
+from studio.common import api, notice, short_id
 
 TITLE = "Jobs"
 
@@ -38,8 +38,12 @@ def job_status(job_id: str) -> dict:
 
 def list_jobs(status: str = "", limit: int = 50) -> list[dict]:
     """Jobs newest first; ``status`` filters (e.g. ``processing``), ``active`` = pending/queued/processing."""
+    status = validate.text(status, "status")
+    if status and status != "active":
+        validate.one_of(status, "status", ("active", *ALL_JOB_STATUSES))
+    limit = validate.whole_number(limit, "limit", 1, validate.JOB_LIST_MAX)
     statuses = ("pending", "queued", "processing") if status == "active" else ((status,) if status else None)
-    return [job_dict(j) for j in job_store.list_jobs(statuses, limit=int(limit))]
+    return [job_dict(j) for j in job_store.list_jobs(statuses, limit=limit)]
 
 
 def cancel_job(job_id: str) -> dict:
@@ -98,7 +102,7 @@ def build() -> None:
     cancel_btn.click(lambda i, s: _act(job_store.cancel_job, i, s), [job_id, show], [msg, table],
                      api_visibility="private")
     retry_btn.click(lambda i, s: _act(retry_job, i, s), [job_id, show], [msg, table], api_visibility="private")
-    gr.api(job_status, api_name="job_status")
-    gr.api(list_jobs, api_name="list_jobs")
-    gr.api(cancel_job, api_name="cancel_job")
-    gr.api(retry_job_api, api_name="retry_job")
+    api(job_status, "job_status")
+    api(list_jobs, "list_jobs")
+    api(cancel_job, "cancel_job")
+    api(retry_job_api, "retry_job")

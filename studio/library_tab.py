@@ -10,10 +10,10 @@ from sqlmodel import select
 from jobs.library import import_uploads
 from media import collections as colls
 from media import hooks as hook_store
-from media import library
+from media import library, validate
 from media.db import session_scope
 from media.models import LoraModel
-from studio.common import file_name, file_path, fmt_bytes, fmt_seconds, notice
+from studio.common import api, file_name, file_path, fmt_bytes, fmt_seconds, notice
 
 TITLE = "Library"
 FILE_TYPES = {"video": ["video", ".mp4", ".mov", ".mkv", ".webm"], "audio": ["audio", ".mp3", ".wav", ".m4a",
@@ -35,11 +35,15 @@ def upload_media(files: list[Any], kind: str, collection: str = "") -> list[dict
 
 def list_media(kind: str, collection: str = "") -> list[dict]:
     """Library items of ``kind`` (newest first), each with ``id``, ``name``, ``path`` and metadata."""
+    validate.one_of(kind, "kind", library.MEDIA_KINDS)
+    collection = validate.text(collection, "collection")
     return [library.item_dict(kind, row) for row in library.list_items(kind, collection)]
 
 
 def add_hooks(text: str, category: str = "") -> list[dict]:
     """Add one hook per non-empty line of ``text``; returns ``[{id, text, category}]``."""
+    text = validate.text(text, "text", empty_ok=False)
+    category = validate.text(category, "category")
     return [{"id": h.id, "text": h.text, "category": h.category} for h in hook_store.add_hooks(text, category)]
 
 
@@ -375,11 +379,11 @@ def build() -> None:
     blocks = gr.context.Context.root_block
     for fn, inputs, outputs in _LOADERS:
         blocks.load(fn, inputs, outputs, api_visibility="private")
-    gr.api(upload_media, api_name="upload_media")
-    gr.api(list_media, api_name="list_media")
-    gr.api(add_hooks, api_name="add_hooks")
-    gr.api(list_hooks, api_name="list_hooks")
-    gr.api(media_file_api, api_name="media_file")
+    api(upload_media, "upload_media")
+    api(list_media, "list_media")
+    api(add_hooks, "add_hooks")
+    api(list_hooks, "list_hooks")
+    api(media_file_api, "media_file")
 
 
 def media_file_api(media_id: str) -> gr.FileData:

@@ -17,7 +17,7 @@ from media import job_store
 from media import lora_catalog as catalog
 from media.settings import get_settings
 from media.store import abs_path
-from studio.common import file_name, file_path, fmt_bytes, notice, progress_html
+from studio.common import api, file_name, file_path, fmt_bytes, notice, progress_html
 
 TITLE = "LoRA Creator"
 
@@ -306,9 +306,9 @@ def build() -> None:
     delete_btn.click(_delete, model_pick, [models_status, models_table, models_gallery, model_pick])
     test_btn.click(_test_image, model_pick, models_status)
 
-    gr.api(build_lora_dataset, api_name="build_lora_dataset")
-    gr.api(train_lora, api_name="train_lora")
-    gr.api(import_lora, api_name="import_lora")
-    gr.api(list_loras, api_name="list_loras")
-    gr.api(estimate_lora_training, api_name="estimate_lora_training")
-    gr.api(delete_lora, api_name="delete_lora")
+    api(build_lora_dataset, "build_lora_dataset")
+    api(train_lora, "train_lora")
+    api(import_lora, "import_lora")
+    api(list_loras, "list_loras")
+    api(estimate_lora_training, "estimate_lora_training")
+    api(delete_lora, "delete_lora")

@@ -13,7 +13,8 @@ from jobs.swap_providers import provider_names
 from media import job_store, library, store
 from media.job_store import JobNotFound
 from media.swap_catalog import list_faces
-from studio.common import fmt_seconds, notice, short_id
+from studio import lipsync_ui
+from studio.common import api, fmt_seconds, notice, short_id
 
 TITLE = "Swapper"
 SELECTIONS = [("Largest face", "largest"), ("All faces", "all"), ("Reference face (click the preview)", "reference")]
@@ -239,4 +240,5 @@ def build() -> None:
     gr.Timer(1.0).tick(_job_rows, None, jobs, api_visibility="private")
     jobs.select(_pick_job, jobs, [job_id, source_video, result_video], api_visibility="private")
     cancel_btn.click(_cancel, job_id, [cancel_msg, jobs], api_visibility="private")
-    gr.api(create_swap_job, api_name="create_swap_job")
+    api(create_swap_job, "create_swap_job")
+    lipsync_ui.build()

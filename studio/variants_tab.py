@@ -9,25 +9,54 @@ import gradio as gr
 
 from jobs import variants as variant_jobs
 from jobs.runner import UserFacingError
-from media import batches, job_store, library, store
+from media import asr, batches, job_store, library, store, subtitles, tts
 from media import collections as colls
 from media import hooks as hook_store
 from media.assignment import ASSIGNMENTS
-from studio.common import fmt_seconds, notice, progress_html, short_id
+from media.variant_options import VariantOptions, field_spec
+from media.variant_render import preview_frame
+from studio import csv_batch_ui
+from studio.common import api, fmt_seconds, notice, progress_html, short_id, user_errors
 
 TITLE = "Variants"
+RESULT_HEADERS = ["status", "error / warning", "#", "file", "video", "audio", "hook"]  # status first: visible
 ZIP_WAIT_S = 600  # longest the batch_zip endpoint waits for its ZIP job, seconds
 
 
 # ---- API functions (named endpoints; see docs/API.md) -------------------------------------------------
 
 def create_variant_batch(video_ids: list[str], audio_ids: list[str], hook_ids: list[str],
-                         variants_per_video: int = 1, options: dict | None = None) -> dict:
-    """Start a variant batch; returns ``{batch_id, total, job_ids}``. Bad input raises an error message."""
+                         variants_per_video: int = 1, options: dict | None = None,
+                         scripts: list[str] | None = None, webhook_url: str = "") -> dict:
+    """Start a variant batch; returns ``{batch_id, total, job_ids}``. ``options``: docs/API.md's table
+    (media.variant_options), plus ``lipsync`` (a lip-sync provider id: each variant whose audio is
+    replaced is lip-synced on fal, its total reserved against the daily limit first); ``scripts``:
+    per-variant voice-over texts (round robin); ``webhook_url``: POST a JSON notice (batch id, status,
+    counts) there when the batch finishes. Bad input raises an error message."""
     try:
-        return variant_jobs.create_variant_batch(video_ids, audio_ids, hook_ids, variants_per_video, options)
+        return variant_jobs.create_variant_batch(video_ids, audio_ids, hook_ids, variants_per_video, options,
+                                                 scripts, webhook_url)
     except UserFacingError as exc:
         raise gr.Error(str(exc)) from exc
+
+
+@user_errors
+def transcribe(media_id: str) -> dict:
+    """``{"words": [{"word", "start_s", "end_s"}], "text", "language", "model"}`` of a library video or
+    audio (transcribed once, offline)."""
+    return asr.transcribe_media(media_id).as_dict()
+
+
+@user_errors
+def update_transcript(media_id: str, words: list) -> dict:
+    """Correct a transcript's words (timings kept when a word is given without them); returns it."""
+    return asr.update_transcript(media_id, words).as_dict()
+
+
+@user_errors
+def synthesize_voice(text: str, voice: str = "joe-us") -> dict:
+    """``{"audio_id"}``: ``text`` spoken by ``voice`` (Piper), added to the library as an audio."""
+    return {"audio_id": tts.synthesize_to_library(text, voice)}
 
 
 def batch_status(batch_id: str) -> dict:
@@ -123,7 +152,26 @@ def resolve_hooks(categories: list[str] | None, hook_ids: list[str] | None) -> l
     return list(dict.fromkeys(ordered))
 
 
-def _options(assignment, seed, position, start, duration, font_size, color, stroke, box, audio_mode, fit):
+NEW_CONTROLS = ("captions", "caption_style", "caption_position", "caption_font_size", "voiceover", "voice",
+                "duck_db", "loudness_lufs")  # issue 11's option keys, controls built from the model
+
+
+def _control(name: str, label: str | None = None):
+    """A Gradio control for one VariantOptions field, from its declared allowed values and bounds."""
+    spec = field_spec(name)
+    label = label or f"{name} — {spec['description']}"
+    default = spec["default"]
+    if spec["choices"]:
+        return gr.Radio(spec["choices"], value=default, label=label)
+    if spec["kind"] in ("number", "integer") and spec["minimum"] is not None:
+        step = 1 if spec["kind"] == "integer" else 0.5
+        return gr.Slider(spec["minimum"], spec["maximum"], value=default if default is not None else spec["maximum"],
+                         step=step, label=label)
+    return gr.Textbox(value="" if default is None else str(default), label=label)
+
+
+def _options(assignment, seed, position, start, duration, font_size, color, stroke, box, audio_mode, fit,
+             *extra):
     options: dict[str, Any] = {"assignment": assignment, "hook_position": position,
                                "hook_start_s": float(start or 0), "hook_duration_s": float(duration or 0),
                                "audio_mode": audio_mode, "fit": fit, "text_color": color,
@@ -132,7 +180,30 @@ def _options(assignment, seed, position, start, duration, font_size, color, stro
         options["font_size"] = int(font_size)
     if assignment == "random":
         options["seed"] = int(seed or 0)
+    for key, value in zip(NEW_CONTROLS, extra):
+        options[key] = value
     return options
+
+
+def _scripts(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+@user_errors
+def _preview(v_colls, v_ids, h_cats, h_ids, *opts):
+    """One frame of the first source with the first hook and the caption style, before a batch starts."""
+    videos = resolve_selection("video", v_colls, v_ids)
+    if not videos:
+        return None, notice("pick a video first", False)
+    kind, item = library.find_item(videos[0])
+    if kind != "video":
+        return None, notice("the preview shows videos; a still becomes a Ken Burns clip when the batch starts",
+                            False)
+    hook_ids = resolve_hooks(h_cats, h_ids)
+    hook_text = next((h.text for h in hook_store.list_hooks() if hook_ids and h.id == hook_ids[0]), None)
+    options = VariantOptions.from_dict(_options(*opts[:-1]))
+    image = preview_frame(store.abs_path(item.file), hook_text, options)
+    return image, notice("preview of the first variant's look")
 
 
 def _plan_text(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, assignment) -> str:
@@ -145,14 +216,48 @@ def _plan_text(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, assignm
 
 
 def _start(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, *opts):
+    scripts = _scripts(opts[-1]) if len(opts) > 11 + len(NEW_CONTROLS) else []
+    opts = opts[:11 + len(NEW_CONTROLS)]
     try:
         result = variant_jobs.create_variant_batch(
             resolve_selection("video", v_colls, v_ids), resolve_selection("audio", a_colls, a_ids),
-            resolve_hooks(h_cats, h_ids), int(per_video or 1), _options(*opts))
+            resolve_hooks(h_cats, h_ids), int(per_video or 1), _options(*opts), scripts)
     except UserFacingError as exc:
         return gr.update(), notice(str(exc), False), gr.update()
     return (result["batch_id"], notice(f"batch {short_id(result['batch_id'])} started: {result['total']} variants"),
             gr.update(choices=_batch_choices(), value=result["batch_id"]))
+
+
+def _media_choices() -> list[tuple[str, str]]:
+    return [(f"video: {label}", i) for label, i in _choices("video")] + \
+        [(f"audio: {label}", i) for label, i in _choices("audio")]
+
+
+def _transcript_outputs(media_id: str, result) -> tuple:
+    folder = store.media_root() / "transcripts"
+    folder.mkdir(parents=True, exist_ok=True)
+    srt, vtt = folder / f"{media_id}.srt", folder / f"{media_id}.vtt"
+    srt.write_text(subtitles.to_srt(result.words), encoding="utf-8")
+    vtt.write_text(subtitles.to_vtt(result.words), encoding="utf-8")
+    rows = [[w["word"], w["start_s"], w["end_s"]] for w in result.words]
+    note = " (English only)" if result.english_only else ""
+    return rows, [str(srt), str(vtt)], notice(f"{len(rows)} words · model {result.model}{note}")
+
+
+@user_errors
+def _transcribe_ui(media_id: str | None):
+    if not media_id:
+        return [], None, notice("pick a video or audio first", False)
+    return _transcript_outputs(media_id, asr.transcribe_media(media_id))
+
+
+@user_errors
+def _save_transcript(media_id: str | None, table):
+    if not media_id:
+        return [], None, notice("pick a video or audio first", False)
+    rows = table.values.tolist() if hasattr(table, "values") else list(table or [])
+    words = [{"word": str(r[0]), "start_s": float(r[1]), "end_s": float(r[2])} for r in rows if str(r[0]).strip()]
+    return _transcript_outputs(media_id, asr.update_transcript(media_id, words))
 
 
 def _batch_choices() -> list[tuple[str, str]]:
@@ -176,8 +281,9 @@ def _poll(batch_id: str | None, shown: str | None = None):
                         f"{status['canceled']} canceled of {status['total']}")
     info = (f"Batch `{batch_id}` · created {status['created_at'][:19].replace('T', ' ')} UTC · "
             f"expires {status['expires_at'][:19].replace('T', ' ')} UTC (files are deleted then unless kept)")
-    rows = [[r["index"], r["file_name"], r["video"], r["audio"] or "(original)", r["hook"] or "(none)",
-             r["status"] + (f" ({r['render_path']})" if r["render_path"] else ""), r["error"] or ""]
+    rows = [[r["status"] + (f" ({r['render_path']})" if r["render_path"] else ""),
+             r["error"] or r.get("warning") or "", r["index"], r["file_name"], r["video"],
+             r["audio"] or "(original)", r["hook"] or "(none)"]
             for r in results]
     done = [r for r in results if r["file_path"]]
     signature = batch_id + ":" + ",".join(r["variant_id"] for r in done)
@@ -224,7 +330,8 @@ def _reload_choices():
 
 
 def build() -> None:
-    """Lay out the Variants tab and register create_variant_batch, batch_status, batch_results, batch_zip."""
+    """Lay out the Variants tab and register create_variant_batch, batch_status, batch_results, batch_zip,
+    transcribe, update_transcript, synthesize_voice."""
     with gr.Row():
         with gr.Column():
             gr.Markdown("### Videos")
@@ -259,6 +366,36 @@ def build() -> None:
             audio_mode = gr.Radio(["replace", "mix", "keep"], value="replace",
                                   label="Audio: replace (loop/trim + fade-out), mix under the voice, keep")
             fit = gr.Radio(["blur", "crop", "pad"], value="blur", label="Fit to 1080x1920")
+    with gr.Accordion("Captions, voice-over and mix", open=False):
+        english = " (tiny.en: English only)" if asr.is_english_only() else ""
+        gr.Markdown(f"Speech-to-text model: `{asr.model_name()}`{english}. "
+                    + ("Voice-over: Piper installed." if tts.available() else tts.install_hint()))
+        with gr.Row():
+            captions = _control("captions", "Captions: off, from the speech, or the voice-over script")
+            caption_style = _control("caption_style", "Caption style")
+            caption_position = _control("caption_position", "Caption position (safe zone, off the hook)")
+            caption_font_size = _control("caption_font_size", "Caption size px")
+        with gr.Row():
+            voiceover = _control("voiceover", "Voice-over: off, speak the hook, or the scripts below")
+            voice = gr.Dropdown(list(tts.VOICES), value=field_spec("voice")["default"], label="Voice",
+                                allow_custom_value=True)
+            duck_db = _control("duck_db", "Duck music under speech (dB)")
+            loudness = _control("loudness_lufs", "Loudness target (LUFS)")
+        scripts = gr.Textbox(lines=3, label="Scripts (one per line, round robin over the variants)")
+        with gr.Row():
+            preview_btn = gr.Button("Preview one frame", size="sm")
+            preview_msg = gr.Markdown()
+        preview_img = gr.Image(label="Preview (first source, first hook, caption style)", height=480,
+                               interactive=False)
+    with gr.Accordion("Transcript (captions from speech use it; correct a word, timings are kept)", open=False):
+        with gr.Row():
+            t_media = gr.Dropdown(label="Video or audio", choices=[])
+            t_btn = gr.Button("Transcribe", size="sm")
+            t_save = gr.Button("Save corrections", size="sm")
+        t_msg = gr.Markdown()
+        t_table = gr.Dataframe(headers=["word", "start_s", "end_s"], datatype=["str", "number", "number"],
+                               interactive=True, max_height=300)
+        t_files = gr.File(label="SRT and WebVTT", file_count="multiple", interactive=False)
     plan = gr.Markdown()
     start_btn = gr.Button("Start batch", variant="primary")
     start_msg = gr.Markdown()
@@ -271,7 +408,7 @@ def build() -> None:
     bar = gr.HTML()
     info = gr.Markdown()
     gallery = gr.Gallery(label="Results", columns=4, height=520, object_fit="contain")
-    table = gr.Dataframe(headers=["#", "file", "video", "audio", "hook", "status", "error"],
+    table = gr.Dataframe(headers=RESULT_HEADERS,
                          interactive=False, wrap=True, max_height=300)
     with gr.Row():
         downloads = gr.File(label="Download variants", file_count="multiple", interactive=False)
@@ -284,7 +421,11 @@ def build() -> None:
             keep_msg = gr.Markdown()
 
     plan_inputs = [v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, assignment]
-    opt_inputs = [assignment, seed, position, start, duration, font_size, color, stroke, box, audio_mode, fit]
+    opt_inputs = [assignment, seed, position, start, duration, font_size, color, stroke, box, audio_mode, fit,
+                  captions, caption_style, caption_position, caption_font_size, voiceover, voice, duck_db,
+                  loudness, scripts]
+    preview_btn.click(_preview, [v_colls, v_ids, h_cats, h_ids, *opt_inputs], [preview_img, preview_msg],
+                      api_visibility="private")
     for comp in plan_inputs:
         comp.change(_plan_text, plan_inputs, plan, api_visibility="private")
     choice_outputs = [v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, batch_pick]
@@ -294,6 +435,11 @@ def build() -> None:
     h_find.change(lambda text, keep: gr.update(choices=_hook_choices(text or "", keep)), [h_find, h_ids],
                   h_ids, api_visibility="private", trigger_mode="always_last")
     gr.context.Context.root_block.load(_reload_choices, None, choice_outputs, api_visibility="private")
+    t_btn.click(_transcribe_ui, t_media, [t_table, t_files, t_msg], api_visibility="private")
+    t_save.click(_save_transcript, [t_media, t_table], [t_table, t_files, t_msg], api_visibility="private")
+    reload_btn.click(lambda: gr.update(choices=_media_choices()), None, t_media, api_visibility="private")
+    gr.context.Context.root_block.load(lambda: gr.update(choices=_media_choices()), None, t_media,
+                                       api_visibility="private")
     start_btn.click(_start, plan_inputs[:7] + opt_inputs, [batch_id, start_msg, batch_pick],
                     api_visibility="private")
     batch_pick.input(lambda b: b, batch_pick, batch_id, api_visibility="private")
@@ -305,7 +451,11 @@ def build() -> None:
     zip_btn.click(_make_zip, batch_id, [zip_file, zip_msg], api_visibility="private")
     keep_btn.click(_keep, keep_pick, keep_msg, api_visibility="private")
 
-    gr.api(create_variant_batch, api_name="create_variant_batch")
-    gr.api(batch_status, api_name="batch_status")
-    gr.api(batch_results, api_name="batch_results")
-    gr.api(batch_zip, api_name="batch_zip")
+    api(create_variant_batch, "create_variant_batch")
+    api(batch_status, "batch_status")
+    api(batch_results, "batch_results")
+    api(batch_zip, "batch_zip")
+    api(transcribe, "transcribe")
+    api(update_transcript, "update_transcript")
+    api(synthesize_voice, "synthesize_voice")
+    csv_batch_ui.build(batch_id)

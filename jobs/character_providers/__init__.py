@@ -1,27 +1,26 @@
-"""Character-diagram providers by name: ``local`` (offline default) and ``gemini`` (cloud)."""
+"""Character-diagram providers by name: ``local`` (offline default) and ``gemini`` (cloud), as declared
+in the provider registry (:mod:`jobs.providers`, tool ``character``)."""
 
 from __future__ import annotations
 
 from typing import Literal, get_args
 
 from jobs.character_providers.base import CharacterProvider
+from jobs.providers import providers
 from media.settings import get_settings
 
 ProviderName = Literal["local", "gemini"]
-PROVIDER_NAMES: tuple[str, ...] = get_args(ProviderName)
+PROVIDER_NAMES: tuple[str, ...] = tuple(p.id for p in providers("character"))
+assert set(PROVIDER_NAMES) == set(get_args(ProviderName)), "ProviderName must list the registry's ids"
 
 
 def get_provider(name: str) -> CharacterProvider:
-    """The provider called ``name``; raises ``ValueError`` naming the known ones."""
-    if name == "local":
-        from jobs.character_providers.local import LocalCharacterProvider
-
-        return LocalCharacterProvider()
-    if name == "gemini":
-        from jobs.character_providers.gemini import GeminiCharacterProvider
-
-        return GeminiCharacterProvider()
-    raise ValueError(f"unknown character provider {name!r}; choose one of {', '.join(PROVIDER_NAMES)}")
+    """The provider called ``name`` (its registry entry's class); raises ``ValueError`` naming the known
+    ones."""
+    found = {p.id: p for p in providers("character")}
+    if name not in found:
+        raise ValueError(f"unknown character provider {name!r}; choose one of {', '.join(PROVIDER_NAMES)}")
+    return found[name].load()
 
 
 def default_provider() -> str:
@@ -31,7 +30,4 @@ def default_provider() -> str:
 
 def provider_descriptions() -> dict[str, str]:
     """What each provider does, for the UI, by name."""
-    from jobs.character_providers.gemini import GeminiCharacterProvider
-    from jobs.character_providers.local import LocalCharacterProvider
-
-    return {"local": LocalCharacterProvider.description, "gemini": GeminiCharacterProvider.description}
+    return {p.id: type(p.load()).description for p in providers("character")}

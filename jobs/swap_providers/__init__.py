@@ -2,27 +2,24 @@
 
 Providers are loaded by module path on first use, so a provider whose module (or client library) is
 absent makes only that provider unavailable, with a message saying so. Adding a provider is one module
-plus one line in :data:`PROVIDERS` (and :data:`PROVIDER_KEYS` when it needs a key).
+plus its entry in the provider registry (:mod:`jobs.providers`, tool ``swap``), from which
+:data:`PROVIDERS` and :data:`PROVIDER_KEYS` are derived.
 """
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import importlib
 
+from jobs.providers import providers
 from jobs.swap_providers.base import SwapProvider
+from media.errors import StudioError
 
 DEFAULT_PROVIDER = "local"
 # name -> "module:Class"; the class is built with no arguments and reads the settings itself.
-PROVIDERS: dict[str, str] = {
-    "local": "jobs.swap_providers.local:LocalSwapProvider",
-    "fal": "jobs.swap_providers.fal_swap:FalSwapProvider",
-}
+PROVIDERS: dict[str, str] = {p.id: p.impl for p in providers("swap")}
 # name -> (settings attribute, environment variable a creator sets) for providers that need a key.
-PROVIDER_KEYS: dict[str, tuple[str, str]] = {
-    "fal": ("fal_key", "FAL_KEY"),
-}
+PROVIDER_KEYS: dict[str, tuple[str, str]] = {p.id: (p.key_setting, p.key_variables[0])
+                                             for p in providers("swap") if p.key_setting}
 
 
 class ProviderUnavailable(StudioError, LookupError):

@@ -19,8 +19,9 @@ from media.characters.images import ImageFacts, check_image_bytes, check_image_f
 from media.db import get_row, session_scope, update_row
 from media.models import CharacterDiagram, Image, Video, utcnow
 from media.store import abs_path, commit_file, new_file_path, rel_path, remove_files, work_dir
+from media.validate import NAME_MAX_CHARS
 
-MAX_NAME_LEN = 80
+MAX_NAME_LEN = NAME_MAX_CHARS
 _EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp",
                "TIFF": ".tif"}
 

@@ -20,7 +20,7 @@ from media.characters.images import ImageFileError
 from media.characters.sheet import CLOSEUP_BOX, SHEET_SIZE
 from media.db import session_scope
 from media.face.landmarks import detect_faces, load_rgb
-from media.models import CharacterDiagram, CostRecord, Image, Job
+from media.models import CharacterDiagram, CostRecord, Image, Job, SpendReservation
 from media.settings import reset_settings
 from media.store import abs_path, new_file_path, rel_path
 
@@ -118,6 +118,8 @@ def test_gemini_job_stores_the_image_and_records_the_cost(data, samples, monkeyp
     assert (cost.job_id, cost.job_type, cost.amount_cents) == (job.id, "character", 7)
     diagram = catalog.get_diagram(started["character_id"])
     assert diagram.cost_cents == 7 and diagram.status == "ready"
+    [held] = rows(SpendReservation)  # the estimate held at submission, settled to the real cost
+    assert (held.job_id, held.estimate_cents, held.status, held.settled_cents) == (job.id, 7, "settled", 7)
     with PILImage.open(abs_path(diagram.file)) as stored:
         assert stored.size == (320, 180)
 
@@ -227,3 +229,5 @@ def test_failed_gemini_job_can_be_retried_from_the_jobs_tab(data, samples, monke
     assert job.status == "completed" and job.output_payload["result_ids"] == [started["character_id"]]
     assert catalog.get_diagram(started["character_id"]).status == "ready"
     assert len(fake.requests) == 2 and [c.amount_cents for c in rows(CostRecord)] == [7]
+    # The failed attempt released its hold; the retry held the estimate again and settled it.
+    assert sorted(r.status for r in rows(SpendReservation)) == ["released", "settled"]

@@ -143,3 +143,29 @@ def test_cancel_calls_fal_cancel(fal_fake: FakeFal, samples: Path, swap_inputs: 
     (sub,) = fal_fake.submissions.values()
     assert sub.canceled and "cancel" in fal_fake.kinds()
     _assert_no_files(swap_inputs)
+
+
+def test_a_paid_swap_job_holds_its_estimate_then_settles_to_the_billed_cost(fresh_data_dir, fal_fake: FakeFal,
+                                                                           samples: Path) -> None:
+    from sqlmodel import select
+
+    from jobs.queue import huey
+    from jobs.swap_tasks import create_swap_job
+    from media import job_store, library
+    from media.db import session_scope
+    from media.models import SpendReservation
+
+    _script_success(fal_fake, samples)
+    video = library.import_file(samples / "videos" / "retalking_face_2.mp4", "video").id  # 5.0 s
+    image = library.import_file(samples / "photos" / "obama.jpg", "image").id
+    huey.immediate = True
+    try:
+        started = create_swap_job([video], image, provider="fal")
+    finally:
+        huey.immediate = False
+    job = job_store.get_job(started["job_ids"][0])
+    assert job.status == "completed", job.error_message
+    with session_scope() as session:
+        [held] = session.exec(select(SpendReservation)).all()
+    assert (held.job_id, held.tool, held.estimate_cents) == (job.id, "face_swap", 50)  # 10 cents/s x 5.0 s
+    assert (held.status, held.settled_cents) == ("settled", job.cost_cents) and job.cost_cents > 0

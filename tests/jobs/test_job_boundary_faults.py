@@ -167,3 +167,22 @@ def test_the_sweep_is_a_periodic_huey_task():
     from jobs.recovery import sweep_outcomes_task
 
     assert isinstance(sweep_outcomes_task.task_class(), PeriodicTask)
+
+
+def test_a_job_the_full_disk_refuses_to_queue_is_failed_not_left_pending(tiny_data_dir):
+    from jobs.queue import create_huey
+
+    queue = create_huey()  # the queue file on the tiny disk
+
+    @queue.task()
+    def nothing(job_id: str) -> None:
+        return None
+
+    job = job_store.create_job("variant")
+    filler = fill_disk(tiny_data_dir.parent)
+    with pytest.raises(runner.QueueUnavailable, match=r"the job queue could not take this job \(.*full"):
+        runner.submit(job.id, nothing)  # on main: a raw OperationalError, and the row stayed pending
+    filler.unlink()
+    runner.sweep_outcomes()  # the periodic sweep, once there is space again
+    row = job_store.get_job(job.id)
+    assert row.status == "failed" and row.error_message.startswith("the job queue could not take this job")

@@ -23,10 +23,10 @@ from jobs.lora_api import build_lora_dataset_from_files, estimate_lora_training,
 from jobs.queue import huey
 from jobs.recovery import recover_interrupted_jobs
 from jobs.runner import retry_job
-from media import job_store
+from media import costs, job_store
 from media import lora_catalog as catalog
 from media.db import session_scope
-from media.models import CostRecord
+from media.models import CostRecord, SpendReservation
 from media.settings import reset_settings
 from media.store import abs_path, media_root
 from tests.fakes.fal_server import FakeFal
@@ -70,6 +70,11 @@ def script_trainer(fake: FakeFal, **fields) -> dict[str, str]:
     result = {key: {"url": url, "file_name": url.rsplit("/", 1)[-1]} for key, url in urls.items()}
     fake.script(TRAINER, result=fields.pop("result", result), **fields)
     return urls
+
+
+def _reservations(job_id: str) -> list[SpendReservation]:
+    with session_scope() as session:
+        return list(session.exec(select(SpendReservation).where(SpendReservation.job_id == job_id)))
 
 
 def _cost_rows(job_id: str) -> list[CostRecord]:
@@ -116,6 +121,8 @@ def test_training_end_to_end(fal_fake: FakeFal, dataset: dict, immediate) -> Non
     assert lora.cost_cents == 225
     (cost,) = _cost_rows(job.id)
     assert cost.amount_cents == 225 and cost.job_type == "lora_train" and "500 steps" in cost.description
+    (held,) = _reservations(job.id)  # held at submission, settled to the recorded cost at the end
+    assert (held.estimate_cents, held.status, held.settled_cents) == (225, "settled", 225)
 
 
 def test_progress_follows_the_queue(fal_fake: FakeFal, dataset: dict, immediate, monkeypatch) -> None:
@@ -151,6 +158,7 @@ def test_cancel_calls_fal_cancel(fal_fake: FakeFal, dataset: dict, immediate) ->
             break
         time.sleep(0.02)
     assert job is not None, "training never reached IN_PROGRESS"
+    assert costs.limit_summary()["reserved_cents"] == 450  # the running training's estimate is held
     lora_tasks.cancel_training(job.id)
     worker.join(timeout=30)
     assert not worker.is_alive()
@@ -162,6 +170,8 @@ def test_cancel_calls_fal_cancel(fal_fake: FakeFal, dataset: dict, immediate) ->
     assert lora.status == "failed" and lora.error_message == "training canceled"
     assert lora.info["request_ids"] == [sub.request_id]
     assert _model_files() == [] and _cost_rows(job.id) == []
+    assert [r.status for r in _reservations(job.id)] == ["released"]
+    assert costs.limit_summary()["reserved_cents"] == 0
 
 
 def test_restart_in_the_middle_reattaches(fal_fake: FakeFal, dataset: dict, immediate, fresh_data_dir) -> None:

@@ -103,3 +103,15 @@ def test_a_cancel_after_the_last_check_is_not_overwritten_by_the_completion(fres
 ])
 def test_canceled_variants_are_not_errors_of_their_batch(counts, expected):
     assert batches.derive_status(Counter(counts), sum(counts.values())) == expected
+
+
+def test_ffmpeg_on_a_full_disk_says_so(tmp_path):
+    from tests.faults import fill_disk, small_disk
+
+    with small_disk(tmp_path / "disk", 5) as disk:
+        fill_disk(disk)
+        with pytest.raises(ffmpeg_run.FFmpegError) as caught:
+            ffmpeg_run.run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-c:v", "libx264",
+                                   "-preset", "ultrafast", str(disk / "out.mp4")], "rendering the variant")
+    assert str(caught.value) == ("ffmpeg failed while rendering the variant: no space left on the disk of the "
+                                 "data folder (free some space, then retry)")

@@ -126,3 +126,17 @@ def test_periodic_clean_up_expires_batches_and_prunes_caches(inline_queue, libra
     assert expire_batches_task.call_local() == 1
     assert batches.batch_status(created["batch_id"])["status"] == "expired"
     assert not any(p.is_file() for p in (cache / "normalized").rglob("*"))
+
+
+def test_hook_after_the_video_end_is_a_warning(inline_queue, library_items):
+    from media import hooks as hook_store
+
+    video, _, _ = library_items
+    length = library.get_item("video", video).duration_s
+    hook = hook_store.add_hooks("late hook", "")[0].id
+    created = variant_jobs.create_variant_batch([video], [], [hook], 1,
+                                                {"hook_start_s": length + 5, "hook_duration_s": 1})
+    result = batches.batch_results(created["batch_id"])[0]
+    assert result["warning"] and "no hook is shown" in result["warning"]
+    early = variant_jobs.create_variant_batch([video], [], [hook], 1, {"hook_start_s": 0.5, "hook_duration_s": 1})
+    assert batches.batch_results(early["batch_id"])[0]["warning"] is None

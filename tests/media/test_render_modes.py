@@ -51,8 +51,10 @@ def test_keep_on_a_source_whose_video_starts_late_stays_in_sync(samples, render_
 
 
 def test_mix_puts_the_track_under_the_original(square_src, samples, render_cache, tmp_path, norm_square_blur):
+    """Without ducking and loudness (duck_db 0, loudness_lufs None) the mix is linear."""
     track = samples / "audio" / "pydub_format_test.m4a"
-    res = render_variant(square_src, track, None, VariantOptions(audio_mode="mix"), tmp_path / "m.mp4",
+    res = render_variant(square_src, track, None, VariantOptions(audio_mode="mix", duck_db=0, loudness_lufs=None),
+                         tmp_path / "m.mp4",
                          render_cache)
     out, orig, trk = mono(res.path), mono(square_src), mono(track)
     n = 3 * 8000

@@ -64,3 +64,45 @@ def test_direct_construction_is_validated_too():
         VariantOptions(fit="zoom")
     with pytest.raises(ValueError, match="font_size"):
         VariantOptions(style=TextStyle(font_size=1000))
+
+
+def test_docs_table_is_generated_from_the_model():
+    from pathlib import Path
+
+    from media.variant_options import markdown_table
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- variant-options:start -->\n")[1].split("<!-- variant-options:end -->")[0]
+    assert block.strip() == markdown_table().strip()
+    for name in VariantOptions.model_fields:
+        assert f"| `{name}` |" in block
+
+
+def test_hook_cache_key_covers_every_field_not_declared_audio_only():
+    from media.variant_options import field_spec
+
+    fields = set(VariantOptions.hook_key_fields())
+    assert {"hook_position", "font_size", "text_color", "box", "fit"} <= fields
+    assert not fields & {"audio_mode", "captions", "duck_db", "loudness_lufs", "voice"}
+    a, b = VariantOptions(), VariantOptions(text_color="#FF0000")
+    assert a.hook_key() != b.hook_key()
+    assert a.hook_key() == VariantOptions(captions="speech", duck_db=3).hook_key()
+    spec = field_spec("caption_style")
+    assert spec["choices"] == ["karaoke", "pop", "line"] and spec["kind"] == "choice"
+    assert field_spec("duck_db")["minimum"] == 0 and field_spec("duck_db")["maximum"] == 40
+
+
+@pytest.mark.parametrize("key,bad", [
+    ("captions", "always"), ("caption_style", "neon"), ("caption_font_size", 5), ("voiceover", "yes"),
+    ("duck_db", -3), ("loudness_lufs", 0), ("voice_speed", 9), ("still_motion", "spin"),
+    ("caption_color", "nope"),
+])
+def test_new_option_keys_are_validated(key, bad):
+    with pytest.raises(ValueError) as err:
+        VariantOptions.from_dict({key: bad})
+    assert key in str(err.value) and str(bad) in str(err.value)
+
+
+def test_loudness_can_be_turned_off_per_batch():
+    assert VariantOptions.from_dict({"loudness_lufs": "off"}).loudness_lufs is None
+    assert VariantOptions.from_dict({"loudness_lufs": -16}).loudness_lufs == -16

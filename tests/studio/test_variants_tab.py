@@ -32,7 +32,9 @@ def test_plan_start_poll_keep(items):
     assert "2 variants" in message
     bar, info, rows, gallery, downloads, keep, shown, picker = tab._poll(batch_id, None)
     assert "completed" in bar and "expires" in info
-    assert [row[4] for row in rows] == ["one", "two"] and all("completed" in row[5] for row in rows)
+    assert tab.RESULT_HEADERS[:2] == ["status", "error / warning"]  # visible without scrolling
+    hook_col = tab.RESULT_HEADERS.index("hook")
+    assert [row[hook_col] for row in rows] == ["one", "two"] and all("completed" in row[0] for row in rows)
     assert len(gallery) == 2 and len(downloads) == 2
     assert any("completed" in label for label, _ in picker["choices"])
     again = tab._poll(batch_id, shown)
