@@ -7,12 +7,12 @@ each; variant number ``j`` (0-based over the whole batch) uses ``audio[j mod A]`
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import itertools
 import random
 from dataclasses import dataclass
 from typing import Literal, get_args
+
+from media.errors import StudioError
 
 Assignment = Literal["round_robin", "cartesian", "random"]
 ASSIGNMENTS: tuple[str, ...] = get_args(Assignment)

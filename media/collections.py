@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 from typing import get_args
 
 from sqlmodel import select
 
 from media.db import session_scope
+from media.errors import StudioError
 from media.models import AudioFile, Collection, CollectionType, Image, Video, utcnow
 from media.validate import display_name
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import csv
 import io
 from datetime import timedelta
@@ -12,6 +10,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from media.db import session_scope
+from media.errors import StudioError
 from media.models import Hook, utcnow
 
 MAX_HOOK_CHARS = 500  # longer texts cannot fit the safe zone legibly

@@ -7,8 +7,6 @@ weights live in ``models/<id>/``; thumbnails in ``thumbnails/``. Everything is w
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from sqlmodel import col, select
 
 from media import lora_dataset as ld
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.lora_import import inspect_lora_file
 from media.models import CharacterDiagram, Image, LoraDataset, LoraModel, utcnow
 from media.settings import get_settings

@@ -19,8 +19,6 @@ The ZIP holds ``NNN_name.jpg`` + ``NNN_name.txt`` pairs at its root (the layout 
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -31,6 +29,7 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from media.errors import StudioError
 from media.store import safe_name
 
 CropMode = Literal["square", "keep"]

@@ -12,8 +12,6 @@ of the A/down matrices.
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import json
 import struct
 from collections import Counter
@@ -21,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
+
+from media.errors import StudioError
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 _DOWN_MARKERS = ("lora_A", "lora_down", "lora.down")

@@ -115,9 +115,10 @@ def decode_command(ffmpeg: str, source: Path, fmt: VideoFormat, threads: int = 0
 
 
 def encode_command(ffmpeg: str, source: Path, out: Path, fmt: VideoFormat, crf: int = 20,
-                   preset: str = "veryfast", threads: int = 0) -> list[str]:
+                   preset: str = "veryfast", threads: int = 0, metadata: dict[str, str] | None = None) -> list[str]:
     """FFmpeg arguments that encode raw RGB24 frames from stdin to H.264 (``out``), taking the audio of
-    ``source``: stream-copied when it is AAC, re-encoded to AAC otherwise.
+    ``source``: stream-copied when it is AAC, re-encoded to AAC otherwise. ``metadata`` are container
+    tags (``-metadata key=value``, e.g. ``description``), written to the MP4's udta/ilst.
 
     The frame rate is the source's; odd sizes are cropped by one pixel (yuv420p needs even sizes).
     """
@@ -143,6 +144,8 @@ def encode_command(ffmpeg: str, source: Path, out: Path, fmt: VideoFormat, crf: 
         args += ["-c:a", "copy"]
     elif fmt.audio_codec:
         args += ["-c:a", "aac", "-b:a", AUDIO_BITRATE]
+    for key, value in (metadata or {}).items():
+        args += ["-metadata", f"{key}={value}"]
     args += ["-movflags", "+faststart", str(out)]
     return args
 
@@ -234,13 +237,13 @@ class FrameWriter:
     the context without finishing) kills FFmpeg and deletes ``out``."""
 
     def __init__(self, source: Path, out: Path, fmt: VideoFormat, crf: int = 20, preset: str = "veryfast",
-                 buffer_frames: int = 8, threads: int = 0) -> None:
+                 buffer_frames: int = 8, threads: int = 0, metadata: dict[str, str] | None = None) -> None:
         self.out, self.fmt = Path(out), fmt
         self._queue: queue.Queue = queue.Queue(maxsize=buffer_frames)
         self._error: BaseException | None = None
         self._finished = False
         self._proc = subprocess.Popen(encode_command(ffmpeg_exe(), Path(source), self.out, fmt, crf, preset,
-                                                     threads),
+                                                     threads, metadata),
                                       stdin=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self._thread = threading.Thread(target=self._pump, name="frame-writer", daemon=True)
         self._thread.start()

@@ -48,6 +48,16 @@ def batch_csv_template() -> gr.FileData:
     return gr.FileData(path=str(csv_batches.write_template(dest)))
 
 
+def estimate_variant_batch(video_ids: list[str], audio_ids: list[str], hook_ids: list[str],
+                           variants_per_video: int = 1, options: dict | None = None,
+                           scripts: list[str] | None = None) -> dict:
+    """Before a batch starts: ``{total, lipsync_variants, estimate_cents}`` (cents) for the same
+    arguments as ``create_variant_batch``; ``options["lipsync"]`` (e.g. ``sync_lipsync``) prices lip-syncing
+    each variant whose audio is replaced. Errors like ``create_variant_batch``."""
+    return variant_jobs.estimate_variant_batch(video_ids, audio_ids, hook_ids, variants_per_video, options,
+                                               scripts)
+
+
 def _preview_ui(file, table):
     try:
         shown = csv_batches.preview(_source(file), table or "")
@@ -99,5 +109,6 @@ def build(batch_id: gr.State) -> None:
     preview_btn.click(_preview_ui, [csv_file, csv_text], [message, table], api_visibility="private")
     start_btn.click(_start_ui, [csv_file, csv_text, webhook], [batch_id, message], api_visibility="private")
     api(create_batch_from_csv, "create_batch_from_csv")
+    api(estimate_variant_batch, "estimate_variant_batch")
     api(preview_batch_csv, "preview_batch_csv")
     api(batch_csv_template, "batch_csv_template")

@@ -7,8 +7,6 @@ the media folder only when complete.
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from sqlmodel import col, select
 
 from media.characters.images import ImageFacts, check_image_bytes, check_image_file, write_thumbnail
 from media.db import get_row, session_scope, update_row
+from media.errors import StudioError
 from media.models import CharacterDiagram, Image, Video, utcnow
 from media.store import abs_path, commit_file, new_file_path, rel_path, remove_files, work_dir
 from media.validate import NAME_MAX_CHARS

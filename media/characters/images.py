@@ -7,8 +7,6 @@ guard well under Pillow's own 179 MP error limit).
 
 from __future__ import annotations
 
-from media.errors import StudioError
-
 import io
 import warnings
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from media.errors import StudioError
 from media.settings import get_settings
 
 ALLOWED_FORMATS: frozenset[str] = frozenset({"JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO"})

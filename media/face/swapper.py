@@ -18,6 +18,7 @@ from media.face.blend import alpha_blend, feather_mask, poisson_correct
 from media.face.colour import transfer_colour
 from media.face.landmarks import Face
 from media.face.mesh import INNER_LIPS, face_size, mouth_openness, swap_outline, triangulate
+from media.face.occlusion import expression_mask, eye_openness, visible_skin_mask
 from media.face.warp import Region, region_around, warp_maps
 
 BlendMode = Literal["seamless", "feather"]
@@ -27,23 +28,46 @@ MOUTH_OPEN_THRESHOLD = 0.06
 MIN_PYRAMID_FACE = 48
 # Geometry is computed on a grid at most this many pixels across the face (then upsampled).
 WORK_FACE_SIZE = 160
+# Share of the fine detail (creases, wrinkles, lip texture) taken from the target frame around the mouth
+# and cheeks, so it moves with the target's expression instead of freezing the photo's.
+MOTION_DETAIL = 0.6
+# The detail taken from the target is what a low-pass at this share of the face size removes (creases,
+# folds and lip texture, not the skin tone).
+LOWPASS_SHARE = 0.07
+# Face Mesh points bounding the lower face (cheeks to chin) where the target's detail is kept.
+LOWER_FACE: tuple[int, ...] = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365,
+                               397, 288, 361, 323, 454, 447, 345, 352, 280, 425, 266, 329, 4, 100, 36,
+                               205, 50, 123, 116, 227)
+
+# (outer eye corner, face outline point at eye level) of each eye, for the crow's-feet detail.
+EYE_CORNERS: tuple[tuple[int, int], ...] = ((33, 127), (263, 356))
 
 
 @dataclass(frozen=True)
 class SourceFace:
     """A prepared source face: pyramid levels (image RGB uint8, landmarks (468, 2)) largest first,
-    and the triangles (M, 3) shared by every level and every target."""
+    the triangles (M, 3) shared by every level and every target, and ``visible``: a uint8 0/255 mask per
+    level of the photo's face that nothing covers (a microphone or a hand in the photo is never pasted;
+    see :mod:`media.face.occlusion`)."""
 
     levels: tuple[tuple[np.ndarray, np.ndarray], ...]
     triangles: np.ndarray
+    visible: tuple[np.ndarray, ...] = ()
 
     def level_for(self, target_size: float) -> tuple[np.ndarray, np.ndarray]:
         """The smallest level whose face is at least ``target_size`` pixels wide (else the largest)."""
-        chosen = self.levels[0]
-        for image, landmarks in self.levels:
+        return self.levels[self._level_index(target_size)]
+
+    def _level_index(self, target_size: float) -> int:
+        chosen = 0
+        for k, (_, landmarks) in enumerate(self.levels):
             if face_size(landmarks) >= target_size:
-                chosen = (image, landmarks)
+                chosen = k
         return chosen
+
+    def visible_for(self, target_size: float) -> np.ndarray | None:
+        """The visibility mask of :meth:`level_for`'s level, or None when not computed."""
+        return self.visible[self._level_index(target_size)] if self.visible else None
 
 
 def prepare_source(rgb: np.ndarray, face: Face) -> SourceFace:
@@ -56,11 +80,14 @@ def prepare_source(rgb: np.ndarray, face: Face) -> SourceFace:
     image = np.ascontiguousarray(rgb[region.slices()])
     landmarks = face.landmarks - np.array([region.x0, region.y0], dtype=np.float32)
     levels = [(image, landmarks)]
+    visible = [visible_skin_mask(image, landmarks) | expression_mask(image.shape[:2], landmarks)]
     while face_size(landmarks) / 2 >= MIN_PYRAMID_FACE:
         image = cv2.pyrDown(image)
         landmarks = landmarks / 2.0
         levels.append((image, landmarks))
-    return SourceFace(levels=tuple(levels), triangles=_without_mouth(triangulate(face.landmarks), face.landmarks))
+        visible.append(cv2.resize(visible[-1], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_AREA))
+    return SourceFace(levels=tuple(levels), triangles=_without_mouth(triangulate(face.landmarks), face.landmarks),
+                      visible=tuple(visible))
 
 
 def _without_mouth(triangles: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -86,6 +113,30 @@ def face_mask(target: np.ndarray, shape: tuple[int, int], coverage: np.ndarray) 
     return mask
 
 
+def _motion_detail(warped: np.ndarray, roi: np.ndarray, local: np.ndarray, grid: tuple[int, int],
+                   size: float, scale: float, full: tuple[int, int]) -> np.ndarray:
+    """``warped`` with its detail (what a low-pass at LOWPASS_SHARE of the face removes) in the lower face
+    and at the eye corners replaced by MOTION_DETAIL of the target's: creases, folds and lip texture
+    follow the target's expression instead of freezing the photo's."""
+    weight = _detail_weight(local, grid, size * scale)
+    if scale < 1.0:
+        weight = cv2.resize(weight, full, interpolation=cv2.INTER_LINEAR)
+    # Low-pass by an area downscale to ~4 % of the face and a linear upscale (cheaper than a blur).
+    h, w = warped.shape[:2]
+    factor = max(LOWPASS_SHARE * size, 2.0)
+    small = (max(round(w / factor), 1), max(round(h / factor), 1))
+
+    def lowpass(image: np.ndarray) -> np.ndarray:
+        return cv2.resize(cv2.resize(image, small, interpolation=cv2.INTER_AREA), (w, h),
+                          interpolation=cv2.INTER_LINEAR)
+
+    detail = cv2.subtract(cv2.subtract(roi, lowpass(roi), dtype=cv2.CV_16S),
+                          cv2.subtract(warped, lowpass(warped), dtype=cv2.CV_16S), dtype=cv2.CV_16S)
+    detail = cv2.multiply(detail, cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB), scale=MOTION_DETAIL / 255.0,
+                          dtype=cv2.CV_16S)
+    return cv2.add(warped, detail, dtype=cv2.CV_8U)
+
+
 def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
 
@@ -94,8 +145,35 @@ def _shrink(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
 
 
+# The target's eye openings are kept when its eyes are less open than this share of the photo's.
+EYE_CLOSING = 0.75
+
+
+def occlusion_masks(roi_small: np.ndarray, local: np.ndarray, source_eyes: float = 0.0) -> np.ndarray:
+    """uint8 0/255 mask (grid-sized) of the target face that the swap may change: not covered by
+    anything (glasses, hands, a microphone) and outside its mouth opening, and outside its eye openings
+    when its eyes are less open than EYE_CLOSING x the photo's (``source_eyes``, see
+    :func:`media.face.occlusion.eye_openness`)."""
+    keep = visible_skin_mask(roi_small, local)
+    eyes = eye_openness(local) < EYE_CLOSING * source_eyes
+    return keep & ~expression_mask(keep.shape, local, eyes=eyes)
+
+
+def _detail_weight(local: np.ndarray, shape: tuple[int, int], size: float) -> np.ndarray:
+    """uint8 0..255 weight (grid-sized): 255 in the lower face and beside the eyes' outer corners (where a
+    smile creases), fading out over ~12 % of the face (two box blurs, close to a Gaussian and cheaper)."""
+    weight = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(weight, [np.round(local[list(LOWER_FACE)]).astype(np.int32)], 255)
+    # Crow's feet: a disc beside each eye's outer corner, 40 % of the way to the face outline.
+    for corner, outline in EYE_CORNERS:
+        centre = local[corner] + 0.4 * (local[outline] - local[corner])
+        cv2.circle(weight, (round(float(centre[0])), round(float(centre[1]))), max(round(0.07 * size), 1), 255, -1)
+    k = max(int(0.12 * size), 3) | 1
+    return cv2.blur(cv2.blur(weight, (k, k)), (k, k))
+
+
 def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: BlendMode = "seamless",
-              colour_strength: float = 1.0) -> Region | None:
+              colour_strength: float = 1.0, occlusion: bool = True) -> Region | None:
     """Replace the face whose landmarks are ``target`` (468, 2) in ``frame`` (H, W, 3 RGB uint8, changed
     in place) with the source face. Returns the changed region, or None when the face is off-frame.
 
@@ -115,19 +193,31 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     local = (target - np.array([region.x0, region.y0], dtype=np.float32) + 0.5) * (sx, sy) - 0.5
     image, landmarks = source.level_for(size)
     coords, coverage = warp_maps(landmarks, local, source.triangles, Region(0, 0, grid[1], grid[0]))
-    mask_small = _shrink(face_mask(local, grid, coverage), max(1, int(0.02 * size * scale)))
+    mask_small = face_mask(local, grid, coverage)
+    # The colour transfer and the Poisson solve use the whole face area; what the occlusion masks leave
+    # out is only left out of the final blend (holes in a Poisson region pull its colours to the frame's).
+    outer_small = _shrink(mask_small, max(1, int(0.02 * size * scale)))
+    roi = frame[region.slices()]
+    if occlusion:
+        roi_small = cv2.resize(roi, (grid[1], grid[0]), interpolation=cv2.INTER_AREA) if scale < 1.0 else roi
+        mask_small &= occlusion_masks(roi_small, local, eye_openness(source.levels[0][1]))
+        source_visible = source.visible_for(size)
+        if source_visible is not None:
+            mask_small &= cv2.remap(source_visible, coords, None, interpolation=cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    mask_small = _shrink(mask_small, max(1, int(0.02 * size * scale)))
     if cv2.countNonZero(mask_small) < 16:
         return None
     full = (region.width, region.height)
     if scale < 1.0:
         coords = cv2.resize(coords, full, interpolation=cv2.INTER_LINEAR)
-        mask = cv2.resize(mask_small, full, interpolation=cv2.INTER_NEAREST)
+        mask = cv2.resize(outer_small, full, interpolation=cv2.INTER_NEAREST)
     else:
-        mask = mask_small
+        mask = outer_small
     warped = cv2.remap(image, coords, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    roi = frame[region.slices()]
     if colour_strength > 0:
         warped = transfer_colour(warped, roi, mask, colour_strength)
+    warped = _motion_detail(warped, roi, local, grid, size, scale, full)
     feather = 0.015 if blend == "seamless" else 0.04
     if blend == "seamless":
         warped = poisson_correct(warped, roi, mask)

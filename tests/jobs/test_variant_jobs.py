@@ -33,7 +33,7 @@ def test_one_failing_variant_never_loses_the_others(inline_queue, library_items)
     created = variant_jobs.create_variant_batch([video, broken], [audio], [], 1, {"hook_duration_s": 1})
     status = batches.batch_status(created["batch_id"])
     assert (status["status"], status["done"], status["failed"]) == ("completed_with_errors", 1, 1)
-    failed = [r for r in batches.batch_results(created["batch_id"]) if r["status"] == "failed"][0]
+    failed = next(r for r in batches.batch_results(created["batch_id"]) if r["status"] == "failed")
     assert failed["video_id"] == broken and failed["error"]
     job = job_store.get_job(created["job_ids"][1])
     assert job.status == "failed" and job.error_message == failed["error"]

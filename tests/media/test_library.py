@@ -103,7 +103,7 @@ def test_deleting_a_character_image_deletes_the_character(fresh_data_dir, sample
     from media.characters.catalog import import_diagram, list_diagrams
 
     diagram = import_diagram(samples / "photos" / "astronaut.png", "Eileen")
-    image = [row for row in library.list_items("image") if row.character_diagram_id == diagram.id][0]
+    image = next(row for row in library.list_items("image") if row.character_diagram_id == diagram.id)
     library.delete_item("image", image.id)
     assert list_diagrams() == []
     assert library.list_items("image") == []

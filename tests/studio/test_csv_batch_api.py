@@ -50,3 +50,13 @@ def test_template_preview_start_and_refusal(client, samples, tmp_path):
             "queued", "running") and time.monotonic() < deadline:
         time.sleep(0.3)
     assert status["status"] == "completed" and status["options"]["fit"] == "crop"
+
+
+def test_lipsync_batch_estimate_endpoint(client, samples):
+    video = library.import_file(samples / "videos" / "retalking_face_2.mp4", "video").id
+    audio = library.import_file(samples / "audio" / "vctk_p240_00000.mp3", "audio").id
+    shown = client.predict([video], [audio], [], 2, {"lipsync": "sync_lipsync"}, [],
+                           api_name="/estimate_variant_batch")
+    assert shown["total"] == 2 and shown["lipsync_variants"] == 2 and shown["estimate_cents"] > 0
+    with pytest.raises(Exception, match="unknown lipsync provider"):
+        client.predict([video], [audio], [], 1, {"lipsync": "nope"}, [], api_name="/estimate_variant_batch")

@@ -1,0 +1,132 @@
+"""Occlusion and expression masks: what of a face must stay as it is in its own image.
+
+Occlusion (glasses, a hand in a glove, a microphone, hair): a skin model of the face's *own* skin —
+mean and covariance of (Cr, Cb) and the spread of luma Y (YCrCb, ITU-R BT.601) sampled on the cheeks,
+the nose and the forehead, the parts of a face landmarks place reliably — and every pixel inside the
+face outline whose chroma is further than ``SKIN_SIGMA`` (Mahalanobis distance) from it, or darker than
+``DARK_SIGMA`` luma deviations, is "not skin". Eyebrows, eyes and lips are not skin either but belong to
+the face; they are exempt (eyes and the mouth opening are handled as expression below). The rest is
+cleaned (opening removes specks, closing fills gaps) and feathered. Landmark visibility comes from the
+mesh warp: back-facing triangles (a turned cheek) are culled there (:func:`media.face.warp.facing_triangles`).
+
+Used both ways: on the target frame (what covers the target's face stays in front of the swap) and on
+the source photo (what covers the photo's face, e.g. a microphone, is never pasted).
+
+Expression: the mouth opening of the target frame is always kept (teeth, tongue). The eyes' shape always
+follows the target (the mesh warp puts the photo's lids on the target's), and the eye openings themselves
+(iris and white) are the target's whenever the target's eyes are less open than the photo's (blinks,
+squints: a photo's open eye squeezed shut would look pasted); an open target eye keeps the photo's iris,
+which carries much of its identity (measured with bench/swap_quality.py).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from media.face.mesh import FACE_OVAL, INNER_LIPS, face_size
+
+# Ordered rings of MediaPipe Face Mesh (FACEMESH_RIGHT_EYE / LEFT_EYE / LIPS / *_EYEBROW written out).
+RIGHT_EYE: tuple[int, ...] = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+LEFT_EYE: tuple[int, ...] = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+OUTER_LIPS: tuple[int, ...] = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37,
+                               39, 40, 185)
+RIGHT_BROW: tuple[int, ...] = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
+LEFT_BROW: tuple[int, ...] = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
+# Skin sample patches (triangles of landmark indices): cheeks, nose bridge, forehead centre.
+SKIN_PATCHES: tuple[tuple[int, int, int], ...] = (
+    (50, 101, 205), (280, 330, 425), (6, 197, 195), (151, 108, 337), (117, 118, 50), (346, 347, 280),
+)
+SKIN_SIGMA = 4.0
+# "Too dark to be this face's skin, even in shadow": luma under this share of the skin's mean luma.
+DARK_SHARE = 0.45
+
+
+def _poly(mask: np.ndarray, points: np.ndarray, value: int = 255) -> None:
+    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], value)
+
+
+def _disk(radius: int) -> np.ndarray:
+    radius = max(int(radius), 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def skin_model(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """(CrCb mean (2,), inverse covariance (2, 2), luma mean, luma std) of the face's skin patches in
+    ``image`` (H, W, 3 RGB uint8; ``landmarks`` (468, 2) in its pixels), or None under 20 pixels."""
+    mask = np.zeros(image.shape[:2], dtype=np.uint8)
+    for tri in SKIN_PATCHES:
+        _poly(mask, landmarks[list(tri)])
+    ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)
+    samples = ycc[mask > 0].astype(np.float32)
+    if len(samples) < 20:
+        return None
+    chroma = samples[:, 1:]
+    (a, b), (_, d) = np.cov(chroma, rowvar=False) + np.eye(2) * 4.0  # >= 2 levels of spread
+    det = a * d - b * b  # closed-form 2x2 inverse (np.linalg.inv costs ~ms in a busy BLAS pool)
+    inv = np.array([[d, -b], [-b, a]], dtype=np.float32) / np.float32(det)
+    return chroma.mean(axis=0), inv, float(samples[:, 0].mean()), float(samples[:, 0].std() + 4.0)
+
+
+def face_parts_mask(shape: tuple[int, int], landmarks: np.ndarray, grow: float = 0.02) -> np.ndarray:
+    """uint8 0/255 mask of the eyebrows, eyes and lips (not skin, but the face), grown by ``grow`` x
+    the face size."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    for ring in (RIGHT_EYE, LEFT_EYE, OUTER_LIPS):
+        _poly(mask, landmarks[list(ring)])
+    size = face_size(landmarks)
+    for brow in (RIGHT_BROW, LEFT_BROW):
+        cv2.polylines(mask, [np.round(landmarks[list(brow)]).astype(np.int32)], True, 255,
+                      thickness=max(int(0.03 * size), 1))
+        _poly(mask, landmarks[list(brow)])
+    return cv2.dilate(mask, _disk(grow * size))
+
+
+def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """uint8 0/255: 255 where the face in ``image`` (RGB uint8) is not covered (skin or a face part),
+    0 where something covers it (see the module docstring). Outside the face outline: 0."""
+    h, w = image.shape[:2]
+    outline = np.zeros((h, w), dtype=np.uint8)
+    _poly(outline, landmarks[list(FACE_OVAL)])
+    model = skin_model(image, landmarks)
+    if model is None:
+        return outline
+    mean, inv_cov, y_mean, _y_std = model
+    ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    d = ycc[..., 1:] - mean
+    dist2 = d[..., 0] * (inv_cov[0, 0] * d[..., 0] + inv_cov[0, 1] * d[..., 1]) + \
+        d[..., 1] * (inv_cov[1, 0] * d[..., 0] + inv_cov[1, 1] * d[..., 1])
+    skin = (dist2 <= SKIN_SIGMA ** 2) & (ycc[..., 0] >= DARK_SHARE * y_mean)
+    visible = (skin.astype(np.uint8) * 255) | face_parts_mask((h, w), landmarks)
+    size = face_size(landmarks)
+    visible = cv2.morphologyEx(visible, cv2.MORPH_OPEN, _disk(0.012 * size))
+    visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, _disk(0.02 * size))
+    return visible & outline
+
+
+def eye_openness(landmarks: np.ndarray) -> float:
+    """Mean lid gap / eye width of both eyes (0 = closed, ~0.3 = wide open)."""
+    ratios = []
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        pts = landmarks[list(ring)]
+        width = float(np.linalg.norm(pts[0] - pts[8]))
+        ratios.append(float(np.linalg.norm(pts[4] - pts[12])) / width if width > 0 else 0.0)
+    return float(np.mean(ratios))
+
+
+def expression_mask(shape: tuple[int, int], landmarks: np.ndarray, eye_shrink: float = 0.008,
+                    mouth_grow: float = 0.01, eyes: bool = True) -> np.ndarray:
+    """uint8 0/255 mask of the eye openings (the lid aperture shrunk by ``eye_shrink`` x the face size:
+    iris and white, not the lids or lashes, which carry the photo's identity) and the mouth opening (grown
+    by ``mouth_grow``) of ``landmarks`` (468, 2): the target keeps these pixels (blinks, gaze, teeth,
+    tongue). ``eyes`` False leaves the eyes out."""
+    size = face_size(landmarks)
+    mouth = np.zeros(shape, dtype=np.uint8)
+    _poly(mouth, landmarks[list(INNER_LIPS)])
+    mask = cv2.dilate(mouth, _disk(mouth_grow * size))
+    if eyes:
+        eye_mask = np.zeros(shape, dtype=np.uint8)
+        for ring in (RIGHT_EYE, LEFT_EYE):
+            _poly(eye_mask, landmarks[list(ring)])
+        mask |= cv2.erode(eye_mask, _disk(eye_shrink * size))
+    return mask
