@@ -37,9 +37,17 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
 
 # ---- choices ------------------------------------------------------------------------------------------
 
-def _video_choices() -> list[tuple[str, str]]:
-    return [(f"{v.name} · {fmt_seconds(v.duration_s)} · {v.type}", v.id)
-            for v in library.list_items("video")]
+def _video_choices(keep: list[str] | None = None) -> list[tuple[str, str]]:
+    """The newest :data:`library.PAGE_SIZE` videos plus the ``keep`` ids (the current selection)."""
+    rows = library.list_items("video", limit=library.PAGE_SIZE)
+    listed = {v.id for v in rows}
+    for video_id in keep or []:
+        if video_id not in listed:
+            try:
+                rows.append(library.get_item("video", video_id))
+            except library.LibraryError:
+                continue
+    return [(f"{v.name} · {fmt_seconds(v.duration_s)} · {v.type}", v.id) for v in rows]
 
 
 def _thumb(rel: str | None) -> str | None:
@@ -74,7 +82,7 @@ def _selected_videos(video_ids: list[str] | None) -> list[tuple[str, str]]:
 
 
 def _reload(current_videos: list[str] | None):
-    choices = _video_choices()
+    choices = _video_choices(current_videos)
     valid = {value for _, value in choices}
     faces, face_ids = _face_gallery()
     return (gr.update(choices=choices, value=[v for v in (current_videos or []) if v in valid]),
