@@ -23,6 +23,7 @@ from media import job_store, library
 from media.characters import catalog
 from media.characters.images import check_image_file
 from media.costs import SpendHold, spend_reservation
+from media.errors import InvalidInput, NotFound
 from media.models import Job
 from media.settings import get_settings
 from media.store import abs_path
@@ -34,16 +35,16 @@ MAX_NOTES_LEN = 1000
 def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple[str, str]:
     """Validate a request; returns the cleaned name and notes. Raises ``ValueError``/``LookupError``."""
     if provider not in PROVIDER_NAMES:
-        raise ValueError(f"unknown character provider {provider!r}; choose one of {', '.join(PROVIDER_NAMES)}")
+        raise InvalidInput(f"unknown character provider {provider!r}; choose one of {', '.join(PROVIDER_NAMES)}")
     if provider == "gemini" and not get_settings().gemini_api_key:
-        raise ValueError("the gemini provider needs GOOGLE_API_KEY or GEMINI_API_KEY; set it in .env "
-                         "or choose the local provider")
+        raise InvalidInput("the gemini provider needs GOOGLE_API_KEY or GEMINI_API_KEY; set it in .env "
+                           "or choose the local provider")
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES_LEN:
-        raise ValueError(f"notes too long ({len(notes)} characters; at most {MAX_NOTES_LEN})")
+        raise InvalidInput(f"notes too long ({len(notes)} characters; at most {MAX_NOTES_LEN})")
     image = catalog.get_library_image(image_id)
     if not abs_path(image.file).is_file():
-        raise FileNotFoundError(f"the file of library image {image.name!r} is missing")
+        raise NotFound(f"the file of library image {image.name!r} is missing")
     return catalog.clean_name(name), notes
 
 
@@ -82,7 +83,7 @@ def regenerate_character(character_id: str, provider: str | None = None) -> dict
     until deleted). Returns ``{"job_id", "character_id"}`` of the new diagram."""
     old = catalog.get_diagram(character_id)
     if not old.source_image_id:
-        raise ValueError(f"character {old.name!r} was imported, not made from a photo; nothing to regenerate")
+        raise InvalidInput(f"character {old.name!r} was imported, not made from a photo; nothing to regenerate")
     chosen = provider or (old.provider if old.provider in PROVIDER_NAMES else "local")
     return create_character(old.source_image_id, old.name, chosen, old.notes)
 

@@ -224,8 +224,11 @@ def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
     from media.face.preview import preview_swap as media_preview
 
     rgb, face = pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
-    return media_preview(_stored_file(video.file, f"video {video.name}"), rgb, face, max(float(time_s), 0.0),
-                         swap_options.face_selection, swap_options.reference_point)
+    try:
+        return media_preview(_stored_file(video.file, f"video {video.name}"), rgb, face, max(float(time_s), 0.0),
+                             swap_options.face_selection, swap_options.reference_point)
+    except ValueError as exc:  # no decodable frame, a bad selection: the creator's to fix
+        raise UserFacingError(str(exc)) from exc
 
 
 @huey.task()
