@@ -159,7 +159,11 @@ def data_folder_markdown(settings: Settings) -> str:
 def refresh_tables() -> tuple[list[list[Any]], list[list[Any]], list[list[Any]], list[list[Any]]]:
     """Output defaults, default providers, prices and other settings as table rows."""
     settings = get_settings()
-    return tuple(settings_rows(settings, group) for group in ("output", "providers", "prices", "general"))
+    output, provider_rows, prices, general = (settings_rows(settings, group)
+                                              for group in ("output", "providers", "prices", "general"))
+    # price tables live in the provider registry; the price settings only override them (shown when set)
+    prices = providers_ui.price_rows(env_name) + [row for row in prices if row[1]]
+    return output, provider_rows, prices, general
 
 
 def _provider_block(provider: str) -> gr.Markdown:
@@ -190,7 +194,7 @@ def build() -> None:
     gr.Markdown("### Cloud providers\nEvery tool works without a key (offline default). Keys set in "
                 "the environment always win; a key saved here is stored in the data folder, readable by "
                 "your user only, and shown masked.")
-    key_lines = {provider: _provider_block(provider) for provider in media_keys.PROVIDERS}
+    key_lines = {provider: _provider_block(provider) for provider in media_keys.key_providers()}
     gr.Markdown("### Daily spending limit\nBefore a paid job is queued, its estimate plus today's spend "
                 "(UTC day) is checked against this limit; over it, the job is refused and nothing is queued.")
     limit_status = gr.Markdown(limit_markdown(), elem_id="settings-limit-status")

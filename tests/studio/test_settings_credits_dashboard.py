@@ -159,8 +159,19 @@ def test_dashboard_cards_escape_and_break_down_videos():
     assert '<div class="novai-card-n">30</div><div class="novai-card-label">Hooks</div>' in html
 
 
-def test_the_tools_price_tables_are_shown(fresh_data_dir):
-    names = [row[0] for row in settings_tab.refresh_tables()[2]]
-    assert "fal_prices[fal-ai/wan-22-image-trainer]" in names
-    assert "swap_price_cents_per_second[fal]" in names
-    assert "gemini_image_price_cents[gemini-3.1-flash-image]" in names
+def test_the_tools_price_tables_are_shown(fresh_data_dir, monkeypatch):
+    # read from the provider registry (jobs/providers), with the overriding variable of each
+    rows = {row[0]: row for row in settings_tab.refresh_tables()[2]}
+    assert rows["lora/fal"][1].startswith("45¢ for 100 steps, then 0.45¢/step")
+    assert rows["lora/fal"][2] == "NOVAI_FAL_PRICES"
+    assert rows["swap/fal"][1].startswith("10¢/second") and rows["swap/fal"][2] == "NOVAI_SWAP_PRICE_CENTS_PER_SECOND"
+    assert rows["character/gemini"][1].startswith("7¢/image")
+    assert "swap/local" not in rows  # free providers have no price row
+    # an override in the environment is the price in force, and its setting row shows too
+    monkeypatch.setenv("NOVAI_SWAP_PRICE_CENTS_PER_SECOND", '{"fal": 7.5}')
+    from media.settings import reset_settings
+
+    reset_settings()
+    rows = {row[0]: row for row in settings_tab.refresh_tables()[2]}
+    assert rows["swap/fal"][1] == "7.5¢/second (settings override)"
+    assert rows["swap_price_cents_per_second[fal]"][1] == "7.5"
