@@ -14,7 +14,6 @@ from jobs import character_tasks
 from jobs.character_providers import default_provider, provider_descriptions
 from jobs.providers import providers
 from media import job_store, library
-from media.characters.catalog import CharacterNotFound
 from media.errors import InvalidInput, StudioError
 from media.job_store import JobNotFound
 from studio import animate_ui
@@ -215,7 +214,7 @@ def _delete(character_id: str | None, confirm: bool):
             raise InvalidInput("tick 'Yes, delete' to confirm")
         character_tasks.delete_character(character_id)
         return notice("deleted"), None, None, "", "", False, _gallery(), _table()
-    except (*_USER_ERRORS, CharacterNotFound) as exc:
+    except StudioError as exc:
         return (notice(str(exc), False), character_id, gr.update(), gr.update(), gr.update(), False,
                 gr.update(), gr.update())
 
