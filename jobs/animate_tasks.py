@@ -62,7 +62,7 @@ def estimate_animation(provider: str = "lucy14b", options: dict[str, Any] | None
     chosen = get_provider("animate", provider)
     checked = chosen.check_options(options)
     return {"provider": chosen.id, "label": chosen.label, "estimate_cents": chosen.estimate_cents(checked),
-            "duration_s": checked["duration_s"], "price_source": chosen.price.source}
+            "duration_s": checked["duration_s"], "price_source": chosen.current_price().source}
 
 
 def create_animation(image_id: str, prompt: str, provider: str = "lucy14b",
@@ -117,7 +117,7 @@ def run_animation(job_id: str) -> dict[str, Any]:
             return {"image": fal.upload_file(client, portrait)}
 
         out, info, request_id = run_request(job_id, chosen, uploads, options, tmp / "animated.mp4")
-        cost = chosen.price.cents(chosen.billed_units(payload["options"], {"video_s": info.duration_s}))
+        cost = chosen.current_price().cents(chosen.billed_units(payload["options"], {"video_s": info.duration_s}))
         job_store.record_cost(job_id, JOB_TYPE, cost, f"{chosen.label}: {payload['options']['duration_s']} s "
                               f"video from image {image.name}")
         job_store.check_canceled(job_id)

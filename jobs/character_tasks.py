@@ -15,7 +15,8 @@ from typing import Any
 
 from jobs.character_providers import PROVIDER_NAMES, get_provider
 from jobs.character_providers.base import CharacterRequest
-from jobs.character_providers.gemini import price_per_image_cents
+from jobs.providers import Provider
+from jobs.providers import get_provider as registry_provider
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_end_handler, register_task, run_job, submit
@@ -24,20 +25,27 @@ from media.characters import catalog
 from media.characters.images import check_image_file
 from media.costs import SpendHold, spend_reservation
 from media.models import Job
-from media.settings import get_settings
 from media.store import abs_path
 
 JOB_TYPE = "character"
 MAX_NOTES_LEN = 1000
 
 
-def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple[str, str]:
-    """Validate a request; returns the cleaned name and notes. Raises ``ValueError``/``LookupError``."""
+def _registry_entry(provider: str) -> Provider:
+    """The registry's ``character`` provider ``provider``; raises ``ValueError`` naming the known ones or
+    the key variables to set when it needs a key that is not configured."""
     if provider not in PROVIDER_NAMES:
         raise ValueError(f"unknown character provider {provider!r}; choose one of {', '.join(PROVIDER_NAMES)}")
-    if provider == "gemini" and not get_settings().gemini_api_key:
-        raise ValueError("the gemini provider needs GOOGLE_API_KEY or GEMINI_API_KEY; set it in .env "
-                         "or choose the local provider")
+    spec = registry_provider("character", provider)
+    if not spec.configured():
+        raise ValueError(f"the {provider} provider needs {' or '.join(spec.key_variables)}; set it in .env "
+                         "(or save a key in Settings) or choose the local provider")
+    return spec
+
+
+def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple[str, str]:
+    """Validate a request; returns the cleaned name and notes. Raises ``ValueError``/``LookupError``."""
+    _registry_entry(provider)
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES_LEN:
         raise ValueError(f"notes too long ({len(notes)} characters; at most {MAX_NOTES_LEN})")
@@ -61,17 +69,16 @@ def create_character(image_id: str, name: str, provider: str = "local", notes: s
     """Start a character diagram job from library image ``image_id``.
 
     Returns ``{"job_id", "character_id"}``. Raises ``ValueError`` (empty name, unknown provider,
-    gemini without a key, notes too long) or ``LookupError`` (no such image) before any job exists.
-    A gemini character reserves its price (one image) against the daily limit in the same transaction
+    a provider without its key, notes too long) or ``LookupError`` (no such image) before any job exists.
+    A paid provider's character (gemini) reserves its registry price (one image) against the daily limit in the same transaction
     as the check (``media.costs.spend_reservation``): past the limit ``SpendLimitExceeded`` (a
     ValueError), nothing made.
     """
     clean, notes = _check_request(image_id, name, provider, notes)
-    if provider != "gemini":
+    price = registry_provider("character", provider).estimate_cents({}, {})  # one image, whole cents
+    if price <= 0:
         diagram = catalog.create_pending_diagram(clean, image_id, provider, notes)
         return _enqueue(diagram.id, image_id, provider)
-    settings = get_settings()
-    price = price_per_image_cents(settings.gemini_image_model, settings.gemini_image_price_cents)
     with spend_reservation(JOB_TYPE, price) as hold:
         diagram = catalog.create_pending_diagram(clean, image_id, provider, notes)
         return _enqueue(diagram.id, image_id, provider, hold)

@@ -20,7 +20,6 @@ message says what happened and what to do.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tempfile
@@ -336,13 +335,14 @@ def download(url: str, dest: Path, *, timeout_s: float | None = None, max_bytes:
 
 
 def estimate_cost_cents(endpoint: str, units: float) -> int | None:
-    """Cost in cents (rounded up) of ``units`` billed units on ``endpoint`` from ``settings.fal_prices``.
-
-    ``max(units, min_units) * usd_per_unit * 100``; None when the endpoint has no price in the table.
+    """Cost in cents (rounded up) of ``units`` billed units on ``endpoint``, from the price table of the
+    registered provider of that endpoint (:func:`jobs.providers.provider_for_endpoint`, with its settings
+    override); None when no registered provider calls it.
     Example: the Wan 2.2 image trainer at 1000 steps -> 450 (USD 4.50); at 50 steps -> 45 (100 minimum).
     """
-    price = get_settings().fal_prices.get(endpoint)
-    if not price:
+    from jobs.providers import provider_for_endpoint
+
+    provider = provider_for_endpoint(endpoint)
+    if provider is None:
         return None
-    billed = max(float(units), float(price.get("min_units", 0) or 0))
-    return math.ceil(round(billed * float(price["usd_per_unit"]) * 100, 6))
+    return provider.current_price().cents(float(units))

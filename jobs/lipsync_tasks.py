@@ -45,7 +45,7 @@ def estimate_lipsync(video_id: str, audio_id: str, provider: str = "sync_lipsync
     video, audio = _item("video", video_id), _item("audio", audio_id)
     facts = {"video_s": video.duration_s, "audio_s": audio.duration_s}
     return {"provider": chosen.id, "label": chosen.label, "estimate_cents": chosen.estimate_cents({}, facts),
-            "billed_s": round(chosen.billed_units({}, facts), 3), "price_source": chosen.price.source}
+            "billed_s": round(chosen.billed_units({}, facts), 3), "price_source": chosen.current_price().source}
 
 
 def create_lipsync(video_id: str, audio_id: str, provider: str = "sync_lipsync") -> dict[str, Any]:
@@ -77,7 +77,7 @@ def run_lipsync(job_id: str) -> dict[str, Any]:
             return {"video": video_url, "audio": fal.upload_file(client, store.abs_path(audio.file))}
 
         out, info, request_id = run_request(job_id, chosen, uploads, {}, tmp / "lipsync.mp4")
-        cost = chosen.price.cents(info.duration_s)
+        cost = chosen.current_price().cents(info.duration_s)
         job_store.record_cost(job_id, JOB_TYPE, cost, f"{chosen.label}: {info.duration_s:.1f} s of "
                               f"{video.name} with {audio.name}")
         job_store.check_canceled(job_id)

@@ -56,13 +56,16 @@ def build_lora_dataset_from_files(paths: list[str | Path], trigger_word: str,
 
 
 def estimate_lora_training(steps: int = 1000) -> dict[str, Any]:
-    """Cost estimate of a training: ``{steps, billed_steps, usd_per_step, cents, usd}`` from the settings'
-    price table (``fal_prices``; fal's published $0.0045 per step, 100 steps minimum)."""
+    """Cost estimate of a training: ``{steps, billed_steps, usd_per_step, cents, usd}`` from the registry's
+    ``lora`` provider price (jobs/providers/lora_fal.py: fal's published $0.0045 per step, 100 steps
+    minimum; ``NOVAI_FAL_PRICES`` overrides it)."""
+    from jobs.providers import get_provider
+
     steps = whole_number(steps, "steps", TRAINING_STEPS_MIN, TRAINING_STEPS_MAX)
-    price = get_settings().fal_prices.get(get_settings().lora_trainer_endpoint, {})
+    price = get_provider("lora", "fal").current_price()
     cents = lora_tasks.estimate_training_cents(int(steps))
-    billed = max(int(steps), int(price.get("min_units", 0) or 0))
-    return {"steps": int(steps), "billed_steps": billed, "usd_per_step": float(price.get("usd_per_unit", 0.0)),
+    billed = max(int(steps), int(price.base_units))
+    return {"steps": int(steps), "billed_steps": billed, "usd_per_step": round(price.cents_per_unit / 100, 8),
             "cents": cents, "usd": round(cents / 100, 2)}
 
 

@@ -4,7 +4,7 @@ Contract (fal model page; ``shared/design/contracts.md``): input ``training_data
 ``.txt`` caption pairs), ``trigger_phrase``, ``steps`` (1000), ``learning_rate`` (0.0007), ``is_style``
 (false), ``use_face_detection`` (true), ``use_face_cropping`` (false), ``use_masks`` (true),
 ``include_synthetic_captions`` (false); output Files ``diffusers_lora_file`` (low-noise LoRA),
-``high_noise_lora``, ``config_file``. Price: $0.0045 per step, 100 steps minimum (``settings.fal_prices``).
+``high_noise_lora``, ``config_file``. Price: $0.0045 per step, 100 steps minimum (registry: jobs/providers/lora_fal.py).
 
 Flow of a ``lora_train`` job: upload the dataset ZIP -> submit -> store the fal request id on the job
 (``external_request_id``) -> follow the queue into the job's progress -> download the three files ->
@@ -90,9 +90,11 @@ class TrainOptions:
 
 
 def estimate_training_cents(steps: int) -> int:
-    """Estimated fal cost in cents of a training of ``steps`` steps (price table in the settings)."""
-    cents = fal.estimate_cost_cents(get_settings().lora_trainer_endpoint, steps)
-    return int(cents or 0)
+    """Estimated fal cost in cents of a training of ``steps`` steps (the registry's ``lora`` provider price,
+    jobs/providers/lora_fal.py, with its settings override)."""
+    from jobs.providers import get_provider
+
+    return get_provider("lora", "fal").estimate_cents({}, {"steps": float(steps)})
 
 
 def start_training(dataset_id: str, name: str, options: dict | None = None) -> dict[str, Any]:

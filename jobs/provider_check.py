@@ -1,4 +1,6 @@
-""""Test connection" for each cloud provider: one cheap authenticated request through its real client.
+""""Test connection" for each cloud key account of the provider registry: one cheap authenticated request
+through its real client. Each provider module names its account's check (``Provider.check``);
+:func:`check_provider` runs the one the registry declares.
 
 - fal: the storage token request that ``fal_client`` makes before every upload
   (``POST {REST_URL}/storage/auth/token?storage_type=fal-cdn-v3`` with ``Authorization: Key <key>``,
@@ -180,12 +182,13 @@ def check_gemini(key: str | None = None, base_url: str | None = None,
     return _timed("gemini", attempt, explain)
 
 
-CHECKS: dict[str, Callable[[], ConnectionResult]] = {"fal": check_fal, "gemini": check_gemini}
-
-
 def check_provider(provider: str) -> ConnectionResult:
-    """Run the connection test of ``provider`` (``fal`` or ``gemini``) with the configured key."""
-    try:
-        return CHECKS[provider]()
-    except KeyError:
-        raise ValueError(f"unknown provider {provider!r}; known: {', '.join(CHECKS)}") from None
+    """Run the connection test of key account ``provider`` with the configured key: the ``check`` its
+    providers declare in the registry (:func:`jobs.providers.key_accounts`; ``fal`` -> :func:`check_fal`,
+    ``gemini`` -> :func:`check_gemini`). Raises ``ValueError`` naming the known accounts."""
+    from jobs.providers import key_accounts, load_check
+
+    accounts = key_accounts()
+    if provider not in accounts:
+        raise ValueError(f"unknown provider {provider!r}; known: {', '.join(accounts)}")
+    return load_check(accounts[provider].check)()

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs.providers import get_provider, providers
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
@@ -23,7 +24,6 @@ from media import job_store, store
 from media.costs import SpendLimitExceeded, spend_reservations
 from media.library import LibraryError, get_item, register_file
 from media.models import Image, Job, Video
-from media.settings import get_settings
 from media.swap_catalog import diagram_of_image
 
 if TYPE_CHECKING:
@@ -35,7 +35,16 @@ JOB_TYPE = "face_swap"
 FACE_SELECTIONS = ("largest", "all", "reference")
 OPTION_KEYS = ("face_selection", "reference_point", "reference_time_s", "source_face_index", "swap_model",
                "enhancer", "enhancer_blend", "ai_label")
-OFFLINE_PROVIDERS = ("local", "onnx")
+
+
+def _offline_providers() -> tuple[str, ...]:
+    """Swap providers that need no key account (re-run from the start after a restart): the registry's."""
+    return tuple(p.id for p in providers("swap") if p.key_setting is None)
+
+
+def _price_cents_per_second(provider: str) -> float:
+    """The registry's price in force of swap ``provider``, cents per output second (0 when free)."""
+    return get_provider("swap", provider).current_price().cents_per_unit
 
 
 def parse_options(options: dict[str, Any] | None) -> SwapOptions:
@@ -171,8 +180,9 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     image = _get("image", face_image_id)
     if image is None:
         raise UserFacingError(f"no library image with id {face_image_id}")
-    _check_face_image(_stored_file(image.file, f"image {image.name}"), provider, swap_options.source_face_index)
-    price = get_settings().swap_price_cents_per_second.get(provider, 0.0)
+    _check_face_image(_stored_file(image.file, f"image {image.name}"), load_provider(provider),
+                      swap_options.source_face_index)
+    price = _price_cents_per_second(provider)
     # A paid swap holds its estimate (price per second x source seconds, rounded up) per job against the
     # daily limit, all jobs or none (media.costs.spend_reservations); free providers hold nothing.
     estimates = [math.ceil(price * videos[v].duration_s) for v in video_ids] if price > 0 else []
@@ -192,14 +202,14 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     return {"job_ids": job_ids}
 
 
-def _check_face_image(path: Path, provider: str, index: int) -> None:
-    """The local engine's face check (the face image holds face number ``index``) for providers that run
-    it; a cloud provider picks the face itself, so only the image must open: the fal path never loads the
-    local face engine (MediaPipe). Raises UserFacingError."""
-    if provider == "local":
-        from jobs.swap_providers.local import pick_source_face
-
-        pick_source_face(path, index)
+def _check_face_image(path: Path, provider: Any, index: int) -> None:
+    """The provider's own face check (``check_face_image(path, index)``, e.g. the local engine's: the face
+    image holds face number ``index``) when it has one; otherwise (a cloud provider picks the face itself)
+    only the image must open, so the fal path never loads the local face engine (MediaPipe).
+    Raises UserFacingError."""
+    own_check = getattr(provider, "check_face_image", None)
+    if own_check is not None:
+        own_check(path, index)
         return
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError
@@ -247,7 +257,7 @@ def _context(job_id: str) -> SwapContext:
 
 
 def _record_cost(job_id: str, provider: str, result: SwapResult, video_name: str) -> None:
-    price = get_settings().swap_price_cents_per_second.get(provider, 0.0)
+    price = _price_cents_per_second(provider)
     if price <= 0 or result.billed_seconds <= 0:
         return
     cents = math.ceil(price * result.billed_seconds)  # whole cents, rounded up
@@ -299,7 +309,7 @@ def _add_to_library(out: Path, video: Video, image: Image) -> str:
 
 def _recover(job: Job) -> bool:
     """Re-queue an interrupted offline swap from the start (nothing was billed); cloud swaps fail."""
-    if job.input_payload.get("provider", "local") not in OFFLINE_PROVIDERS:
+    if job.input_payload.get("provider", "local") not in _offline_providers():
         return False
     submit(job.id, swap_video_task)
     return True

@@ -43,7 +43,7 @@ def charges(combos: list[Combo], audio_modes: dict[int, str], provider_id: str |
     with session_scope() as session:
         durations = {c.video_id: (session.get(Video, c.video_id).duration_s if session.get(Video, c.video_id)
                                   else 0.0) for c in combos}
-    return {c.index: provider.price.cents(durations[c.video_id]) for c in combos
+    return {c.index: provider.current_price().cents(durations[c.video_id]) for c in combos
             if c.audio_id and audio_modes.get(c.index, "replace") == "replace"}
 
 
@@ -63,7 +63,7 @@ def apply(job_id: str, provider_id: str, rendered: Path, audio_path: Path, name:
             return {"video": fal.upload_file(client, rendered), "audio": fal.upload_file(client, audio_path)}
 
         out, info, _ = run_request(job_id, provider, uploads, {}, tmp / "lipsync.mp4")
-        cents = provider.price.cents(info.duration_s)
+        cents = provider.current_price().cents(info.duration_s)
         job_store.record_cost(job_id, COST_TYPE, cents, f"{provider.label}: {info.duration_s:.1f} s, variant {name}")
         store.commit_file(out, rendered)
     return cents

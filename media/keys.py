@@ -38,11 +38,12 @@ class Provider:
     field: str
 
 
-PROVIDERS: dict[str, Provider] = {
-    "fal": Provider("fal", "fal.ai", ("FAL_KEY", "NOVAI_FAL_KEY"), "fal_key"),
-    "gemini": Provider("gemini", "Google Gemini",
-                       ("GOOGLE_API_KEY", "GEMINI_API_KEY", "NOVAI_GEMINI_API_KEY"), "gemini_api_key"),
-}
+def key_providers() -> dict[str, Provider]:
+    """The keys the studio can hold, by account id (``fal``, ``gemini``): the key accounts of the provider
+    registry (:func:`jobs.providers.key_accounts`: account, label, key variables, settings field)."""
+    from jobs.providers import key_accounts  # the registry reads the settings; imported on use
+
+    return {a.id: Provider(a.id, a.label, a.key_variables, a.key_setting) for a in key_accounts().values()}
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,11 @@ class KeyStatus:
 
 def get_provider(provider: str) -> Provider:
     """The provider entry; raises :class:`KeyStoreError` naming the known ones."""
+    known = key_providers()
     try:
-        return PROVIDERS[provider]
+        return known[provider]
     except KeyError:
-        raise KeyStoreError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}") from None
+        raise KeyStoreError(f"unknown provider {provider!r}; known: {', '.join(known)}") from None
 
 
 def mask_key(key: str) -> str:
@@ -89,14 +91,16 @@ def read_saved_keys(data_dir: Path) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if k in PROVIDERS and isinstance(v, str) and v}
+    known = key_providers()
+    return {k: v for k, v in data.items() if k in known and isinstance(v, str) and v}
 
 
 def apply_saved_keys(settings: Settings) -> None:
     """Fill each empty key field of ``settings`` from the saved-keys file (the environment wins)."""
     saved = read_saved_keys(settings.data_dir)
+    known = key_providers()
     for provider_id, key in saved.items():
-        field = PROVIDERS[provider_id].field
+        field = known[provider_id].field
         if not getattr(settings, field):
             setattr(settings, field, key)
 
@@ -173,4 +177,4 @@ def key_status(provider: str) -> KeyStatus:
 
 def key_statuses() -> list[KeyStatus]:
     """:func:`key_status` of every known provider."""
-    return [key_status(provider) for provider in PROVIDERS]
+    return [key_status(provider) for provider in key_providers()]

@@ -72,13 +72,11 @@ class Settings(BaseSettings):
     lora_train_timeout_s: float = Field(default=6 * 3600.0, gt=0, description="longest LoRA training wait")
     lora_max_image_pixels: int = Field(default=64_000_000, ge=1, description="larger dataset images are refused")
     lora_default_trigger: str = Field(default="ohwx", description="default trigger word (a rare token)")
-    # USD per unit, with a minimum of units billed. Source: fal.ai's model page of the Wan 2.2 image
-    # trainer ("$0.0045 per step, 100 steps minimum"), see shared/design/contracts.md.
+    # Price tables live in the provider registry (jobs/providers, one module per provider); the three
+    # fields below only override them (empty = the registry's price).
     fal_prices: dict[str, dict[str, float | str]] = Field(
-        default_factory=lambda: {
-            "fal-ai/wan-22-image-trainer": {"usd_per_unit": 0.0045, "unit": "step", "min_units": 100},
-        },
-        description="price table: endpoint -> {usd_per_unit, unit, min_units}",
+        default_factory=dict,
+        description="override of the LoRA trainer's registry price: endpoint -> {usd_per_unit, unit, min_units}",
     )
     # Face swap (Swapper tab; jobs/swap_providers).
     swap_blend: str = Field(default="seamless", description="local engine blend: seamless | feather")
@@ -91,11 +89,8 @@ class Settings(BaseSettings):
                                        description="face enhancer: share of the enhanced face, 0..1")
     swap_ai_label: bool = Field(default=True, description="burn a visible 'AI-generated' label into swaps")
     model_mirror_url: str = Field(default="", description="fetch downloadable models from <mirror>/<file>")
-    # Cloud price per second of output video, cents, by provider. fal publishes no price for
-    # half-moon-ai/ai-face-swap/faceswapvideo (see shared/design/contracts.md), so this is a setting:
-    # the 10 cents/s default is a placeholder (a third-party reseller lists ~$0.10/s for video face swap,
-    # https://muapi.ai/face-swap-api); set your own with NOVAI_SWAP_PRICE_CENTS_PER_SECOND='{"fal": 8}'.
-    swap_price_cents_per_second: dict[str, float] = Field(default_factory=lambda: {"fal": 10.0})
+    swap_price_cents_per_second: dict[str, float] = Field(
+        default_factory=dict, description="override of a swap provider's registry price: provider -> cents/s")
     # Characters tab (issue 4).
     gemini_image_model: str = Field(default="gemini-3.1-flash-image",
                                     description="Gemini image model for character diagrams")
@@ -107,12 +102,9 @@ class Settings(BaseSettings):
                                        description="tries per Gemini call (429, 5xx, timeouts retried)")
     gemini_retry_initial_delay_s: float = Field(default=2.0, ge=0, description="first retry backoff, s")
     gemini_aspect_ratio: str = Field(default="16:9", description="aspect ratio asked of Gemini for a sheet")
-    # Price per generated image in cents by model. Source: shared/design/contracts.md ("about
-    # $0.04-0.07 per image at 1K", third-party figures); the upper bound is used so spend is not
-    # under-counted. A model missing here is charged the table's highest price.
     gemini_image_price_cents: dict[str, float] = Field(
-        default_factory=lambda: {"gemini-3.1-flash-image": 7.0},
-        description="cents per generated image, by Gemini model",
+        default_factory=dict,
+        description="override of the Gemini registry price: model -> cents per image (unlisted: the highest)",
     )
     max_image_upload_mb: int = Field(default=30, ge=1, description="largest accepted image upload, MiB")
     daily_cost_limit_cents: int | None = Field(

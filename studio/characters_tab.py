@@ -12,6 +12,7 @@ import gradio as gr
 
 from jobs import character_tasks
 from jobs.character_providers import default_provider, provider_descriptions
+from jobs.providers import providers
 from media import job_store, library
 from media.characters.catalog import CharacterNotFound, suggested_name
 from media.characters.images import ImageFileError
@@ -20,7 +21,7 @@ from studio import animate_ui
 from studio.common import api, file_name, file_path, notice, progress_html, short_id
 
 TITLE = "Characters"
-PROVIDER_LABELS = [("Local sheet: offline, free", "local"), ("Gemini: cloud, billed per image", "gemini")]
+PROVIDER_LABELS = [(p.label, p.id) for p in providers("character")]  # the provider registry's
 _USER_ERRORS = (ValueError, LookupError, FileNotFoundError, ImageFileError, library.LibraryError)
 
 

@@ -3,6 +3,7 @@ variables, settings fields, price table and whether it is configured; and the ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -16,30 +17,43 @@ HEADERS = ["tool", "id", "label", "configured", "key variables", "settings", "pr
 def list_providers(tool: str = "") -> list[dict]:
     """Providers of the registry, optionally of one ``tool`` (swap, character, lora, animate, lipsync):
     ``{tool, id, label, configured, key_variables, settings_fields, price: {cents_per_unit, unit,
-    base_cents, base_units, source}, endpoint}`` (cents). Errors name an unknown tool."""
+    base_cents, base_units, source}, price_setting, endpoint}`` (cents; the price in force, with its
+    settings override). Errors name an unknown tool."""
     chosen = providers(tool) if tool else all_providers()
-    return [{"tool": p.tool, "id": p.id, "label": p.label, "configured": p.configured(),
-             "key_variables": list(p.key_variables), "settings_fields": list(p.settings_fields),
-             "price": {"cents_per_unit": p.price.cents_per_unit, "unit": p.price.unit,
-                       "base_cents": p.price.base_cents, "base_units": p.price.base_units,
-                       "source": p.price.source},
-             "endpoint": p.endpoint} for p in chosen]
+    out = []
+    for p in chosen:
+        price = p.current_price()  # the module's table, or its settings override
+        out.append({"tool": p.tool, "id": p.id, "label": p.label, "configured": p.configured(),
+                    "key_variables": list(p.key_variables), "settings_fields": list(p.settings_fields),
+                    "price": {"cents_per_unit": price.cents_per_unit, "unit": price.unit,
+                              "base_cents": price.base_cents, "base_units": price.base_units,
+                              "source": price.source},
+                    "price_setting": p.price_setting, "endpoint": p.endpoint})
+    return out
+
+
+def price_text(price: dict) -> str:
+    """A price row of :func:`list_providers` as text: ``45¢ for 100 steps, then 0.45¢/step (source)``."""
+    if not price["cents_per_unit"]:
+        return price["source"]
+    base = (f"{price['base_cents']:g}¢ for {price['base_units']:g} {price['unit']}s, then "
+            if price["base_cents"] else "")
+    return f"{base}{price['cents_per_unit']:g}¢/{price['unit']} ({price['source']})"
+
+
+def price_rows(env_name: Callable[[str], str]) -> list[list[str]]:
+    """Settings' price table, read from the registry: ``[tool/id, price in force, environment variable
+    that overrides it ('-' when none), label]`` for every paid provider (``env_name``: settings field ->
+    its environment variable)."""
+    return [[f"{p['tool']}/{p['id']}", price_text(p["price"]),
+             env_name(p["price_setting"]) if p["price_setting"] else "-", p["label"]]
+            for p in list_providers() if p["price"]["cents_per_unit"] or p["price"]["base_cents"]]
 
 
 def _rows() -> list[list[Any]]:
-    out = []
-    for p in list_providers():
-        price = p["price"]
-        if not price["cents_per_unit"]:
-            text = price["source"]
-        else:
-            base = (f"{price['base_cents']:g}¢ for {price['base_units']:g} {price['unit']}s, then "
-                    if price["base_cents"] else "")
-            text = f"{base}{price['cents_per_unit']:g}¢/{price['unit']} ({price['source']})"
-        out.append([p["tool"], p["id"], p["label"], "yes" if p["configured"] else "no key",
-                    ", ".join(p["key_variables"]) or "-", ", ".join(p["settings_fields"]) or "-", text,
-                    p["endpoint"] or "-"])
-    return out
+    return [[p["tool"], p["id"], p["label"], "yes" if p["configured"] else "no key",
+             ", ".join(p["key_variables"]) or "-", ", ".join(p["settings_fields"]) or "-",
+             price_text(p["price"]), p["endpoint"] or "-"] for p in list_providers()]
 
 
 def build() -> None:

@@ -8,11 +8,13 @@ from typing import Any
 import gradio as gr
 
 from jobs import variants as variant_jobs
+from jobs.providers import providers
 from jobs.runner import UserFacingError
 from media import asr, batches, job_store, library, store, subtitles, tts
 from media import collections as colls
 from media import hooks as hook_store
 from media.assignment import ASSIGNMENTS
+from media.costs import format_cents
 from media.variant_options import VariantOptions, field_spec
 from media.variant_render import preview_frame
 from studio import csv_batch_ui
@@ -197,22 +199,37 @@ def _preview(v_colls, v_ids, h_cats, h_ids, *opts):
     return image, notice("preview of the first variant's look")
 
 
-def _plan_text(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, assignment) -> str:
+def _plan_text(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, assignment, audio_mode=None,
+               lipsync="") -> str:
     videos = resolve_selection("video", v_colls, v_ids)
     audios = resolve_selection("audio", a_colls, a_ids)
     hooks = resolve_hooks(h_cats, h_ids)
     count = variant_jobs.plan_count(videos, audios, hooks, int(per_video or 1), assignment)
-    return (f"**{count} variant(s)** from {len(videos)} video(s), {len(audios)} audio track(s), "
+    text = (f"**{count} variant(s)** from {len(videos)} video(s), {len(audios)} audio track(s), "
             f"{len(hooks)} hook(s) · assignment: {assignment}")
+    if not lipsync or not count:
+        return text
+    try:  # the lip-sync total before the batch starts (jobs.variants.estimate_variant_batch)
+        shown = variant_jobs.estimate_variant_batch(
+            videos, audios, hooks, int(per_video or 1),
+            {"assignment": assignment, "audio_mode": audio_mode or "replace", "lipsync": lipsync})
+    except UserFacingError as exc:
+        return f"{text}  \nLip sync: {exc}"
+    return (f"{text}  \n**Lip sync:** {shown['lipsync_variants']} variant(s) with replaced audio, estimated "
+            f"**{format_cents(shown['estimate_cents'])}** in total (reserved against the daily limit at start; "
+            "refused over it)")
 
 
-def _start(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, *opts):
+def _start(v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, per_video, *opts, lipsync: str = ""):
     scripts = _scripts(opts[-1]) if len(opts) > 11 + len(NEW_CONTROLS) else []
     opts = opts[:11 + len(NEW_CONTROLS)]
+    options = _options(*opts)
+    if lipsync:
+        options["lipsync"] = lipsync
     try:
         result = variant_jobs.create_variant_batch(
             resolve_selection("video", v_colls, v_ids), resolve_selection("audio", a_colls, a_ids),
-            resolve_hooks(h_cats, h_ids), int(per_video or 1), _options(*opts), scripts)
+            resolve_hooks(h_cats, h_ids), int(per_video or 1), options, scripts)
     except UserFacingError as exc:
         return gr.update(), notice(str(exc), False), gr.update()
     return (result["batch_id"], notice(f"batch {short_id(result['batch_id'])} started: {result['total']} variants"),
@@ -385,6 +402,8 @@ def build() -> None:
         t_table = gr.Dataframe(headers=["word", "start_s", "end_s"], datatype=["str", "number", "number"],
                                interactive=True, max_height=300)
         t_files = gr.File(label="SRT and WebVTT", file_count="multiple", interactive=False)
+    lipsync_pick = gr.Dropdown([("off", "")] + [(p.label, p.id) for p in providers("lipsync")], value="",
+                               label="Lip sync each variant whose audio is replaced (cloud, billed)")
     plan = gr.Markdown()
     start_btn = gr.Button("Start batch", variant="primary")
     start_msg = gr.Markdown()
@@ -415,8 +434,8 @@ def build() -> None:
                   loudness, scripts]
     preview_btn.click(_preview, [v_colls, v_ids, h_cats, h_ids, *opt_inputs], [preview_img, preview_msg],
                       api_visibility="private")
-    for comp in plan_inputs:
-        comp.change(_plan_text, plan_inputs, plan, api_visibility="private")
+    for comp in [*plan_inputs, audio_mode, lipsync_pick]:
+        comp.change(_plan_text, [*plan_inputs, audio_mode, lipsync_pick], plan, api_visibility="private")
     choice_outputs = [v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, batch_pick]
     reload_btn.click(_reload_choices, None, choice_outputs, api_visibility="private")
     gr.context.Context.root_block.load(_reload_choices, None, choice_outputs, api_visibility="private")
@@ -425,8 +444,8 @@ def build() -> None:
     reload_btn.click(lambda: gr.update(choices=_media_choices()), None, t_media, api_visibility="private")
     gr.context.Context.root_block.load(lambda: gr.update(choices=_media_choices()), None, t_media,
                                        api_visibility="private")
-    start_btn.click(_start, plan_inputs[:7] + opt_inputs, [batch_id, start_msg, batch_pick],
-                    api_visibility="private")
+    start_btn.click(lambda lip, *args: _start(*args, lipsync=lip), [lipsync_pick, *plan_inputs[:7], *opt_inputs],
+                    [batch_id, start_msg, batch_pick], api_visibility="private")
     batch_pick.input(lambda b: b, batch_pick, batch_id, api_visibility="private")
     shown = gr.State(None)
     poll_outputs = [bar, info, table, gallery, downloads, keep_pick, shown, batch_pick]

@@ -7,7 +7,6 @@ from typing import Literal, get_args
 
 from jobs.character_providers.base import CharacterProvider
 from jobs.providers import providers
-from media.settings import get_settings
 
 ProviderName = Literal["local", "gemini"]
 PROVIDER_NAMES: tuple[str, ...] = tuple(p.id for p in providers("character"))
@@ -24,8 +23,11 @@ def get_provider(name: str) -> CharacterProvider:
 
 
 def default_provider() -> str:
-    """``gemini`` when a Gemini key is configured, else ``local`` (offline)."""
-    return "gemini" if get_settings().gemini_api_key else "local"
+    """The first registered provider that needs a key and has one (``gemini``), else the first one that
+    needs none (``local``, offline)."""
+    entries = providers("character")
+    keyed = [p.id for p in entries if p.key_setting and p.configured()]
+    return (keyed or [p.id for p in entries if p.key_setting is None])[0]
 
 
 def provider_descriptions() -> dict[str, str]:

@@ -74,7 +74,15 @@ class GeminiConfig:
                    api_version=s.gemini_api_version, timeout_s=s.gemini_timeout_s,
                    attempts=s.gemini_retry_attempts, initial_delay_s=s.gemini_retry_initial_delay_s,
                    aspect_ratio=s.gemini_aspect_ratio,
-                   price_cents=price_per_image_cents(s.gemini_image_model, s.gemini_image_price_cents))
+                   price_cents=_registry_price(s))
+
+
+def _registry_price(settings: Settings) -> float:
+    """Cents per image in force: the registry's ``character/gemini`` price table with its settings
+    override for the configured model (jobs/providers/character_gemini.py)."""
+    from jobs.providers import get_provider
+
+    return get_provider("character", "gemini").current_price(settings).cents_per_unit
 
 
 def price_per_image_cents(model: str, table: dict[str, float]) -> float:

@@ -58,6 +58,10 @@ class LocalSwapProvider:
     name = "local"
     needs_key = False
 
+    def check_face_image(self, path: Path, index: int = 0) -> None:
+        """Before queueing: the face image holds face number ``index`` (:func:`pick_source_face`)."""
+        pick_source_face(path, index)
+
     def __init__(self, blend: str | None = None, detect_every: int | None = None) -> None:
         settings = get_settings()
         self.blend = blend or settings.swap_blend

@@ -205,3 +205,20 @@ def test_registry_lists_the_new_tools():
     assert [p.id for p in providers("lipsync")] == ["sync_lipsync"]
     with pytest.raises(InvalidInput, match="unknown tool"):
         providers("upscale")
+
+
+def test_animate_a_character_diagram_links_the_video_to_it(studio, samples):
+    from jobs import character_tasks
+
+    fake, _ = studio
+    diagram = character_tasks.import_character(str(samples / "photos" / "obama.jpg"), "Barack sheet")
+    assert diagram["image_id"]
+    _result(fake, samples, KLING)
+    created = animate_tasks.create_animation(diagram["image_id"], "turns to the camera", "kling21",
+                                             {"duration_s": 10})
+    job = job_store.get_job(created["job_id"])
+    assert job.status == "completed", job.error_message
+    video = library.get_item("video", job.output_payload["result_ids"][0])
+    assert (video.type, video.face_image_id, video.character_diagram_id) == (
+        "generated", diagram["image_id"], diagram["id"])
+    assert _costs(job.id) == [56]  # Kling 2.1: 28 cents for 5 s + 5.6 cents x 5 s

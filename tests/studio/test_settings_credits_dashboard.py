@@ -92,8 +92,10 @@ def test_dashboard_view_functions(fresh_data_dir):
 def test_credits_show_and_export(fresh_data_dir):
     record_cost(None, "character", 7, "diagram")
     record_cost(None, "character", 5, "diagram")
-    summary, frame, daily, tools = credits_tab.show(7)
-    assert "$0.12 (12¢)" in summary
+    summary, chart, daily, tools = credits_tab.show(7)
+    assert "$0.12 (12¢)" in summary and "No spend" not in summary
+    frame = chart["value"]
+    assert chart["visible"] is True
     assert list(frame.columns) == ["day", "tool", "usd"] and frame["usd"].tolist() == [0.12]
     assert daily[0][1:] == ["character", "0.12", 12, 2]
     assert tools == [["character", "0.12", 12, 2]]
@@ -102,6 +104,13 @@ def test_credits_show_and_export(fresh_data_dir):
     assert update.value["path"].endswith("-7d.csv")
     (exported,) = (fresh_data_dir / "media" / "exports").iterdir()
     assert "diagram" in exported.read_text()
+
+
+def test_credits_without_spend_hide_the_chart(fresh_data_dir):
+    summary, chart, daily, tools = credits_tab.show(30)
+    assert chart["visible"] is False  # an empty plot draws a "NaN" colour legend
+    assert "No spend recorded in the last 30 days" in summary
+    assert daily == [] and tools == []
 
 
 def test_stats_and_costs_api_through_gradio_client(fresh_data_dir):
@@ -150,8 +159,19 @@ def test_dashboard_cards_escape_and_break_down_videos():
     assert '<div class="novai-card-n">30</div><div class="novai-card-label">Hooks</div>' in html
 
 
-def test_the_tools_price_tables_are_shown(fresh_data_dir):
-    names = [row[0] for row in settings_tab.refresh_tables()[2]]
-    assert "fal_prices[fal-ai/wan-22-image-trainer]" in names
-    assert "swap_price_cents_per_second[fal]" in names
-    assert "gemini_image_price_cents[gemini-3.1-flash-image]" in names
+def test_the_tools_price_tables_are_shown(fresh_data_dir, monkeypatch):
+    # read from the provider registry (jobs/providers), with the overriding variable of each
+    rows = {row[0]: row for row in settings_tab.refresh_tables()[2]}
+    assert rows["lora/fal"][1].startswith("45¢ for 100 steps, then 0.45¢/step")
+    assert rows["lora/fal"][2] == "NOVAI_FAL_PRICES"
+    assert rows["swap/fal"][1].startswith("10¢/second") and rows["swap/fal"][2] == "NOVAI_SWAP_PRICE_CENTS_PER_SECOND"
+    assert rows["character/gemini"][1].startswith("7¢/image")
+    assert "swap/local" not in rows  # free providers have no price row
+    # an override in the environment is the price in force, and its setting row shows too
+    monkeypatch.setenv("NOVAI_SWAP_PRICE_CENTS_PER_SECOND", '{"fal": 7.5}')
+    from media.settings import reset_settings
+
+    reset_settings()
+    rows = {row[0]: row for row in settings_tab.refresh_tables()[2]}
+    assert rows["swap/fal"][1] == "7.5¢/second (settings override)"
+    assert rows["swap_price_cents_per_second[fal]"][1] == "7.5"

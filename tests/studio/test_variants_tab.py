@@ -46,3 +46,27 @@ def test_plan_start_poll_keep(items):
 def test_bad_start_is_a_message_not_a_crash(items):
     _batch_id, message, _ = tab._start([], [], [], [], [], [], 1, *OPTS)
     assert "select at least one video" in message
+
+
+def test_the_lipsync_total_is_in_the_plan_and_the_batch_is_refused_over_the_limit(items, fal_fake):
+    from media import batches, costs
+
+    video, audio, _hook_ids = items
+    duration = library.get_item("video", video).duration_s
+    per_variant = -(-int(duration * 5 * 1000) // 1000)  # sync_lipsync: 5 cents/s, rounded up
+    plan = tab._plan_text([], [video], [], [audio], [], [], 2, "round_robin", "replace", "sync_lipsync")
+    assert plan.startswith("**2 variant(s)**")
+    assert (f"**Lip sync:** 2 variant(s) with replaced audio, estimated **{costs.format_cents(2 * per_variant)}**"
+            in plan)
+    assert "Lip sync" not in tab._plan_text([], [video], [], [audio], [], [], 2, "round_robin", "replace", "")
+    kept = tab._plan_text([], [video], [], [audio], [], [], 2, "round_robin", "keep", "sync_lipsync")
+    assert "**Lip sync:** 0 variant(s)" in kept  # the source audio is kept: nothing to lip-sync
+    costs.set_daily_limit(per_variant)  # room for one, the batch needs two
+    before = len(batches.list_batches())
+    _batch, message, _ = tab._start([], [video], [], [audio], [], [], 2, *OPTS, lipsync="sync_lipsync")
+    assert "limit" in message.lower() and "started" not in message, message
+    assert fal_fake.submissions == {} and len(batches.list_batches()) == before  # nothing made or sent
+    costs.set_daily_limit(None)
+    batch_id, message, _ = tab._start([], [video], [], [audio], [], [], 2, *OPTS, lipsync="sync_lipsync")
+    assert "started: 2 variants" in message, message
+    assert len(fal_fake.submissions) == 2  # each variant with replaced audio was lip-synced
