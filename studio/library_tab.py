@@ -67,7 +67,7 @@ def _collection_choices(kind: str) -> list[tuple[str, str]]:
 
 def _gallery_items(kind: str, collection: str | None) -> list[tuple[str, str]]:
     items = []
-    for row in library.list_items(kind, collection or ""):
+    for row in library.list_items(kind, collection or "", limit=library.PAGE_SIZE):  # newest page (issue 15)
         data = library.item_dict(kind, row)
         if kind == "video":
             caption = f"{row.name} · {fmt_seconds(row.duration_s)} · {row.width}x{row.height}"
@@ -80,7 +80,7 @@ def _gallery_items(kind: str, collection: str | None) -> list[tuple[str, str]]:
 def _table(kind: str, collection: str | None) -> list[list[Any]]:
     names = {c.id: c.name for c in colls.list_collections(kind)}
     rows = []
-    for row in library.list_items(kind, collection or ""):
+    for row in library.list_items(kind, collection or "", limit=library.PAGE_SIZE):
         base = [row.id, row.name, names.get(row.collection_id, "")]
         if kind == "video":
             base += [fmt_seconds(row.duration_s), f"{row.width}x{row.height}", f"{row.fps:.2f}",
@@ -130,7 +130,7 @@ def _select_row(kind: str, evt: gr.SelectData, table):
 
 
 def _select_gallery(kind: str, collection: str | None, evt: gr.SelectData):
-    rows = library.list_items(kind, collection or "")
+    rows = library.list_items(kind, collection or "", limit=library.PAGE_SIZE)  # the gallery's page
     if evt.index is None or evt.index >= len(rows):
         return None, gr.update(), ""
     row = rows[evt.index]
@@ -227,7 +227,8 @@ _LOADERS: list = []
 
 
 def _hooks_table(category: str | None) -> list[list[str]]:
-    return [[h.id, h.text, h.category] for h in hook_store.list_hooks(category or None)]
+    """The first :data:`library.PAGE_SIZE` hooks (of ``category``), column-only (issue 15)."""
+    return [list(row) for row in library.hook_page(category=category or "")[0]]
 
 
 def _category_choices() -> list[tuple[str, str]]:
