@@ -14,6 +14,7 @@ from jobs import character_tasks
 from jobs.character_providers import default_provider, provider_descriptions
 from jobs.providers import providers
 from media import job_store, library
+from media.characters.catalog import suggested_name
 from media.errors import InvalidInput, StudioError
 from media.job_store import JobNotFound
 from studio import animate_ui
@@ -137,7 +138,7 @@ def _pick_source(image_id: str | None, name: str):
     path = _image_path(image_id)
     if not name and image_id:
         labels = {v: k for k, v in _source_choices()}
-        name = labels.get(image_id, "").split(" · ")[0]
+        name = suggested_name(labels.get(image_id, "").split(" · ")[0])
     return path, name
 
 

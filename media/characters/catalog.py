@@ -39,6 +39,20 @@ def clean_name(name: str) -> str:
     return cleaned
 
 
+_NAME_SUFFIXES = {*_EXTENSIONS.values(), ".jpeg", ".tiff", ".heic", ".avif"}
+
+
+def suggested_name(image_name: str) -> str:
+    """A character name from a library image's name: an image file extension is dropped
+    (``lin-manuel-miranda.png`` -> ``lin-manuel-miranda``), spaces are collapsed, the length capped.
+    Empty for an empty name."""
+    name = " ".join((image_name or "").split())
+    stem, dot, suffix = name.rpartition(".")
+    if dot and stem and f".{suffix.lower()}" in _NAME_SUFFIXES:
+        name = stem.rstrip()
+    return name[:MAX_NAME_LEN]
+
+
 def get_library_image(image_id: str) -> Image:
     """The ``images`` row; raises :class:`NotFound` (a ``LookupError``) naming the id."""
     return get_row(Image, image_id, NotFound, "library image")
