@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("videos", nargs="*", type=Path)
     parser.add_argument("--face", type=Path, default=SAMPLES / "photos" / "obama.jpg")
     parser.add_argument("--blend", default="seamless", choices=["seamless", "feather"])
-    parser.add_argument("--selection", default="largest", choices=["largest", "all"])
+    parser.add_argument("--selection", default="one", choices=["one", "many"])
     args = parser.parse_args()
     os.environ.setdefault("NOVAI_DATA_DIR", tempfile.mkdtemp(prefix="novai-bench-"))
 

@@ -12,7 +12,12 @@ swapped (wall time -> fps), and every ``--step``-th frame is measured: dlib find
 still measured), and its distance to the photo's face (``d_src``) and to the original face (``d_tgt``)
 is recorded. Per pair: frames measured, share with ``d_src < d_tgt``, median ``d_src`` and ``d_tgt``.
 
+With ``--sheets`` every photo is also used as a character sheet (the offline character provider's
+sheet of that photo, ``sheet:<photo>``): the swap must find the face in the sheet; the identity measured
+against is the photo's.
+
 Run by hand:  PYTHONPATH=. python bench/swap_quality.py [--seconds 2] [--step 5] [--engines local,onnx]
+              [--sheets] [--videos V ...] [--photos P ...]
 """
 
 from __future__ import annotations
@@ -87,6 +92,16 @@ def _engine_ready(engine: str) -> str | None:
     return f"models not downloaded: {', '.join(missing)}" if missing else None
 
 
+def _sheet_png(rgb: np.ndarray, name: str) -> bytes:
+    """PNG bytes of the offline character provider's sheet of photo ``rgb`` (its largest face)."""
+    from jobs.character_providers.base import CharacterRequest
+    from jobs.character_providers.local import LocalCharacterProvider
+    from media.face.landmarks import detect_faces
+
+    request = CharacterRequest(photo=rgb, face=detect_faces(rgb)[0], name=name)
+    return LocalCharacterProvider().generate(request, lambda *_: None).image_bytes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
@@ -94,6 +109,7 @@ def main() -> None:
     parser.add_argument("--engines", default="local,onnx")
     parser.add_argument("--videos", nargs="*", type=Path)
     parser.add_argument("--photos", nargs="*", type=Path)
+    parser.add_argument("--sheets", action="store_true", help="also use each photo's character sheet as the face")
     args = parser.parse_args()
     os.environ.setdefault("NOVAI_DATA_DIR", tempfile.mkdtemp(prefix="novai-bench-"))
 
@@ -104,7 +120,7 @@ def main() -> None:
     videos = args.videos or sorted((SAMPLES / "videos").glob("*.mp4"))
     photos = args.photos or sorted((SAMPLES / "photos").iterdir())
     print(f"command: python bench/swap_quality.py --seconds {args.seconds} --step {args.step} "
-          f"--engines {args.engines}; cpus {os.cpu_count()}")
+          f"--engines {args.engines}{' --sheets' if args.sheets else ''}; cpus {os.cpu_count()}")
     print(f"{'engine':6s} {'video':24s} {'photo':22s} {'frames':>6s} {'fps':>6s} {'closer_src':>10s} "
           f"{'med_d_src':>9s} {'med_d_tgt':>9s}")
     totals: dict[str, list[float]] = {}
@@ -122,6 +138,10 @@ def main() -> None:
                 print(f"{photo.name}: dlib finds no face; skipped")
                 continue
             photo_embeddings[photo] = identity.embed(rgb, rect)
+            if args.sheets:
+                sheet = Path(tmp) / f"sheet:{photo.stem}.png"
+                sheet.write_bytes(_sheet_png(rgb, photo.stem))
+                photo_embeddings[sheet] = photo_embeddings[photo]
         for engine in args.engines.split(","):
             why = _engine_ready(engine)
             if why:

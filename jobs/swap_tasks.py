@@ -12,14 +12,21 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from jobs.providers import get_provider, providers
 from jobs.queue import huey
 from jobs.recovery import register_recovery
 from jobs.runner import UserFacingError, register_task, run_job, submit
 from jobs.swap_providers import ProviderUnavailable, check_provider_name, load_provider, missing_key
-from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
+from jobs.swap_providers.base import (
+    FACE_SELECTION_ALIASES,
+    FaceSelection,
+    SwapContext,
+    SwapOptions,
+    SwapRequest,
+    SwapResult,
+)
 from media import job_store, store
 from media.costs import SpendLimitExceeded, spend_reservations
 from media.library import LibraryError, get_item, register_file
@@ -32,9 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_TYPE = "face_swap"
-FACE_SELECTIONS = ("largest", "all", "reference")
-OPTION_KEYS = ("face_selection", "reference_point", "reference_time_s", "source_face_index", "swap_model",
-               "enhancer", "enhancer_blend", "ai_label")
+FACE_SELECTIONS: tuple[str, ...] = get_args(FaceSelection)
+OPTION_KEYS = ("face_selection", "reference_point", "reference_time_s", "source_face_index", "face_mapping",
+               "swap_model", "enhancer", "enhancer_blend", "ai_label")
+MAX_MAPPED_FACES = 10
 
 
 def _offline_providers() -> tuple[str, ...]:
@@ -50,9 +58,11 @@ def _price_cents_per_second(provider: str) -> float:
 def parse_options(options: dict[str, Any] | None) -> SwapOptions:
     """Check the ``options`` dict of :func:`create_swap_job` and build :class:`SwapOptions`.
 
-    Keys: ``face_selection`` (largest | all | reference), ``reference_point`` ([x, y] pixels of the source
-    frame; required for reference), ``reference_time_s`` (>= 0), ``source_face_index`` (int >= 0, 0 =
-    the largest face of the face image), ``swap_model`` (onnx engine model, "" = the setting),
+    Keys: ``face_selection`` (one | many | reference; the older names largest and all are read as one
+    and many), ``reference_point`` ([x, y] pixels of the source frame; required for reference without a
+    mapping), ``reference_time_s`` (>= 0), ``source_face_index`` (int >= 0, 0 = the largest face of the
+    face image), ``face_mapping`` ([[source face index, target face index], ...]: source faces onto the
+    numbered faces (0 = largest) of the frame at reference_time_s; sets reference), ``swap_model`` (onnx engine model, "" = the setting),
     ``enhancer`` (face enhancer model, "" = none, absent = the setting), ``enhancer_blend`` (0..1),
     ``ai_label`` (bool: the visible "AI-generated" label). Raises UserFacingError naming the bad key.
     """
@@ -60,7 +70,8 @@ def parse_options(options: dict[str, Any] | None) -> SwapOptions:
     unknown = sorted(set(options) - set(OPTION_KEYS))
     if unknown:
         raise UserFacingError(f"unknown swap option(s): {', '.join(unknown)} (known: {', '.join(OPTION_KEYS)})")
-    selection = options.get("face_selection") or "largest"
+    selection = options.get("face_selection") or "one"
+    selection = FACE_SELECTION_ALIASES.get(selection, selection)
     if selection not in FACE_SELECTIONS:
         raise UserFacingError(f"face_selection must be one of {', '.join(FACE_SELECTIONS)}, not {selection!r}")
     point = options.get("reference_point")
@@ -72,8 +83,12 @@ def parse_options(options: dict[str, Any] | None) -> SwapOptions:
         if x < 0 or y < 0:
             raise UserFacingError("reference_point must lie inside the frame (x, y >= 0)")
         point = (x, y)
-    if selection == "reference" and point is None:
-        raise UserFacingError("face_selection 'reference' needs reference_point [x, y] (pixels of the frame)")
+    mapping = _parse_mapping(options.get("face_mapping"))
+    if mapping:
+        selection = "reference"
+    if selection == "reference" and point is None and not mapping:
+        raise UserFacingError("face_selection 'reference' needs reference_point [x, y] (pixels of the frame) "
+                              "or a face_mapping")
     try:
         time_s = float(options.get("reference_time_s") or 0.0)
         index = int(options.get("source_face_index") or 0)
@@ -103,9 +118,47 @@ def parse_options(options: dict[str, Any] | None) -> SwapOptions:
     label = options.get("ai_label")
     if label is not None and not isinstance(label, bool):
         raise UserFacingError("ai_label must be true or false")
-    return SwapOptions(face_selection=selection, reference_point=point, reference_time_s=time_s,
-                       source_face_index=index, swap_model=swap_model, enhancer=enhancer, enhancer_blend=blend,
+    return SwapOptions(face_selection=selection, reference_point=None if mapping else point,
+                       reference_time_s=time_s, source_face_index=index, face_mapping=mapping, swap_model=swap_model, enhancer=enhancer, enhancer_blend=blend,
                        ai_label=label)
+
+
+def _parse_mapping(value: Any) -> tuple[tuple[int, int], ...]:
+    """``face_mapping`` as (source, target) index pairs; UserFacingError for anything else."""
+    if value in (None, "", []):
+        return ()
+    try:
+        pairs = tuple((int(a), int(b)) for a, b in value)
+        exact = all(float(a) == int(a) and float(b) == int(b) for a, b in value)
+    except (TypeError, ValueError):
+        raise UserFacingError("face_mapping must be a list of [source face, target face] number pairs") from None
+    if not exact or any(a < 0 or b < 0 for a, b in pairs):
+        raise UserFacingError("face_mapping face numbers must be whole numbers >= 0 (0 = the largest face)")
+    if len(pairs) > MAX_MAPPED_FACES:
+        raise UserFacingError(f"face_mapping maps at most {MAX_MAPPED_FACES} faces, not {len(pairs)}")
+    targets = [b for _, b in pairs]
+    if len(set(targets)) != len(targets):
+        raise UserFacingError("face_mapping names a target face twice: each target face takes one source face")
+    return pairs
+
+
+def mapping_from_text(text: str) -> list[list[int]]:
+    """A face mapping typed as ``"1>2, 2>1"`` (face of the image > face of the reference frame, both
+    numbered from 1, largest first) as ``face_mapping`` pairs numbered from 0. Raises UserFacingError
+    quoting the part it cannot read."""
+    pairs = []
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        source, sep, target = part.partition(">")
+        try:
+            a, b = int(source.strip()), int(target.strip())
+        except ValueError:
+            a = b = 0
+        if not sep or a < 1 or b < 1:
+            raise UserFacingError(f"face mapping: cannot read {part!r}; write image face > video face, e.g. 1>2")
+        pairs.append([a - 1, b - 1])
+    return pairs
 
 
 def _options_payload(options: SwapOptions) -> dict[str, Any]:
@@ -113,6 +166,8 @@ def _options_payload(options: SwapOptions) -> dict[str, Any]:
                "reference_point": list(options.reference_point) if options.reference_point else None,
                "reference_time_s": options.reference_time_s, "source_face_index": options.source_face_index,
                "swap_model": options.swap_model}
+    if options.face_mapping:
+        payload["face_mapping"] = [list(pair) for pair in options.face_mapping]
     for key in ("enhancer", "enhancer_blend", "ai_label"):
         if getattr(options, key) is not None:
             payload[key] = getattr(options, key)
@@ -180,8 +235,7 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     image = _get("image", face_image_id)
     if image is None:
         raise UserFacingError(f"no library image with id {face_image_id}")
-    _check_face_image(_stored_file(image.file, f"image {image.name}"), load_provider(provider),
-                      swap_options.source_face_index)
+    _check_face_image(_stored_file(image.file, f"image {image.name}"), load_provider(provider), swap_options)
     price = _price_cents_per_second(provider)
     # A paid swap holds its estimate (price per second x source seconds, rounded up) per job against the
     # daily limit, all jobs or none (media.costs.spend_reservations); free providers hold nothing.
@@ -202,14 +256,14 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
     return {"job_ids": job_ids}
 
 
-def _check_face_image(path: Path, provider: Any, index: int) -> None:
-    """The provider's own face check (``check_face_image(path, index)``, e.g. the local engine's: the face
-    image holds face number ``index``) when it has one; otherwise (a cloud provider picks the face itself)
-    only the image must open, so the fal path never loads the local face engine (MediaPipe).
+def _check_face_image(path: Path, provider: Any, options: SwapOptions) -> None:
+    """The provider's own face check (``check_face_image(path, options)``, e.g. the offline engines': the face
+    image holds every face number the options use) when it has one; otherwise (a cloud provider picks the face
+    itself) only the image must open, so the fal path never loads the local face engine (MediaPipe).
     Raises UserFacingError."""
     own_check = getattr(provider, "check_face_image", None)
     if own_check is not None:
-        own_check(path, index)
+        own_check(path, options)
         return
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError
@@ -230,12 +284,14 @@ def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
     video, image = _get("video", video_id), _get("image", face_image_id)
     if video is None or image is None:
         raise UserFacingError("pick a library video and a face image first")
-    from jobs.swap_providers.local import pick_source_face
-    from media.face.preview import preview_swap as media_preview
+    from jobs.swap_providers.local import LocalSwapProvider
 
-    rgb, face = pick_source_face(_stored_file(image.file, f"image {image.name}"), swap_options.source_face_index)
-    return media_preview(_stored_file(video.file, f"video {video.name}"), rgb, face, max(float(time_s), 0.0),
-                         swap_options.face_selection, swap_options.reference_point)
+    try:
+        return LocalSwapProvider().preview(_stored_file(video.file, f"video {video.name}"),
+                                           _stored_file(image.file, f"image {image.name}"),
+                                           max(float(time_s), 0.0), swap_options)
+    except ValueError as exc:
+        raise UserFacingError(str(exc)) from exc
 
 
 @huey.task()

@@ -139,7 +139,7 @@ def deliver_webhook_task(batch_id: str) -> str:
 
 
 def _build_zip(batch_id: str) -> dict:
-    dest = store.new_file_path("zips", f"batch_{batch_id[:8]}.zip")
+    dest = store.abs_path(batches.zip_rel_path(batches.get_batch(batch_id)))
     with store.work_dir("zip-") as work:
         tmp = work / dest.name
         count = batches.write_zip(batch_id, tmp)

@@ -249,6 +249,13 @@ def write_zip(batch_id: str, dest: Path) -> int:
     return len(manifest["files"])
 
 
+def zip_rel_path(batch: VariantBatch) -> str:
+    """Where the batch's ZIP is stored: ``zips/<batch id>/<YYYY-MM-DD_HHMM>_<batch name>.zip`` (UTC
+    creation time; name ``batch`` when the batch has none), so the browser downloads it under that name."""
+    stamp = batch.created_at.strftime("%Y-%m-%d_%H%M")
+    return f"zips/{batch.id}/{stamp}_{store.safe_name(batch.name or '', 48, 'batch')}.zip"
+
+
 def set_zip(batch_id: str, rel: str | None) -> None:
     """Record (or clear) the batch's ZIP file; a replaced ZIP's file is deleted."""
     old = get_batch(batch_id).zip_file
@@ -304,7 +311,7 @@ def expire_batch(batch_id: str) -> int:
             deleted += 1
         for variant in session.exec(select(Variant).where(Variant.batch_id == batch_id)):
             session.delete(variant)
-        store.remove_files(batch.zip_file, f"variants/{batch_id}")
+        store.remove_files(batch.zip_file, f"variants/{batch_id}", f"zips/{batch_id}")
         batch.zip_file = None
         batch.status = "expired"
         session.add(batch)

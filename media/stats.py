@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from media import costs, store
 from media.db import session_scope
@@ -28,16 +28,29 @@ from media.models import (
     Video,
 )
 
-# kind -> (table, file columns whose files count towards that kind)
-_KINDS: dict[str, tuple[type, tuple[str, ...]]] = {
-    "videos": (Video, ("file", "thumbnail")),
-    "audios": (AudioFile, ("file",)),
-    "images": (Image, ("file", "thumbnail")),
+
+def _in_library():
+    """Videos the Library lists: everything but batch variants that were not kept (they expire)."""
+    return col(Video.batch_id).is_(None) | (col(Video.kept) == True)
+
+
+def _batch_variant():
+    """Videos rendered into a variant batch and not kept in the library."""
+    return col(Video.batch_id).is_not(None) & (col(Video.kept) == False)
+
+
+# kind -> (table, file columns whose files count towards that kind, row filter or None). Characters come
+# before images: a diagram's file is also its library image's, and counts once, under characters.
+_KINDS: dict[str, tuple[type, tuple[str, ...], Any]] = {
+    "videos": (Video, ("file", "thumbnail"), _in_library),
+    "variants": (Video, ("file", "thumbnail"), _batch_variant),
+    "audios": (AudioFile, ("file",), None),
+    "characters": (CharacterDiagram, ("file", "thumbnail"), None),
+    "images": (Image, ("file", "thumbnail"), None),
     "models": (LoraModel, ("weights_file", "high_noise_file", "config_file", "training_images_file",
-                           "thumbnail")),
-    "characters": (CharacterDiagram, ("file", "thumbnail")),
+                           "thumbnail"), None),
 }
-COUNTED_KINDS: tuple[str, ...] = ("videos", "audios", "hooks", "images", "models", "characters")
+COUNTED_KINDS: tuple[str, ...] = ("videos", "variants", "audios", "hooks", "images", "models", "characters")
 
 
 @dataclass(frozen=True)
@@ -56,18 +69,24 @@ class JobLine:
 
 
 def count_rows() -> dict[str, int]:
-    """Rows per kind: videos, audios, hooks, images, models (LoRA), characters (diagrams)."""
-    tables = {"videos": Video, "audios": AudioFile, "hooks": Hook, "images": Image,
-              "models": LoraModel, "characters": CharacterDiagram}
+    """Rows per kind: videos (those Library > Videos lists), variants (batch variants not kept, which
+    expire), audios, hooks, images, models (LoRA), characters (diagrams)."""
+    tables = {"videos": (Video, _in_library), "variants": (Video, _batch_variant), "audios": (AudioFile, None),
+              "hooks": (Hook, None), "images": (Image, None), "models": (LoraModel, None),
+              "characters": (CharacterDiagram, None)}
     with session_scope() as session:
-        return {kind: int(session.exec(select(func.count()).select_from(table)).one())
-                for kind, table in tables.items()}
+        counts = {}
+        for kind, (table, where) in tables.items():
+            query = select(func.count()).select_from(table)
+            counts[kind] = int(session.exec(query.where(where()) if where else query).one())
+        return counts
 
 
 def count_videos_by_type() -> dict[str, int]:
-    """Video rows per type (source, face_swapped, variant)."""
+    """Library videos (those ``count_rows()["videos"]`` counts) per type (source, face_swapped, variant
+    = kept variants, ...); batch variants not kept are ``count_rows()["variants"]``."""
     with session_scope() as session:
-        rows = session.exec(select(Video.type, func.count()).group_by(Video.type))
+        rows = session.exec(select(Video.type, func.count()).where(_in_library()).group_by(Video.type))
         return {video_type: int(n) for video_type, n in rows}
 
 
@@ -89,9 +108,10 @@ def store_dir_size(path) -> int:
         return 0
 
 
-def _stored_paths(table: type, columns: Iterable[str]) -> list[str]:
+def _stored_paths(table: type, columns: Iterable[str], where: Any = None) -> list[str]:
     with session_scope() as session:
-        rows = session.exec(select(*(getattr(table, c) for c in columns)))
+        query = select(*(getattr(table, c) for c in columns))
+        rows = session.exec(query.where(where()) if where else query)
         paths: list[str] = []
         for row in rows:
             values = (row,) if row is None or isinstance(row, str) else tuple(row)
@@ -107,9 +127,9 @@ def storage_by_kind() -> dict[str, int]:
     """
     seen: set[str] = set()
     sizes: dict[str, int] = {}
-    for kind, (table, columns) in _KINDS.items():
+    for kind, (table, columns, where) in _KINDS.items():
         total = 0
-        for rel in _stored_paths(table, columns):
+        for rel in _stored_paths(table, columns, where):
             if rel not in seen:
                 seen.add(rel)
                 total += _file_size(rel)
@@ -149,9 +169,9 @@ def human_bytes(size: int) -> str:
 def collect_stats(recent: int = 10) -> dict[str, Any]:
     """Everything the dashboard shows, JSON-ready.
 
-    Shape: ``{"counts": {videos, audios, hooks, images, models, characters},
-    "videos_by_type": {type: n}, "storage_bytes": {videos, audios, images, models, characters, other,
-    total}, "active_jobs": [JobLine...], "recent_jobs": [JobLine...], "spend": {today_cents,
+    Shape: ``{"counts": {videos, variants, audios, hooks, images, models, characters},
+    "videos_by_type": {type: n}, "storage_bytes": {videos, variants, audios, characters, images, models,
+    other, total}, "active_jobs": [JobLine...], "recent_jobs": [JobLine...], "spend": {today_cents,
     month_cents, limit: {environment, ui, effective}, left_today_cents}}``.
     """
     return {

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from anyascii import anyascii
+
 from media.errors import StudioError
 from media.models import new_id
 from media.settings import get_settings
@@ -36,9 +38,11 @@ def media_root() -> Path:
 def safe_name(name: str, max_len: int = 60, default: str = "file") -> str:
     """ASCII-only, filesystem-safe version of ``name`` (letters, digits, ``._-``), at most ``max_len``.
 
-    Accents are folded (``é`` -> ``e``); everything else becomes ``_``. Never empty, never ``.``/``..``.
+    Every script is transliterated by ``anyascii`` (``é`` -> ``e``, ``фильм`` -> ``film``, ``コーヒー``
+    -> ``kohi``, ``🎬`` -> ``clapper``); what is left outside ``[A-Za-z0-9._-]`` becomes ``_``. Never
+    empty (``default``), never ``.``/``..``.
     """
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    folded = anyascii(unicodedata.normalize("NFC", name))
     cleaned = _UNSAFE.sub("_", folded).strip("._-")
     cleaned = re.sub(r"_+", "_", cleaned)[:max_len].strip("._-")
     return cleaned or default

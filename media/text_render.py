@@ -3,11 +3,13 @@
 The image is overlaid by FFmpeg's ``overlay`` filter, so hook text never goes through FFmpeg's
 filter-string escaping (quotes, colons, ``%`` and backslashes are just pixels here).
 
-Layout: the text is wrapped greedily at spaces (and between any two CJK characters, or inside a word
-too long for a line); each line is split into runs by font coverage (:mod:`media.fonts`) and by bidi
+Layout: the text is wrapped greedily at the line-break opportunities of the Unicode Line Breaking
+Algorithm (UAX #14, from the ``uniseg`` package; a word too long for a line is cut between grapheme
+clusters); each line is split into runs by font coverage (:mod:`media.fonts`) and by bidi
 embedding level (Unicode Bidirectional Algorithm rules P2-I2 from ``python-bidi``), runs are put in
 visual order (rule L2) and each run is drawn by Pillow's Raqm layout (HarfBuzz shaping, so Arabic is
-joined and right-to-left runs are drawn right to left).
+joined and right-to-left runs are drawn right to left). Colour emoji runs are drawn with
+``embedded_color=True`` and no stroke (the emoji font draws its own outline).
 
 Safe zone (pixels of the 1080x1920 frame): Meta's Reels guidance keeps text clear of the top 14 %
 (270 px: status bar, tabs) and bottom 35 % (672 px: caption, audio ticker, buttons); TikTok's guidance
@@ -21,10 +23,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from bidi import algorithm as uba
 from PIL import Image, ImageColor, ImageDraw, ImageFont
+from uniseg import linebreak
 
 from media import canonical
 from media.fonts import PRIMARY, FontFace, grapheme_clusters, load_font, pick_face
@@ -171,24 +175,12 @@ def line_width(runs: list[Run], size: int) -> float:
     return sum(_run_width(r, size) for r in runs)
 
 
-def _tokens(text: str) -> list[tuple[str, bool]]:
-    """Breakable pieces: (piece, followed_by_space). CJK characters are pieces of their own."""
-    out: list[tuple[str, bool]] = []
-    for word in text.split():
-        buf = ""
-        for cl in grapheme_clusters(word):
-            if _is_cjk(cl):
-                if buf:
-                    out.append((buf, False))
-                    buf = ""
-                out.append((cl, False))
-            else:
-                buf += cl
-        if buf:
-            out.append((buf, False))
-        if out:
-            out[-1] = (out[-1][0], True)
-    return out
+@lru_cache(maxsize=256)
+def _break_units(text: str) -> tuple[str, ...]:
+    """Pieces between line-break opportunities of the Unicode Line Breaking Algorithm (UAX #14, via
+    ``uniseg``); each keeps its trailing spaces. Japanese keeps ``ー``, small kana and closing
+    punctuation with the character before them; Latin breaks after spaces and hyphens."""
+    return tuple(linebreak.line_break_units(text))
 
 
 def _split_long(piece: str, size: int, width: int, level: int) -> list[str]:
@@ -204,23 +196,23 @@ def _split_long(piece: str, size: int, width: int, level: int) -> list[str]:
 
 
 def wrap_text(text: str, size: int, width: int) -> tuple[list[str], bool]:
-    """Greedy wrap to ``width`` pixels at ``size``; returns (lines, a_word_had_to_be_split)."""
+    """Greedy wrap to ``width`` pixels at ``size``, breaking only where UAX #14 allows; returns
+    (lines, a_word_had_to_be_split): a piece wider than the line is cut at grapheme boundaries."""
     level = base_level(text)
     lines: list[str] = []
     cur = ""
     split_word = False
-    for piece, space_after in _tokens(" ".join(text.split())):
+    for piece in _break_units(" ".join(text.split())):
         candidate = cur + piece
         if cur and line_width(layout_runs(candidate.rstrip(), level), size) > width:
             lines.append(cur.rstrip())
-            cur = ""
             candidate = piece
         if line_width(layout_runs(candidate.rstrip(), level), size) > width:
-            parts = _split_long(piece, size, width, level)
-            split_word = split_word or not _is_cjk(piece)
+            parts = _split_long(piece.rstrip(), size, width, level)
+            split_word = split_word or not all(_is_cjk(c) for c in piece.strip())
             lines.extend(parts[:-1])
-            candidate = parts[-1]
-        cur = candidate + (" " if space_after else "")
+            candidate = parts[-1] + piece[len(piece.rstrip()):]
+        cur = candidate
     if cur.strip():
         lines.append(cur.rstrip())
     return lines, split_word
@@ -299,12 +291,23 @@ def render_hook(text: str, style: TextStyle = TextStyle(), position: HookPositio
         x = (img_w - width) / 2
         baseline = pad + i * _line_height(size) + ascent
         for run in runs:
-            font = load_font(run.face, size)
-            draw.text((x, baseline), run.text, font=font, fill=fill, anchor="ls",
-                      direction="rtl" if run.rtl else "ltr", stroke_width=stroke, stroke_fill=stroke_fill)
+            draw_run(draw, (x, baseline), run, size, fill, stroke, stroke_fill)
             x += _run_width(run, size)
     return HookImage(image=image, x=_place_x(img_w, zone), y=_place_y(img_h, position, zone),
                      font_size=size, lines=laid)
+
+
+def draw_run(draw: ImageDraw.ImageDraw, xy: tuple[float, float], run: Run, size: int, fill: tuple,
+             stroke: int, stroke_fill: tuple) -> None:
+    """Draw one run with its left end of baseline at ``xy`` (pixels). Colour-font runs (emoji) are drawn
+    in their own colours (``embedded_color``) without the text stroke, which would cover them."""
+    font = load_font(run.face, size)
+    direction = "rtl" if run.rtl else "ltr"
+    if run.face.color:
+        draw.text(xy, run.text, font=font, anchor="ls", direction=direction, embedded_color=True)
+    else:
+        draw.text(xy, run.text, font=font, fill=fill, anchor="ls", direction=direction,
+                  stroke_width=stroke, stroke_fill=stroke_fill)
 
 
 def _ascent(size: int) -> int:
@@ -357,6 +360,7 @@ __all__ = [
     "Run",
     "SafeZone",
     "TextStyle",
+    "draw_run",
     "fit_font_size",
     "layout_runs",
     "parse_colour",

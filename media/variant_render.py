@@ -51,7 +51,7 @@ from media.variant_options import VariantOptions
 
 Progress = Callable[[float, str], None]
 RenderPath = Literal["fast", "full", "copy", "captioned"]
-HOOK_RENDER_VERSION = "h1"  # bump when text rendering changes: cached hook segments are keyed on it
+HOOK_RENDER_VERSION = "h2"  # bump when text rendering changes: cached hook segments are keyed on it
 
 __all__ = ["AudioMode", "FitMode", "HookPosition", "NormalizedVideo", "RenderResult", "TextStyle",
            "VariantOptions", "normalize_video", "render_naive", "render_variant"]

@@ -41,14 +41,21 @@ def summary_markdown(days: int, rows: list[dict[str, Any]]) -> str:
             f"**daily limit:** {limit_text}")
 
 
-def show(days: int) -> tuple[str, pd.DataFrame, list[list[Any]], list[list[Any]]]:
-    """Summary, chart data, per-day table and per-tool table for the chosen window."""
+def show(days: int) -> tuple[str, dict[str, Any], list[list[Any]], list[list[Any]]]:
+    """Summary, chart update, per-day table and per-tool table for the chosen window.
+
+    Without spend in the window the chart is hidden and the summary says so (an empty plot draws a
+    colour legend of no values, shown as "NaN").
+    """
     days = int(days)
     rows = media_costs.costs(days)
     daily = [[r["day"], r["tool"], f"{r['cents'] / 100:.2f}", r["cents"], r["calls"]] for r in rows]
     tools = [[t["tool"], f"{t['cents'] / 100:.2f}", t["cents"], t["calls"]]
              for t in media_costs.costs_by_tool(days)]
-    return summary_markdown(days, rows), chart_frame(rows), daily, tools
+    summary = summary_markdown(days, rows)
+    if not rows:
+        summary += f"\n\nNo spend recorded in the last {days} days: the chart appears once a paid job costs something."
+    return summary, gr.update(value=chart_frame(rows), visible=bool(rows)), daily, tools
 
 
 def export(days: int) -> gr.File:
@@ -65,7 +72,7 @@ def build() -> None:
         export_button = gr.Button("Export CSV", size="sm", scale=0, elem_id="credits-export")
     summary = gr.Markdown(elem_id="credits-summary")
     chart = gr.BarPlot(chart_frame([]), x="day", y="usd", color="tool", y_title="USD", x_title="Day (UTC)",
-                       y_aggregate="sum", label="Spend per day and tool")
+                       y_aggregate="sum", label="Spend per day and tool", visible=False, elem_id="credits-chart")
     with gr.Row():
         daily = gr.Dataframe(headers=DAILY_HEADERS, label="Per day and tool", interactive=False, scale=3)
         tools = gr.Dataframe(headers=TOOL_HEADERS, label="Per tool", interactive=False, scale=2)

@@ -20,7 +20,7 @@ TITLE = "Dashboard"
 FAST_TICK_S = 2.0
 IDLE_TICK_S = 6.0
 STORAGE_TICK_S = 30.0
-KIND_LABELS = {"videos": "Videos", "audios": "Audio files", "hooks": "Hooks", "images": "Images",
+KIND_LABELS = {"videos": "Videos", "variants": "Batch variants", "audios": "Audio files", "hooks": "Hooks", "images": "Images",
                "models": "LoRA models", "characters": "Characters", "other": "Other (zips, caches, work)",
                "total": "Total media folder"}
 ACTIVE_HEADERS = ["Job", "Type", "Status", "Progress %", "Step", "Created (UTC)"]

@@ -20,6 +20,7 @@ from studio import models_section, providers_ui
 TITLE = "Settings"
 
 SETTINGS_HEADERS = ["Setting", "Value", "Environment variable", "What it is"]
+SETTINGS_WIDTHS = ["24%", "22%", "20%", "34%"]  # fixed shares, long cells wrap: the last column stays on screen
 _SECRET_WORDS = ("key", "secret", "token", "password", "auth")
 _SOURCE_TEXT = {"environment": "set in the environment", "saved": "saved here", "none": "not set"}
 
@@ -168,13 +169,14 @@ def _provider_block(provider: str) -> gr.Markdown:
     spec = media_keys.get_provider(provider)
     with gr.Group():
         status = gr.Markdown(key_markdown(provider), elem_id=f"settings-{provider}-status")
-        with gr.Row():
-            key_box = gr.Textbox(label=f"{spec.label} key", type="password", scale=3,
-                                 placeholder="paste a key to save it here", elem_id=f"settings-{provider}-key")
-            save = gr.Button("Save key", size="sm", scale=0)
-            forget = gr.Button("Forget saved key", size="sm", scale=0)
-            check = gr.Button("Test connection", size="sm", scale=0, elem_id=f"settings-{provider}-test")
-        message = gr.Markdown(elem_id=f"settings-{provider}-message")
+        key_box = gr.Textbox(label=f"{spec.label} key", type="password",
+                             placeholder="paste a key to save it here", elem_id=f"settings-{provider}-key")
+    with gr.Row():  # outside the group, whose grey background made the buttons read as plain text
+        save = gr.Button("Save key", variant="primary", size="sm", scale=0, min_width=140)
+        forget = gr.Button("Forget saved key", variant="secondary", size="sm", scale=0, min_width=160)
+        check = gr.Button("Test connection", variant="secondary", size="sm", scale=0, min_width=160,
+                          elem_id=f"settings-{provider}-test")
+    message = gr.Markdown(elem_id=f"settings-{provider}-message")
     provider_state = gr.State(provider)
     save.click(save_key, inputs=[provider_state, key_box], outputs=[key_box, status, message],
                api_visibility="private")
@@ -212,13 +214,15 @@ def build() -> None:
     gr.Markdown("### Output defaults, providers and prices\nRead from the settings; change them with "
                 "the environment variables shown (or a `.env` file) and restart.")
     output = gr.Dataframe(output_rows, headers=SETTINGS_HEADERS, label="Output defaults", interactive=False,
-                          wrap=True)
+                          wrap=True, column_widths=SETTINGS_WIDTHS)
     providers = gr.Dataframe(provider_rows, headers=SETTINGS_HEADERS, label="Default provider per tool",
-                             interactive=False, wrap=True, visible=bool(provider_rows))
+                             interactive=False, wrap=True, visible=bool(provider_rows),
+                             column_widths=SETTINGS_WIDTHS)
     prices = gr.Dataframe(price_rows, headers=SETTINGS_HEADERS, label="Price tables (units in each setting's name)",
-                          interactive=False, wrap=True, visible=bool(price_rows))
+                          interactive=False, wrap=True, visible=bool(price_rows), column_widths=SETTINGS_WIDTHS)
     with gr.Accordion("Other settings", open=False):
-        other = gr.Dataframe(other_rows, headers=SETTINGS_HEADERS, interactive=False, wrap=True)
+        other = gr.Dataframe(other_rows, headers=SETTINGS_HEADERS, interactive=False, wrap=True,
+                             column_widths=SETTINGS_WIDTHS)
     demo = gr.context.Context.root_block
     if demo is not None:
         demo.load(refresh_tables, outputs=[output, providers, prices, other], api_visibility="private")

@@ -20,7 +20,8 @@ from studio import lipsync_ui
 from studio.common import api, fmt_seconds, notice, short_id
 
 TITLE = "Swapper"
-SELECTIONS = [("Largest face", "largest"), ("All faces", "all"), ("Reference face (click the preview)", "reference")]
+SELECTIONS = [("One face (the largest)", "one"), ("Many faces (every face)", "many"),
+              ("Reference face (click the preview)", "reference")]
 
 
 # ---- API functions (named endpoints; see docs/API.md) -------------------------------------------------
@@ -83,21 +84,23 @@ def _reload(current_videos: list[str] | None):
 # ---- options, preview, start --------------------------------------------------------------------------
 
 def _options(selection: str, ref_x: float | None, ref_y: float | None, ref_t: float | None,
-             face_index: float | None) -> dict[str, Any]:
-    options: dict[str, Any] = {"face_selection": selection or "largest",
+             face_index: float | None, mapping: str = "") -> dict[str, Any]:
+    options: dict[str, Any] = {"face_selection": selection or "one",
                                "reference_time_s": float(ref_t or 0.0),
                                "source_face_index": int(face_index or 0)}
     if ref_x is not None and ref_y is not None and (ref_x or ref_y):
         options["reference_point"] = [float(ref_x), float(ref_y)]
+    if mapping and mapping.strip():
+        options["face_mapping"] = swap_tasks.mapping_from_text(mapping)
     return options
 
 
-def _preview(video_ids, face_id, time_s, selection, ref_x, ref_y, ref_t, face_index):
+def _preview(video_ids, face_id, time_s, selection, ref_x, ref_y, ref_t, face_index, mapping=""):
     if not video_ids or not face_id:
         return None, None, notice("pick a source video and a face first", False)
     try:
         result = swap_tasks.preview_swap(video_ids[0], face_id, float(time_s or 0.0),
-                                         _options(selection, ref_x, ref_y, ref_t, face_index))
+                                         _options(selection, ref_x, ref_y, ref_t, face_index, mapping))
     except (UserFacingError, ValueError) as exc:
         return None, None, notice(str(exc), False)
     text = (f"frame at {result.time_s:.2f} s: {result.faces} face(s) found, {result.swapped} swapped"
@@ -116,10 +119,10 @@ def _model_options(swap_model: str | None, enhancer: str | None, blend: float | 
             "ai_label": bool(ai_label)}
 
 
-def _start(video_ids, face_id, provider, selection, ref_x, ref_y, ref_t, face_index, extra=None):
+def _start(video_ids, face_id, provider, selection, ref_x, ref_y, ref_t, face_index, extra=None, mapping=""):
     try:
         result = swap_tasks.create_swap_job(video_ids or [], face_id or "", provider or "local",
-                                            {**_options(selection, ref_x, ref_y, ref_t, face_index),
+                                            {**_options(selection, ref_x, ref_y, ref_t, face_index, mapping),
                                              **(extra or {})})
     except (UserFacingError, ValueError) as exc:
         return notice(str(exc), False), _job_rows()
@@ -192,8 +195,11 @@ def build() -> None:
             provider = gr.Radio(provider_names(), value="local", label="Provider",
                                 info="local = offline engine; onnx = learned models (download them in "
                                 "Settings > Models); fal = cloud (needs FAL_KEY, billed per second)")
-            selection = gr.Radio(SELECTIONS, value="largest", label="Faces to replace in the video")
+            selection = gr.Radio(SELECTIONS, value="one", label="Faces to replace in the video")
             face_index = gr.Number(value=1, minimum=1, precision=0, label="Face of the image (1 = largest)")
+            mapping = gr.Textbox(label="Face mapping (optional)", placeholder="1>1, 2>2",
+                                 info="face of the image > face of the video's frame at the reference time, "
+                                 "both numbered largest first")
         with gr.Row():
             ref_x = gr.Number(label="Reference x (px)", precision=0)
             ref_y = gr.Number(label="Reference y (px)", precision=0)
@@ -241,16 +247,16 @@ def build() -> None:
     videos.change(_selected_videos, videos, video_gallery, api_visibility="private")
     faces.select(index_of_face, face_ids, [face_id, face_label], api_visibility="private")
     preview_btn.click(
-        lambda v, f, t, s, x, y, rt, i: _preview(v, f, t, *face_options(s, x, y, rt, i)),
-        [videos, face_id, time_s, selection, ref_x, ref_y, ref_t, face_index], [before, after, preview_msg],
+        lambda v, f, t, s, x, y, rt, i, mp: _preview(v, f, t, *face_options(s, x, y, rt, i), mapping=mp),
+        [videos, face_id, time_s, selection, ref_x, ref_y, ref_t, face_index, mapping], [before, after, preview_msg],
         api_visibility="private")
     before.select(_pick_reference, time_s, [selection, ref_x, ref_y, ref_t, preview_msg],
                   api_visibility="private")
     start_btn.click(
-        lambda v, f, p, s, x, y, rt, i, m, e, b, label: _start(v, f, p, *face_options(s, x, y, rt, i),
-                                                                extra=_model_options(m, e, b, label)),
+        lambda v, f, p, s, x, y, rt, i, m, e, b, label, mp: _start(
+            v, f, p, *face_options(s, x, y, rt, i), extra=_model_options(m, e, b, label), mapping=mp),
         [videos, face_id, provider, selection, ref_x, ref_y, ref_t, face_index, swap_model, enhancer,
-         enhancer_blend, ai_label], [start_msg, jobs],
+         enhancer_blend, ai_label, mapping], [start_msg, jobs],
         api_visibility="private")
     gr.Timer(1.0).tick(_job_rows, None, jobs, api_visibility="private")
     jobs.select(_pick_job, jobs, [job_id, source_video, result_video], api_visibility="private")

@@ -13,26 +13,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-FaceSelection = Literal["largest", "all", "reference"]
+FaceSelection = Literal["one", "many", "reference"]
+# Names of earlier releases (stored jobs, API callers) and what they mean now.
+FACE_SELECTION_ALIASES: dict[str, str] = {"largest": "one", "all": "many"}
 
 
 @dataclass(frozen=True)
 class SwapOptions:
     """Which faces to replace.
 
-    ``face_selection``: ``largest`` face per frame (default), ``all`` faces, or ``reference``: the face
-    closest to ``reference_point`` (x, y in pixels of the source video's frame at ``reference_time_s``).
+    ``face_selection`` (FaceFusion's selector modes): ``one`` (the largest face of each frame, default),
+    ``many`` (every face), or ``reference``: every face close (embedding distance,
+    :mod:`media.face.embedding`) to the reference face, the face at ``reference_point`` (x, y in pixels
+    of the source video's frame at ``reference_time_s``).
     ``source_face_index``: which face of the face image to use when it holds several (0 = largest).
+    ``face_mapping``: (source face index, target face index) pairs: each source face of the face image
+    onto the target face of that number in the frame at ``reference_time_s`` (0 = its largest face) and
+    wherever that person appears again; implies ``reference`` selection.
     ``swap_model``: the ``onnx`` engine's swap model ("" = the setting ``NOVAI_SWAP_ONNX_MODEL``).
     ``enhancer``: face enhancer model run on each swapped face (None = the setting
     ``NOVAI_SWAP_ENHANCER``, "" = none), ``enhancer_blend`` 0..1 (None = the setting).
     ``ai_label``: burn the visible "AI-generated" label in (None = the setting ``NOVAI_SWAP_AI_LABEL``).
     """
 
-    face_selection: FaceSelection = "largest"
+    face_selection: FaceSelection = "one"
     reference_point: tuple[float, float] | None = None
     reference_time_s: float = 0.0
     source_face_index: int = 0
+    face_mapping: tuple[tuple[int, int], ...] = ()
     swap_model: str = ""
     enhancer: str | None = None
     enhancer_blend: float | None = None

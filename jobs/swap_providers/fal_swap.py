@@ -10,7 +10,7 @@ Why no Picsi.ai provider: the studio's original design named Picsi.ai (InsightFa
 Discord bot and publishes no public HTTP API contract, so there is nothing to implement against.
 
 Options: fal's endpoint swaps the face it picks itself; ``SwapOptions.face_selection`` other than
-``largest`` is not offered by the endpoint and is reported as a warning, not silently ignored.
+``one`` (or a face mapping) is not offered by the endpoint and is reported as a warning, not silently ignored.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class FalSwapProvider:
         warnings = []
         if result.get("warning"):
             warnings.append(f"fal: {result['warning']}")
-        if request.options.face_selection != "largest":
+        if request.options.face_selection != "one":
             warnings.append(f"fal's endpoint picks the face itself; face selection "
                             f"'{request.options.face_selection}' was not applied")
         return warnings

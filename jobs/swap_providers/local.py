@@ -15,6 +15,7 @@ learned swap model (:mod:`jobs.swap_providers.onnx_swap`).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -23,9 +24,12 @@ import numpy as np
 from jobs.runner import UserFacingError
 from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest, SwapResult
 from media.face.disclosure import AiLabel, metadata_tags
+from media.face.embedding import MATCH_DISTANCE, default_embedder, embedder
 from media.face.landmarks import Face, detect_faces, load_rgb
+from media.face.preview import FramePreview, preview_swap
+from media.face.selection import video_reference_embeddings
 from media.face.swapper import prepare_source, swap_face
-from media.face.tracking import FaceTracker
+from media.face.tracking import DETECT_EVERY, FaceTracker
 from media.settings import get_settings
 from media.stage import Stage
 from media.video_pipes import FrameReader, FrameWriter, read_video_format
@@ -35,10 +39,12 @@ PROGRESS_INTERVAL_S = 0.25
 MAX_SOURCE_FACES = 10
 
 
-def pick_source_face(path: Path, index: int = 0) -> tuple[np.ndarray, Face]:
-    """The face image's RGB array and its face number ``index`` (0 = largest).
+def pick_source_faces(path: Path, indices: Sequence[int] = (0,)) -> tuple[np.ndarray, list[Face]]:
+    """The face image's RGB array and its faces number ``indices`` (0 = largest), in that order.
 
-    Raises UserFacingError when the image holds no face or fewer than ``index + 1`` faces, and
+    A character sheet works as any image: its faces are found wherever they are on the sheet (the
+    close-up is its largest), and only the face itself is ever used (:mod:`media.face.swapper`).
+    Raises UserFacingError when the image holds no face or fewer than ``max(indices) + 1`` faces, and
     ValueError when it is not an image.
     """
     rgb = load_rgb(path)
@@ -46,10 +52,36 @@ def pick_source_face(path: Path, index: int = 0) -> tuple[np.ndarray, Face]:
     if not faces:
         raise UserFacingError(f"no face found in the face image {path.name}: pick a photo where one face is "
                               "clearly visible")
-    if not 0 <= index < len(faces):
-        raise UserFacingError(f"the face image {path.name} holds {len(faces)} face(s); face number "
-                              f"{index + 1} does not exist")
-    return rgb, faces[index]
+    for index in indices:
+        if not 0 <= index < len(faces):
+            raise UserFacingError(f"the face image {path.name} holds {len(faces)} face(s); face number "
+                                  f"{index + 1} does not exist")
+    return rgb, [faces[index] for index in indices]
+
+
+def pick_source_face(path: Path, index: int = 0) -> tuple[np.ndarray, Face]:
+    """The face image's RGB array and its face number ``index`` (see :func:`pick_source_faces`)."""
+    rgb, [face] = pick_source_faces(path, (index,))
+    return rgb, face
+
+
+def source_face_indices(options: SwapOptions) -> list[int]:
+    """The face image's faces a job uses, one per source slot: the mapping's sources, else the one
+    ``source_face_index``."""
+    return [source for source, _target in options.face_mapping] or [options.source_face_index]
+
+
+def make_tracker(video: Path, options: SwapOptions, fps: float, detect_every: int = DETECT_EVERY) -> FaceTracker:
+    """The :class:`FaceTracker` for ``options``; for ``reference`` and a mapping the reference faces are
+    found first in the frame at ``options.reference_time_s`` (InvalidInput when they are not there)."""
+    if options.face_selection != "reference":
+        return FaceTracker(fps, selection=options.face_selection, detect_every=detect_every)
+    kind = default_embedder()
+    embed = embedder(kind)
+    references = video_reference_embeddings(video, options.reference_time_s, embed, options.reference_point,
+                                            [target for _source, target in options.face_mapping])
+    return FaceTracker(fps, "reference", references=references, embed=embed, match_distance=MATCH_DISTANCE[kind],
+                       detect_every=detect_every)
 
 
 class LocalSwapProvider:
@@ -58,9 +90,10 @@ class LocalSwapProvider:
     name = "local"
     needs_key = False
 
-    def check_face_image(self, path: Path, index: int = 0) -> None:
-        """Before queueing: the face image holds face number ``index`` (:func:`pick_source_face`)."""
-        pick_source_face(path, index)
+    def check_face_image(self, path: Path, options: SwapOptions) -> None:
+        """Before queueing: the face image holds every face number ``options`` use (:func:`pick_source_faces`).
+        Raises UserFacingError naming the missing face."""
+        pick_source_faces(path, source_face_indices(options))
 
     def __init__(self, blend: str | None = None, detect_every: int | None = None) -> None:
         settings = get_settings()
@@ -108,12 +141,12 @@ class LocalSwapProvider:
         # 720p face). Process-wide; parallel jobs each get a worker thread anyway.
         cv2.setNumThreads(1)
         self.check(request.options)
-        rgb, face = pick_source_face(request.face_image_path, request.options.source_face_index)
-        work = self._face_work(rgb, face, request.options)
+        rgb, faces = pick_source_faces(request.face_image_path, source_face_indices(request.options))
+        works = [self._face_work(rgb, face, request.options) for face in faces]
         fmt = read_video_format(request.video_path)
-        tracker = _tracker(request.options, float(fmt.rate), self.detect_every)
+        tracker = make_tracker(request.video_path, request.options, float(fmt.rate), self.detect_every)
         try:
-            total, swapped = self._run(request, context, work, tracker, fmt)
+            total, swapped = self._run(request, context, works, tracker, fmt)
         except BaseException:
             request.out_path.unlink(missing_ok=True)
             raise
@@ -123,7 +156,15 @@ class LocalSwapProvider:
         return SwapResult(out_path=request.out_path, frames_total=total, frames_swapped=swapped,
                           warnings=warnings)
 
-    def _run(self, request: SwapRequest, context: SwapContext, work, tracker: FaceTracker,
+    def preview(self, video: Path, face_image: Path, time_s: float, options: SwapOptions) -> FramePreview:
+        """Before/after of the frame of ``video`` at ``time_s`` seconds swapped as a job with ``options``
+        would (faces chosen the same way; no enhancer, no label). Raises UserFacingError/InvalidInput."""
+        rgb, faces = pick_source_faces(face_image, source_face_indices(options))
+        works = [self.face_swapper(rgb, face, options) for face in faces]
+        tracker = make_tracker(video, options, 30.0, self.detect_every)
+        return preview_swap(video, time_s, tracker, works)
+
+    def _run(self, request: SwapRequest, context: SwapContext, works, tracker: FaceTracker,
              fmt) -> tuple[int, int]:
         expected = fmt.frame_count or 0
         total = swapped = 0
@@ -134,12 +175,12 @@ class LocalSwapProvider:
         # Three threads and two processes overlap: FFmpeg decodes, the tracking stage finds landmarks of
         # frame n+1 while this thread swaps frame n, and FFmpeg encodes.
         with FrameReader(request.video_path, fmt) as reader, \
-                Stage(lambda frame: (frame, tracker.update(frame)), reader, name="face-tracking") as tracked, \
+                Stage(lambda frame: (frame, tracker.update_targets(frame)), reader, name="face-tracking") as tracked, \
                 FrameWriter(request.video_path, request.out_path, fmt, self.crf, self.preset,
                             metadata=metadata_tags(request.job_id)) as writer:
             for frame, targets in tracked:
-                for landmarks in targets:
-                    work(frame, landmarks)
+                for landmarks, slot in targets:
+                    works[slot](frame, landmarks)
                 swapped += bool(targets)
                 if label is not None:
                     label.apply(frame)
@@ -153,8 +194,3 @@ class LocalSwapProvider:
             context.progress(99, "finishing the file")
             writer.finish()
         return total, swapped
-
-
-def _tracker(options: SwapOptions, fps: float, detect_every: int) -> FaceTracker:
-    return FaceTracker(fps, selection=options.face_selection, reference_point=options.reference_point,
-                       reference_time_s=options.reference_time_s, detect_every=detect_every)

@@ -3,14 +3,14 @@ before queueing a whole video."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
-from media.face.landmarks import Face, detect_faces
-from media.face.swapper import prepare_source, swap_face
+from media.face.landmarks import detect_faces
 from media.face.tracking import FaceTracker
 
 
@@ -46,16 +46,15 @@ def frame_at(video: Path, time_s: float) -> tuple[float, np.ndarray]:
     return last
 
 
-def preview_swap(video: Path, face_rgb: np.ndarray, source_face: Face, time_s: float = 0.0,
-                 selection: str = "largest", reference_point: tuple[float, float] | None = None) -> FramePreview:
-    """Swap the frame of ``video`` at ``time_s`` with ``source_face`` of ``face_rgb`` (see
-    :func:`media.face.swapper.swap_face`), choosing faces as a job would."""
+def preview_swap(video: Path, time_s: float, tracker: FaceTracker,
+                 works: Sequence[Callable[[np.ndarray, np.ndarray], None]]) -> FramePreview:
+    """Swap the frame of ``video`` at ``time_s`` seconds as a job would: ``tracker`` (fresh) picks the
+    faces, ``works[slot](frame, landmarks)`` swaps each in place (slot = its source face, see
+    :meth:`media.face.tracking.FaceTracker.update_targets`)."""
     t, before = frame_at(video, time_s)
-    tracker = FaceTracker(30.0, selection, reference_point=reference_point, reference_time_s=0.0)
-    targets = tracker.update(before, t_s=0.0)
+    targets = tracker.update_targets(before)
     after = before.copy()
-    source = prepare_source(face_rgb, source_face)
-    for landmarks in targets:
-        swap_face(after, source, landmarks)
+    for landmarks, slot in targets:
+        works[slot](after, landmarks)
     return FramePreview(time_s=t, before=before, after=after, faces=len(detect_faces(before)),
                         swapped=len(targets))

@@ -30,11 +30,17 @@ MIN_PYRAMID_FACE = 48
 WORK_FACE_SIZE = 160
 # Share of the fine detail (creases, wrinkles, lip texture) taken from the target frame around the mouth
 # and cheeks, so it moves with the target's expression instead of freezing the photo's.
-MOTION_DETAIL = 0.3
+MOTION_DETAIL = 0.6
+# The detail taken from the target is what a low-pass at this share of the face size removes (creases,
+# folds and lip texture, not the skin tone).
+LOWPASS_SHARE = 0.07
 # Face Mesh points bounding the lower face (cheeks to chin) where the target's detail is kept.
 LOWER_FACE: tuple[int, ...] = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365,
                                397, 288, 361, 323, 454, 447, 345, 352, 280, 425, 266, 329, 4, 100, 36,
                                205, 50, 123, 116, 227)
+
+# (outer eye corner, face outline point at eye level) of each eye, for the crow's-feet detail.
+EYE_CORNERS: tuple[tuple[int, int], ...] = ((33, 127), (263, 356))
 
 
 @dataclass(frozen=True)
@@ -109,14 +115,15 @@ def face_mask(target: np.ndarray, shape: tuple[int, int], coverage: np.ndarray) 
 
 def _motion_detail(warped: np.ndarray, roi: np.ndarray, local: np.ndarray, grid: tuple[int, int],
                    size: float, scale: float, full: tuple[int, int]) -> np.ndarray:
-    """``warped`` with its fine detail (above a ~2 % of the face blur) in the lower face replaced by
-    MOTION_DETAIL of the target's: creases and lip texture follow the target's expression."""
+    """``warped`` with its detail (what a low-pass at LOWPASS_SHARE of the face removes) in the lower face
+    and at the eye corners replaced by MOTION_DETAIL of the target's: creases, folds and lip texture
+    follow the target's expression instead of freezing the photo's."""
     weight = _detail_weight(local, grid, size * scale)
     if scale < 1.0:
         weight = cv2.resize(weight, full, interpolation=cv2.INTER_LINEAR)
     # Low-pass by an area downscale to ~4 % of the face and a linear upscale (cheaper than a blur).
     h, w = warped.shape[:2]
-    factor = max(0.04 * size, 2.0)
+    factor = max(LOWPASS_SHARE * size, 2.0)
     small = (max(round(w / factor), 1), max(round(h / factor), 1))
 
     def lowpass(image: np.ndarray) -> np.ndarray:
@@ -153,10 +160,14 @@ def occlusion_masks(roi_small: np.ndarray, local: np.ndarray, source_eyes: float
 
 
 def _detail_weight(local: np.ndarray, shape: tuple[int, int], size: float) -> np.ndarray:
-    """uint8 0..255 weight (grid-sized): 255 in the lower face, fading out over ~12 % of the face (two box
-    blurs, close to a Gaussian and cheaper)."""
+    """uint8 0..255 weight (grid-sized): 255 in the lower face and beside the eyes' outer corners (where a
+    smile creases), fading out over ~12 % of the face (two box blurs, close to a Gaussian and cheaper)."""
     weight = np.zeros(shape, dtype=np.uint8)
     cv2.fillPoly(weight, [np.round(local[list(LOWER_FACE)]).astype(np.int32)], 255)
+    # Crow's feet: a disc beside each eye's outer corner, 40 % of the way to the face outline.
+    for corner, outline in EYE_CORNERS:
+        centre = local[corner] + 0.4 * (local[outline] - local[corner])
+        cv2.circle(weight, (round(float(centre[0])), round(float(centre[1]))), max(round(0.07 * size), 1), 255, -1)
     k = max(int(0.12 * size), 3) | 1
     return cv2.blur(cv2.blur(weight, (k, k)), (k, k))
 

@@ -77,9 +77,9 @@ def test_swap_reports_unsupported_face_selection(fal_fake: FakeFal, samples: Pat
                                                  swap_inputs: SwapRequest) -> None:
     _script_success(fal_fake, samples)
     request = SwapRequest(swap_inputs.video_path, swap_inputs.face_image_path, swap_inputs.out_path,
-                          SwapOptions(face_selection="all"))
+                          SwapOptions(face_selection="many"))
     result = FalSwapProvider().swap(request, Recorder().context())
-    assert any("'all' was not applied" in w for w in result.warnings)
+    assert any("'many' was not applied" in w for w in result.warnings)
 
 
 def _assert_no_files(request: SwapRequest) -> None:

@@ -59,7 +59,7 @@ def test_the_fal_swap_path_does_not_load_the_local_face_engine(samples):
     code = ("import sys; sys.modules['mediapipe'] = None\n"  # any import of MediaPipe now fails
             "import jobs.swap_tasks as t, jobs.swap_providers as sp\n"
             "p = sp.load_provider('fal'); print(type(p).__name__)\n"
-            f"t._check_face_image(__import__('pathlib').Path({str(samples / 'photos' / 'obama.jpg')!r}), p, 0)\n"
+            f"t._check_face_image(__import__('pathlib').Path({str(samples / 'photos' / 'obama.jpg')!r}), p, None)\n"
             "assert 'media.face.landmarks' not in sys.modules, 'local face engine was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

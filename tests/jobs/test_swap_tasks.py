@@ -135,6 +135,9 @@ def test_face_image_without_face_is_refused_before_queueing(fresh_data_dir, imme
     ("bad_selection", "face_selection must be one of"),
     ("reference_without_point", "needs reference_point"),
     ("unknown_option", "unknown swap option"),
+    ("mapping_not_pairs", "face_mapping must be a list of"),
+    ("mapping_target_twice", "names a target face twice"),
+    ("mapping_source_missing", "holds 1 face"),
 ])
 def test_bad_requests_are_refused(fresh_data_dir, immediate, faceless_clip, samples, case, message):
     from jobs.swap_tasks import create_swap_job
@@ -148,6 +151,9 @@ def test_bad_requests_are_refused(fresh_data_dir, immediate, faceless_clip, samp
         "fal_without_key": {"provider": "fal"}, "bad_selection": {"options": {"face_selection": "best"}},
         "reference_without_point": {"options": {"face_selection": "reference"}},
         "unknown_option": {"options": {"colour": 1}},
+        "mapping_not_pairs": {"options": {"face_mapping": [1, 2]}},
+        "mapping_target_twice": {"options": {"face_mapping": [[0, 0], [0, 0]]}},
+        "mapping_source_missing": {"options": {"face_mapping": [[0, 0], [1, 1]]}},
     }[case])
     with pytest.raises(UserFacingError, match=message):
         create_swap_job(**args)
@@ -228,3 +234,16 @@ def test_interrupted_local_swap_is_requeued_cloud_swap_fails(fresh_data_dir, imm
     local, cloud = job_store.get_job(jobs["local"]), job_store.get_job(jobs["fal"])
     assert local.status == "completed" and local.attempts == 1  # ran again from the start
     assert cloud.status == "failed" and cloud.error_message == INTERRUPTED_MESSAGE
+
+
+def test_selection_names_aliases_and_mapping_text():
+    from jobs.swap_tasks import mapping_from_text, parse_options
+
+    assert parse_options({"face_selection": "largest"}).face_selection == "one"
+    assert parse_options({"face_selection": "all"}).face_selection == "many"
+    mapped = parse_options({"face_mapping": mapping_from_text("1>2, 2>1")})
+    assert mapped.face_selection == "reference" and mapped.face_mapping == ((0, 1), (1, 0))
+    with pytest.raises(UserFacingError, match="cannot read '2-1'"):
+        mapping_from_text("1>2, 2-1")
+    with pytest.raises(UserFacingError, match="whole numbers"):
+        parse_options({"face_mapping": [[0.5, 1]]})

@@ -40,6 +40,22 @@ def test_file_names_are_safe_and_name_source_audio_hook_index():
     assert batches.variant_file_name(0, "v.mp4", None, None) == "000_v_orig_nohook.mp4"
 
 
+def test_batch_zip_is_named_after_the_batch_date_and_name(fresh_data_dir, samples):
+    from jobs.variant_tasks import _build_zip
+
+    video = library.import_file(samples / "videos" / "retalking_face_2.mp4", "video").id
+    combos = assign([video], [], [], variants_per_video=1)
+    batch = batches.create_batch(combos, {"fit": "blur"}, name="Été promo / week 2")
+    _finish(batches.batch_variants(batch.id)[0], samples)
+    out = _build_zip(batch.id)
+    stamp = batch.created_at.strftime("%Y-%m-%d_%H%M")
+    assert out["zip"] == f"zips/{batch.id}/{stamp}_Ete_promo_week_2.zip" and out["videos"] == 1
+    assert store.abs_path(out["zip"]).is_file()
+    unnamed = batches.create_batch(combos, {"fit": "blur"})
+    assert batches.zip_rel_path(unnamed).endswith(f"/{unnamed.created_at:%Y-%m-%d_%H%M}_batch.zip")
+    assert batches.expire_batch(batch.id) >= 0 and not (store.media_root() / "zips" / batch.id).exists()
+
+
 @pytest.mark.parametrize("counts, status", [
     ({}, "queued"), ({"processing": 1}, "running"), ({"completed": 1}, "running"),
     ({"completed": 3}, "completed"), ({"failed": 3}, "failed"),

@@ -14,7 +14,7 @@ from media.job_store import (
     report_progress,
     start_job,
 )
-from media.models import AudioFile, CharacterDiagram, Hook, Image, LoraModel, Video
+from media.models import AudioFile, CharacterDiagram, Hook, Image, LoraModel, VariantBatch, Video
 
 
 def _stored(folder: str, name: str, size: int) -> str:
@@ -26,18 +26,24 @@ def _stored(folder: str, name: str, size: int) -> str:
 def test_counts_storage_jobs_and_spend(fresh_data_dir):
     with session_scope() as s:
         s.add(Video(name="a", file=_stored("videos", "a.mp4", 1000), thumbnail=_stored("thumbnails", "a.jpg", 10)))
-        s.add(Video(name="b", type="variant", file=_stored("variants", "b.mp4", 2000)))
+        batch = VariantBatch(total=2)
+        s.add(batch)
+        s.add(Video(name="b", type="variant", batch_id=batch.id, file=_stored("variants", "b.mp4", 2000)))
+        s.add(Video(name="kept", type="variant", batch_id=batch.id, kept=True,
+                    file=_stored("videos", "kept.mp4", 400)))
         s.add(Video(name="gone", file="videos/missing.mp4"))  # row without file: 0 bytes
         s.add(AudioFile(name="song", file=_stored("audio", "song.m4a", 300)))
         s.add(Hook(text="wait for it"))
         s.add(Hook(text="POV: you"))
         s.add(Hook(text="3 tips"))
-        image_rel = _stored("images", "face.png", 50)
-        s.add(Image(name="face", file=image_rel))
+        s.add(Image(name="face", file=_stored("images", "face.png", 50)))
+        diagram = CharacterDiagram(name="ana", file=_stored("images", "ana.png", 70),
+                                   thumbnail=_stored("thumbnails", "d.jpg", 5))
+        # a diagram's file is also a library image's: it counts once, under characters
+        s.add(Image(name="ana", file=diagram.file, character_diagram_id=diagram.id))
+        s.add(diagram)
         s.add(LoraModel(name="ana", weights_file=_stored("models", "ana.safetensors", 4000),
                         high_noise_file=_stored("models", "ana_high.safetensors", 4000)))
-        # a diagram whose file is also a library image counts once (under images)
-        s.add(CharacterDiagram(name="ana", file=image_rel, thumbnail=_stored("thumbnails", "d.jpg", 5)))
     _stored("zips", "batch.zip", 700)  # a file no row points at
 
     done = create_job("variant")
@@ -53,17 +59,19 @@ def test_counts_storage_jobs_and_spend(fresh_data_dir):
 
     result = stats.collect_stats()
     json.dumps(result)  # JSON-ready for the API
-    assert result["counts"] == {"videos": 3, "audios": 1, "hooks": 3, "images": 1, "models": 1,
-                                "characters": 1}
-    assert result["videos_by_type"] == {"source": 2, "variant": 1}
+    # "videos" is what Library > Videos lists (a kept variant included); batch variants apart
+    assert result["counts"] == {"videos": 3, "variants": 1, "audios": 1, "hooks": 3, "images": 2,
+                                "models": 1, "characters": 1}
+    assert result["videos_by_type"] == {"source": 2, "variant": 1}  # the library's: sums to "videos"
     sizes = result["storage_bytes"]
-    assert sizes["videos"] == 3010
+    assert sizes["videos"] == 1010 + 400
+    assert sizes["variants"] == 2000
     assert sizes["audios"] == 300
     assert sizes["images"] == 50
     assert sizes["models"] == 8000
-    assert sizes["characters"] == 5
+    assert sizes["characters"] == 75
     assert sizes["other"] == 700
-    assert sizes["total"] == 3010 + 300 + 50 + 8000 + 5 + 700
+    assert sizes["total"] == 1410 + 2000 + 300 + 50 + 8000 + 75 + 700
     assert [(j["id"], j["progress"], j["message"]) for j in result["active_jobs"]] == [
         (running.id, 42, "training step 42/100")]
     recent = {j["id"]: j for j in result["recent_jobs"]}

@@ -73,3 +73,21 @@ def test_variant_file_names_from_hooks_and_names_are_safe():
 
     name = variant_file_name(7, "../../x/vid éo.mp4", "a/b/../song.m4a", "POV: you /rm -rf ~ 🎬")
     assert SAFE.match(name) and name.startswith("007_") and name.endswith(".mp4")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("视频", "ShiPin"), ("фильм", "fil_m"), ("أفضل ثلاث نصائح", "fdl_thlth_nsi_h"), ("コーヒー", "kohi"),
+    ("🎬", "clapper"),
+])
+def test_non_latin_names_are_transliterated_not_dropped(text, expected):
+    assert store.safe_name(text) == expected
+
+
+def test_variant_file_name_of_a_japanese_hook_has_a_readable_slug():
+    from media.batches import variant_file_name
+
+    name = variant_file_name(0, "今日.mp4", None, "今日から始める、ショート動画のコツ3選 🇯🇵")
+    assert SAFE.match(name), name
+    source, hook = name.removesuffix(".mp4").split("_orig_")
+    assert source == "000_JinRi"
+    assert hook.startswith("JinRikaraShimeru") and len(re.sub(r"[^A-Za-z]", "", hook)) >= 15, hook

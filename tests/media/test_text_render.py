@@ -119,3 +119,36 @@ def test_bad_text_and_colour_raise():
 
 def test_frame_constants():
     assert (WIDTH, HEIGHT) == (1080, 1920)
+
+
+# UAX #14 classes NS (nonstarters: ー, small kana, 々) and CL (closing punctuation: 、。」) never start a line.
+NO_LINE_START = set("ーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎゕゖ々、。」）！？")
+
+
+def test_japanese_never_breaks_before_the_long_vowel_mark_or_small_kana():
+    text = "今日から始める、ショート動画のコツ3選 コーヒーを飲みながらチェックしよう"
+    for width in range(260, 841, 20):
+        lines, split = wrap_text(text, 72, width)
+        assert not split, width
+        starts = [ln[0] for ln in lines]
+        assert not NO_LINE_START & set(starts), (width, lines)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+def test_cjk_font_is_bold_like_the_latin_text():
+    from fontTools.ttLib import TTFont
+
+    cjk = next(f for f in fonts.FALLBACK_CHAIN if f.name == "cjk")
+    assert TTFont(str(cjk.path), lazy=True)["OS/2"].usWeightClass >= 700
+    assert fonts.HOOK_WEIGHT >= 700  # the Latin (variable) fonts are drawn at this weight
+
+
+@pytest.mark.parametrize("size", [28, 48, 72])
+def test_flags_and_emoji_are_drawn_in_colour(size):
+    hook = render_hook("Tokyo 🇯🇵 Paris 🇫🇷 😳", TextStyle(font_size=size))
+    assert any(r.face.color for ln in hook.lines for r in ln)
+    px = np.asarray(hook.image).reshape(-1, 4).astype(int)
+    opaque = px[px[:, 3] > 200]
+    red = (opaque[:, 0] > 170) & (opaque[:, 1] < 90) & (opaque[:, 2] < 90)  # the flags' red
+    blue = (opaque[:, 2] > 120) & (opaque[:, 0] < 90)  # the French flag's blue
+    assert red.sum() > size and blue.sum() > size // 2, (red.sum(), blue.sum())

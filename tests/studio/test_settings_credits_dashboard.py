@@ -92,8 +92,10 @@ def test_dashboard_view_functions(fresh_data_dir):
 def test_credits_show_and_export(fresh_data_dir):
     record_cost(None, "character", 7, "diagram")
     record_cost(None, "character", 5, "diagram")
-    summary, frame, daily, tools = credits_tab.show(7)
-    assert "$0.12 (12¢)" in summary
+    summary, chart, daily, tools = credits_tab.show(7)
+    assert "$0.12 (12¢)" in summary and "No spend" not in summary
+    frame = chart["value"]
+    assert chart["visible"] is True
     assert list(frame.columns) == ["day", "tool", "usd"] and frame["usd"].tolist() == [0.12]
     assert daily[0][1:] == ["character", "0.12", 12, 2]
     assert tools == [["character", "0.12", 12, 2]]
@@ -102,6 +104,13 @@ def test_credits_show_and_export(fresh_data_dir):
     assert update.value["path"].endswith("-7d.csv")
     (exported,) = (fresh_data_dir / "media" / "exports").iterdir()
     assert "diagram" in exported.read_text()
+
+
+def test_credits_without_spend_hide_the_chart(fresh_data_dir):
+    summary, chart, daily, tools = credits_tab.show(30)
+    assert chart["visible"] is False  # an empty plot draws a "NaN" colour legend
+    assert "No spend recorded in the last 30 days" in summary
+    assert daily == [] and tools == []
 
 
 def test_stats_and_costs_api_through_gradio_client(fresh_data_dir):

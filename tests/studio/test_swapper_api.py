@@ -48,7 +48,7 @@ def _row(table, path: Path, **fields):
 def test_create_swap_job_endpoint(client, swap_clip, samples):
     video_id = _row(Video, swap_clip, type="source")
     image_id = _row(Image, samples / "photos" / "lin-manuel-miranda.png")
-    result = client.predict([video_id], image_id, "local", {"face_selection": "largest"},
+    result = client.predict([video_id], image_id, "local", {"face_selection": "one"},
                             api_name="/create_swap_job")
     [job_id] = result["job_ids"]
     deadline = time.monotonic() + 120

@@ -47,12 +47,12 @@ def test_lists_offer_the_library(rows):
 
 def test_preview_shows_before_and_after(rows):
     video_id, image_id = rows
-    before, after, message = swapper_tab._preview([video_id], image_id, 0.5, "largest", None, None, 0, 0)
+    before, after, message = swapper_tab._preview([video_id], image_id, 0.5, "one", None, None, 0, 0)
     assert before.shape == after.shape == (480, 480, 3)
     changed = np.abs(before.astype(int) - after).sum(axis=2) > 30
     assert 0.02 < changed.mean() < 0.3  # the face, not the whole frame
     assert "1 face(s) found, 1 swapped" in message
-    _, _, refused = swapper_tab._preview([], image_id, 0.5, "largest", None, None, 0, 0)
+    _, _, refused = swapper_tab._preview([], image_id, 0.5, "one", None, None, 0, 0)
     assert "pick a source video" in refused
 
 
@@ -60,7 +60,7 @@ def test_start_queues_and_lists_the_job(rows):
     video_id, image_id = rows
     previous, huey.immediate = huey.immediate, True
     try:
-        message, table = swapper_tab._start([video_id], image_id, "local", "largest", None, None, 0, 0)
+        message, table = swapper_tab._start([video_id], image_id, "local", "one", None, None, 0, 0)
     finally:
         huey.immediate = previous
     assert "queued 1 face-swap job" in message

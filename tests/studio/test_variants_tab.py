@@ -67,6 +67,6 @@ def test_the_lipsync_total_is_in_the_plan_and_the_batch_is_refused_over_the_limi
     assert "limit" in message.lower() and "started" not in message, message
     assert fal_fake.submissions == {} and len(batches.list_batches()) == before  # nothing made or sent
     costs.set_daily_limit(None)
-    batch_id, message, _ = tab._start([], [video], [], [audio], [], [], 2, *OPTS, lipsync="sync_lipsync")
+    _batch_id, message, _ = tab._start([], [video], [], [audio], [], [], 2, *OPTS, lipsync="sync_lipsync")
     assert "started: 2 variants" in message, message
     assert len(fal_fake.submissions) == 2  # each variant with replaced audio was lip-synced

@@ -124,6 +124,42 @@ def test_source_face_index_beyond_faces_is_refused(samples):
 def test_reference_selection_needs_a_point(swap_clip, samples, tmp_path):
     request = SwapRequest(swap_clip, samples / "photos" / "obama.jpg", tmp_path / "o.mp4",
                           SwapOptions(face_selection="reference"))
-    with pytest.raises(ValueError, match="reference point"):
+    with pytest.raises(ValueError, match="reference face"):
         LocalSwapProvider().swap(request, SwapContext(progress=lambda p, m: None))
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_mapping_swaps_each_target_with_its_source(samples, tmp_path):
+    """Two people side by side, each given the other's face: source face 0 (the larger, obama) onto
+    target face 1 (the astronaut, right) and the reverse; both faces change, and each takes its own source
+    (its pixels move toward the mapped photo's face, not the other one's)."""
+    from PIL import Image
+
+    from media.face.embedding import distance, lbp_embedding
+    from media.face.landmarks import load_rgb
+    from tests.clips import _ffmpeg
+
+    obama = np.asarray(Image.fromarray(load_rgb(samples / "photos" / "obama.jpg")).resize((300, 380)))
+    astro = np.asarray(Image.fromarray(load_rgb(samples / "photos" / "astronaut.png")).resize((260, 260)))
+    frame = np.full((400, 720, 3), 120, np.uint8)
+    frame[10:390, 20:320], frame[70:330, 420:680] = obama, astro
+    still = tmp_path / "two.png"
+    Image.fromarray(frame).save(still)
+    clip = tmp_path / "two.mp4"
+    _ffmpeg("-loop", "1", "-i", str(still), "-t", "0.4", "-r", "10", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", str(clip))
+    out = tmp_path / "mapped.mp4"
+    options = SwapOptions(face_selection="reference", face_mapping=((0, 1), (1, 0)), ai_label=False)
+    result = LocalSwapProvider().swap(SwapRequest(clip, still, out, options),
+                                      SwapContext(progress=lambda p, m: None))
+    assert result.frames_swapped == result.frames_total == 4
+    before, after = _frames(clip)[0], _frames(out)[0]
+    faces = sorted(detect_faces(before), key=lambda f: f.center[0])  # left (obama), right (astronaut)
+    photos = {"obama": obama, "astronaut": astro}
+    photo_embeddings = {k: lbp_embedding(v, detect_faces(v)[0].landmarks) for k, v in photos.items()}
+    for face, mapped in zip(faces, ("astronaut", "obama")):
+        x, y, w, h = face.box
+        changed = np.abs(after[y:y + h, x:x + w].astype(int) - before[y:y + h, x:x + w]).sum(axis=2) > 30
+        assert changed.mean() > 0.2  # the face was replaced
+        moved = distance(lbp_embedding(after, face.landmarks), photo_embeddings[mapped])
+        assert moved < distance(lbp_embedding(before, face.landmarks), photo_embeddings[mapped])
