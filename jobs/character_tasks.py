@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jobs.character_providers import PROVIDER_NAMES, get_provider
+from jobs.character_providers import get_provider, provider_names
 from jobs.character_providers.base import CharacterRequest
 from jobs.providers import Provider
 from jobs.providers import get_provider as registry_provider
@@ -35,8 +35,9 @@ MAX_NOTES_LEN = 1000
 def _registry_entry(provider: str) -> Provider:
     """The registry's ``character`` provider ``provider``; raises ``ValueError`` naming the known ones or
     the key variables to set when it needs a key that is not configured."""
-    if provider not in PROVIDER_NAMES:
-        raise InvalidInput(f"unknown character provider {provider!r}; choose one of {', '.join(PROVIDER_NAMES)}")
+    known = provider_names()
+    if provider not in known:
+        raise InvalidInput(f"unknown character provider {provider!r}; choose one of {', '.join(known)}")
     spec = registry_provider("character", provider)
     if not spec.configured():
         raise InvalidInput(f"the {provider} provider needs {' or '.join(spec.key_variables)}; set it in .env "
@@ -91,7 +92,7 @@ def regenerate_character(character_id: str, provider: str | None = None) -> dict
     old = catalog.get_diagram(character_id)
     if not old.source_image_id:
         raise InvalidInput(f"character {old.name!r} was imported, not made from a photo; nothing to regenerate")
-    chosen = provider or (old.provider if old.provider in PROVIDER_NAMES else "local")
+    chosen = provider or (old.provider if old.provider in provider_names() else "local")
     return create_character(old.source_image_id, old.name, chosen, old.notes)
 
 
