@@ -14,6 +14,7 @@ import gradio as gr
 from jobs import provider_check
 from media import costs as media_costs
 from media import keys as media_keys
+from media.errors import InvalidInput, StudioError
 from media.settings import Settings, get_settings, hide_url_password
 from studio import models_section, providers_ui
 
@@ -121,16 +122,16 @@ def limit_markdown() -> str:
 
 
 def parse_dollars(text: str | float | None) -> int | None:
-    """``"5"``, ``"$5.25"``, ``5.25`` -> cents (500, 525, 525); blank -> None; raises ValueError otherwise."""
+    """``"5"``, ``"$5.25"``, ``5.25`` -> cents (500, 525, 525); blank -> None; raises InvalidInput otherwise."""
     if text is None or (isinstance(text, str) and not text.strip()):
         return None
     cleaned = str(text).strip().lstrip("$").replace(",", "").strip()
     try:
         dollars = float(cleaned)
     except ValueError:
-        raise ValueError(f"not an amount in dollars: {text!r} (write e.g. 5 or 5.25)") from None
+        raise InvalidInput(f"not an amount in dollars: {text!r} (write e.g. 5 or 5.25)") from None
     if not dollars >= 0 or dollars == float("inf"):
-        raise ValueError(f"the daily limit must be 0 or more dollars (got {text!r})")
+        raise InvalidInput(f"the daily limit must be 0 or more dollars (got {text!r})")
     return round(dollars * 100)
 
 
@@ -138,7 +139,7 @@ def save_limit(dollars: str | float | None) -> str:
     """Save the daily limit typed in dollars (blank = remove the Settings limit)."""
     try:
         media_costs.set_daily_limit(parse_dollars(dollars))
-    except ValueError as exc:
+    except StudioError as exc:
         return f"Not saved: {exc}\n\n" + limit_markdown()
     return limit_markdown()
 
