@@ -1,23 +1,30 @@
-"""Benchmark of variant rendering (issue 7): naive full re-encode vs the studio's fast path vs the floor.
+"""Benchmark of variant batches (issues 7 and 15): the studio against a plain user's way, whole batch.
 
-Run by hand (not a test):  python bench/variants.py [--duration 30] [--batch 20] [--naive-preset medium]
+Run by hand (not a test):
+    PYTHONPATH=. python bench/variants.py --quick      # 8 s sources, 1 and 3 variants, one pair each
+    PYTHONPATH=. python bench/variants.py              # 20 s sources, 1, 3 and 20 variants, two pairs
 
-1. Builds a ``--duration`` s 1080x1920 H.264 source (keyframe every second, AAC audio) from the
-   sample media (../shared/samples: the 9:16 LivePortrait clip looped, MuseTalk speech looped).
-2. Times, on that source, with a 3 s hook and the audio replaced by a sample track:
-   - naive: one full re-encode with drawtext (the original design; x264 default preset ``medium``);
-   - studio: ``render_variant`` (source already normalised, as the studio does after import; hook
-     segment and audio caches cold);
-   - floor: stream copy of the video + AAC encode of the new audio, no overlay.
-   and prints seconds of output video per wall-clock second for each, and the ratios.
-3. A batch of ``--batch`` variants from the same source into an empty cache: one normalisation plus one
-   hook-window encode and remux per variant (different hooks, the 4 sample tracks in turn).
-Every studio output is checked: it decodes with no FFmpeg warnings and lasts as long as the source.
+Sources (built from ../shared/samples, AAC audio): ``conforming`` 1080x1920 H.264 30 frames/s,
+keyframe every 2 s, x264 ``medium`` (an ordinary export: other encoder settings than the studio's);
+``landscape`` 1920x1080 30 frames/s; ``720p25`` 720x1280 25 frames/s; ``vfr`` 1080x1920 with variable
+frame timing (every 5th frame dropped, ~24 frames/s).
+
+For each source and each batch size N the two sides are timed in pairs, alternating which goes first:
+- naive: N full re-encodes with ``drawtext`` at the studio's own x264 preset and CRF (one command per
+  variant: decode, fit, draw the hook, encode, new audio) - what a user would script by hand;
+- studio: an empty cache, then N calls of what a variant job does: :func:`render_variant`
+  (normalisation included in the first; ``one_pass`` when N = 1, as the planner marks a source's only
+  variant) and the cataloguing facts + thumbnail (:func:`catalog_facts`).
+CPU seconds (this process + its FFmpeg children, ``getrusage``) are the figure to compare on a shared
+machine; wall seconds and the load average are printed beside them. "first" = seconds until the
+first variant is finished. Every studio output is checked: it decodes with ``ffmpeg -v warning``
+silent and lasts as long as the source.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import resource
 import shutil
@@ -26,46 +33,46 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SAMPLES = ROOT.parent / "shared" / "samples"
+ONE_PASS = False
+
+# name -> (video filter on the looped sample, extra encoder args, conforming?)
+SHAPES: dict[str, tuple[str, list[str], bool]] = {
+    "conforming": ("scale=1080:1920,fps=30,format=yuv420p",
+                   ["-preset", "medium", "-crf", "20", "-g", "60", "-keyint_min", "60"], True),
+    "landscape": ("scale=1920:1080,fps=30,format=yuv420p", ["-preset", "veryfast", "-crf", "20"], False),
+    "720p25": ("scale=720:1280,fps=25,format=yuv420p", ["-preset", "veryfast", "-crf", "20"], False),
+    "vfr": ("scale=1080:1920,fps=30,select='not(eq(mod(n\\,5)\\,2))',format=yuv420p",
+            ["-preset", "veryfast", "-crf", "20", "-fps_mode", "vfr"], False),
+}
 
 
-def build_source(out: Path, duration: float) -> None:
-    """A 1080x1920 30 fps H.264 (keyframe every 30 frames) + AAC source of ``duration`` seconds."""
+def build_source(out: Path, shape: str, duration: float) -> None:
+    """A ``duration`` s source of ``shape`` (see :data:`SHAPES`) with AAC audio."""
     from media.ffmpeg_run import run_ffmpeg
+    vf, enc, _ = SHAPES[shape]
     run_ffmpeg(["-stream_loop", "-1", "-i", str(SAMPLES / "videos" / "liveportrait_d13.mp4"),
                 "-stream_loop", "-1", "-i", str(SAMPLES / "audio" / "musetalk_sun.wav"),
-                "-map", "0:v", "-map", "1:a", "-vf", "scale=1080:1920,fps=30,format=yuv420p",
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", "30", "-keyint_min", "30",
-                "-sc_threshold", "0", "-c:a", "aac", "-b:a", "128k", "-t", str(duration),
-                "-movflags", "+faststart", str(out)], "building the benchmark source")
-
-
-def floor(source: Path, track: Path, out: Path, duration: float) -> None:
-    """Stream-copy the video, encode only the replaced audio."""
-    from media import ffmpeg_builder as fb
-    from media.ffmpeg_run import run_ffmpeg
-    args = fb.replace_audio_args(track, out, duration)
-    i = args.index("-filter_complex")
-    graph = args[i + 1].replace("[0:a:0]", "[1:a:0]")
-    audio = args[args.index("-map") + 1]  # the graph's output label (ffmpeg-python names it [sN])
-    run_ffmpeg(["-i", str(source), *args[:i], "-filter_complex", graph, "-map", "0:v:0", "-map", audio,
-                "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-t", str(duration), "-movflags", "+faststart",
-                str(out)], "floor")
+                "-map", "0:v", "-map", "1:a", "-vf", vf, "-c:v", "libx264", *enc,
+                "-c:a", "aac", "-b:a", "128k", "-t", str(duration), "-movflags", "+faststart", str(out)],
+               f"building the {shape} source")
 
 
 def check(path: Path, duration: float) -> None:
+    """The output decodes with no FFmpeg warning, is 1080x1920 and lasts ``duration`` seconds."""
     from media.ffmpeg_run import ffmpeg_exe
     from media.probe import probe
     res = subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "warning", "-i", str(path), "-f", "null", "-"],
                          check=False, capture_output=True, text=True)
     info = probe(path)
     assert res.returncode == 0 and not res.stderr.strip(), f"{path.name}: {res.stderr[-500:]}"
-    assert (info.width, info.height) == (1080, 1920) and abs(info.duration_s - duration) <= 2 / 30, info
+    assert (info.width, info.height) == (1080, 1920), info
+    assert abs(info.duration_s - duration) <= 0.1, (path.name, info.duration_s, duration)
 
 
 def cpu_s() -> float:
@@ -74,125 +81,125 @@ def cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-class Timer:
-    """Wall and CPU seconds of a block (CPU time is less disturbed by other work on a shared machine)."""
-
-    def __enter__(self) -> Self:
-        self.wall0, self.cpu0 = time.perf_counter(), cpu_s()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.wall0, cpu_s() - self.cpu0
+@dataclass
+class Run:
+    cpu: float
+    wall: float
+    first: float
+    load: float
 
 
-def speed(duration: float, t: Timer) -> str:
-    return (f"{t.wall:7.2f} s wall {duration / t.wall:7.2f} s of video/s | {t.cpu:7.2f} CPU s "
-            f"{duration / t.cpu:7.2f} s of video/CPU s")
+def timed(fn, n: int) -> Run:
+    """Run ``fn(j)`` for j in 0..n-1; CPU and wall of the whole, wall until the first finished."""
+    load = os.getloadavg()[0]
+    c0, t0 = cpu_s(), time.perf_counter()
+    first = 0.0
+    for j in range(n):
+        fn(j)
+        if j == 0:
+            first = time.perf_counter() - t0
+    return Run(cpu_s() - c0, time.perf_counter() - t0, first, load)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=float, default=30.0)
-    ap.add_argument("--batch", type=int, default=20)
-    ap.add_argument("--repeats", type=int, default=3, help="studio single-variant renders to time")
-    ap.add_argument("--naive-preset", default="medium")
+    ap.add_argument("--quick", action="store_true", help="8 s sources, batches of 1 and 3, one pair")
+    ap.add_argument("--duration", type=float, default=None, help="source length, seconds (default 20)")
+    ap.add_argument("--variants", default=None, help="batch sizes per source, e.g. 1,3,20")
+    ap.add_argument("--pairs", type=int, default=None, help="paired runs per measurement (default 2)")
+    ap.add_argument("--shapes", default=",".join(SHAPES), help=f"subset of {','.join(SHAPES)}")
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--keep", action="store_true")
     ns = ap.parse_args()
+    duration = ns.duration or (8.0 if ns.quick else 20.0)
+    sizes = [int(x) for x in (ns.variants or ("1,3" if ns.quick else "1,3,20")).split(",")]
+    pairs = ns.pairs or (1 if ns.quick else 2)
+    shapes = [s for s in ns.shapes.split(",") if s]
     work = ns.workdir or Path(tempfile.mkdtemp(prefix="novai-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("NOVAI_DATA_DIR", str(work / "data"))
 
-    from media.canonical import current_codec, hook_window_codec
-    from media.normalize import normalize_video
+    from media.canonical import current_codec
     from media.probe import probe
-    from media.settings import reset_settings
     from media.variant_render import VariantOptions, render_naive, render_variant
 
-    hooks = (SAMPLES / "hooks.txt").read_text(encoding="utf-8").splitlines()
+    global ONE_PASS
+    ONE_PASS = "one_pass" in inspect.signature(render_variant).parameters  # the planner's choice (issue 15)
+    try:
+        from media.variant_render import catalog_facts
+    except ImportError:  # before issue 15: the task probed and decoded its own output again
+        from media.probe import probe as _probe
+        from media.thumbnails import video_thumbnail
+
+        def catalog_facts(result, thumb: Path):
+            info = _probe(result.path)
+            video_thumbnail(result.path, info.duration_s, thumb)
+            return info
+
+    hooks = [h for h in (SAMPLES / "hooks.txt").read_text(encoding="utf-8").splitlines() if h.strip()]
     tracks = sorted((SAMPLES / "audio").iterdir())
-    sax = SAMPLES / "audio" / "sms_sax-phrase.wav"
     options = VariantOptions(hook_start_s=0.0, hook_duration_s=3.0)
     codec = current_codec()
-    print(f"command: python bench/variants.py --duration {ns.duration:g} --batch {ns.batch} "
-          f"--naive-preset {ns.naive_preset}")
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start "
-          f"(CPU shared with other work: figures are indicative)")
-    print(f"studio codec: x264 preset {codec.preset}, CRF {codec.crf} (hook windows: "
-          f"{hook_window_codec().preset}); naive: preset {ns.naive_preset}")
+    print(f"command: python bench/variants.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"machine: {os.cpu_count()} CPUs; load average at start {os.getloadavg()[0]:.2f} "
+          "(shared machine: compare CPU seconds)")
+    print(f"both sides encode with x264 preset {codec.preset}, CRF {codec.crf}; sources {duration:g} s; "
+          f"hook 3 s at 0 s; batch sizes {sizes}; {pairs} pair(s) each")
 
-    source = work / "source_1080x1920.mp4"
-    t0 = time.perf_counter()
-    build_source(source, ns.duration)
-    duration = probe(source).duration_s
-    print(f"source: {duration:.2f} s 1080x1920 H.264, keyframe every 1 s (built in {time.perf_counter() - t0:.1f} s)")
+    results: dict[tuple[str, int], tuple[list[Run], list[Run], str]] = {}
+    for shape in shapes:
+        source = work / f"{shape}.mp4"
+        build_source(source, shape, duration)
+        src_dur = probe(source).duration_s
+        for n in sizes:
+            naive_runs: list[Run] = []
+            studio_runs: list[Run] = []
+            paths: list[str] = []
+            for p in range(pairs):
+                tag = f"{shape}-{n}-{p}"
+                out = work / "out" / tag
 
-    cache = work / "cache"
-    with Timer() as t_norm:
-        normalize_video(source, options.fit, cache)
-    print(f"normalisation (once per source):    {speed(duration, t_norm)}")
+                def naive(j: int, out=out, source=source) -> None:
+                    render_naive(source, tracks[j % len(tracks)], hooks[j % len(hooks)], options,
+                                 out / f"naive_{j}.mp4", preset=codec.preset)
 
-    with Timer() as t_naive:
-        render_naive(source, sax, hooks[0], options, work / "naive.mp4", preset=ns.naive_preset)
-    print(f"naive  (full re-encode + drawtext): {speed(duration, t_naive)}")
+                def studio(j: int, out=out, tag=tag, source=source, paths=paths, n=n) -> None:
+                    res = render_variant(source, tracks[j % len(tracks)], hooks[j % len(hooks)], options,
+                                         out / f"studio_{j}.mp4", work / "cache" / tag,
+                                         **({"one_pass": True} if n == 1 and ONE_PASS else {}))
+                    catalog_facts(res, out / f"thumb_{j}.jpg")
+                    paths.append(res.render_path)
 
-    studio: list[Timer] = []
-    for i in range(ns.repeats):
-        with Timer() as t:
-            res = render_variant(source, sax, hooks[i + 1], options, work / f"studio_{i}.mp4", cache)
-        check(res.path, duration)
-        studio.append(t)
-        shutil.rmtree(cache / "audio", ignore_errors=True)  # keep the audio encode in every timing
-        print(f"studio ({res.render_path}, {res.reencoded_s:.0f} s re-encoded):  {speed(duration, t)}")
-    s_wall = statistics.median(t.wall for t in studio)
-    s_cpu = statistics.median(t.cpu for t in studio)
+                order = [("naive", naive), ("studio", studio)]
+                if p % 2:
+                    order.reverse()
+                for side, fn in order:
+                    run = timed(fn, n)
+                    (naive_runs if side == "naive" else studio_runs).append(run)
+                for j in range(n):
+                    check(out / f"studio_{j}.mp4", src_dur)
+                shutil.rmtree(work / "cache" / tag, ignore_errors=True)
+                shutil.rmtree(out, ignore_errors=True)
+            results[(shape, n)] = (naive_runs, studio_runs, ",".join(sorted(set(paths))))
+            nc = statistics.median(r.cpu for r in naive_runs)
+            sc = statistics.median(r.cpu for r in studio_runs)
+            nw = statistics.median(r.wall for r in naive_runs)
+            sw = statistics.median(r.wall for r in studio_runs)
+            print(f"{shape:>10} x{n:<3} naive {nc:7.1f} CPU s {nw:7.1f} s wall (first {naive_runs[0].first:5.1f} s)"
+                  f" | studio {sc:7.1f} CPU s {sw:7.1f} s wall (first {studio_runs[0].first:5.1f} s)"
+                  f" [{results[(shape, n)][2]}] | CPU ratio {nc / sc:5.2f}x, wall {nw / sw:5.2f}x"
+                  f" | load {statistics.mean(r.load for r in naive_runs + studio_runs):.2f}", flush=True)
 
-    os.environ["NOVAI_HOOK_WINDOW_PRESET"] = ""  # the hook window at the canonical preset too
-    reset_settings()
-    same: list[Timer] = []
-    for i in range(ns.repeats):
-        with Timer() as t:
-            res = render_variant(source, sax, hooks[i + 10], options, work / f"same_{i}.mp4", cache)
-        check(res.path, duration)
-        same.append(t)
-        shutil.rmtree(cache / "audio", ignore_errors=True)
-        print(f"studio, window at {codec.preset} too:   {speed(duration, t)}")
-    os.environ.pop("NOVAI_HOOK_WINDOW_PRESET")
-    reset_settings()
-    same_wall = statistics.median(t.wall for t in same)
-    same_cpu = statistics.median(t.cpu for t in same)
-
-    with Timer() as t_floor:
-        floor(source, sax, work / "floor.mp4", duration)
-    print(f"floor  (stream copy + audio encode): {speed(duration, t_floor)}")
-    print(f"ratios (median studio): naive/studio {t_naive.wall / s_wall:.1f}x wall, {t_naive.cpu / s_cpu:.1f}x CPU; "
-          f"studio/floor {s_wall / t_floor.wall:.1f}x wall, {s_cpu / t_floor.cpu:.1f}x CPU; "
-          f"naive/floor {t_naive.wall / t_floor.wall:.0f}x wall")
-    print(f"ratios with the window at {codec.preset}: naive/studio {t_naive.wall / same_wall:.1f}x wall, "
-          f"{t_naive.cpu / same_cpu:.1f}x CPU")
-
-    batch_cache = work / "batch-cache"
-    results = []
-    with Timer() as t_batch:
-        for j in range(ns.batch):
-            res = render_variant(source, tracks[j % len(tracks)], hooks[j % len(hooks)], options,
-                                 work / "batch" / f"v{j:02d}.mp4", batch_cache)
-            results.append(res)
-    batch_wall = t_batch.wall
-    for res in results:
-        check(res.path, duration)
-    normalised = len([p for p in (batch_cache / "normalized").iterdir() if not p.name.startswith(".")])
-    encoded = sum(r.reencoded_s for r in results)
-    first, rest = results[0].wall_s, [r.wall_s for r in results[1:]]
-    print(f"batch of {ns.batch}: {batch_wall:.1f} s wall for {ns.batch * duration:.0f} s of video "
-          f"({ns.batch * duration / batch_wall:.1f} s of video per s); {normalised} normalisation, "
-          f"{encoded:.0f} s re-encoded in hook windows; first variant (with the normalisation) {first:.1f} s, "
-          f"others median {statistics.median(rest) if rest else 0:.2f} s")
-    print(f"batch CPU {t_batch.cpu:.1f} s = normalisation {t_norm.cpu:.1f} s + {ns.batch} x "
-          f"{(t_batch.cpu - t_norm.cpu) / ns.batch:.2f} s per variant (single studio variant: {s_cpu:.2f} s)")
-    print(f"batch vs naive x {ns.batch}: {t_naive.wall * ns.batch / batch_wall:.1f}x faster wall, "
-          f"{t_naive.cpu * ns.batch / t_batch.cpu:.1f}x less CPU")
-    if not ns.keep and ns.workdir is None:
+    print("whole-batch CPU ratio naive/studio (sum over sources, medians of pairs):")
+    for n in sizes:
+        for label, group in (("conforming", [s for s in shapes if SHAPES[s][2]]),
+                             ("non-conforming", [s for s in shapes if not SHAPES[s][2]])):
+            if not group:
+                continue
+            nc = sum(statistics.median(r.cpu for r in results[(s, n)][0]) for s in group)
+            sc = sum(statistics.median(r.cpu for r in results[(s, n)][1]) for s in group)
+            print(f"  {n:>3} variants/source, {label:<14}: {nc / sc:5.2f}x ({nc:.1f} / {sc:.1f} CPU s)")
+    print(f"load average at end {os.getloadavg()[0]:.2f}")
+    if ns.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -20,7 +20,14 @@ from media.models import AudioFile, Hook, Job, Video
 from media.normalize import cached_normalized, prune_cache
 from media.settings import get_settings
 from media.subtitles import to_srt
-from media.variant_render import VariantOptions, normalize_video, render_variant
+from media.variant_render import (
+    VariantOptions,
+    normalize_video,
+    one_pass_better,
+    render_variant,
+    variant_facts,
+    variant_thumbnail,
+)
 from media.work_lock import work_lock
 
 log = logging.getLogger(__name__)
@@ -84,20 +91,26 @@ def _render(job_id: str, variant_id: str) -> dict:
     if video is None:
         raise FileNotFoundError(f"source video of variant {variant.index} was deleted")
     batches.update_variant(variant_id, status="processing", error=None)
+    source = store.abs_path(video.file)
     audio_path = store.abs_path(audio.file) if audio else None
+    # the planner found it its source's only variant; captions and voice-overs need the normalised copy
+    one_pass = (bool(job_store.get_job(job_id).input_payload.get("one_pass")) and audio_path is not None
+                and options.captions == "off" and options.voiceover == "off"
+                and one_pass_better(source, options.fit, options.audio_mode, cache_root(video.id)))
     hook_text = hook.text if hook else variant.snapshot.get("hook")
     dest = store.media_root() / "variants" / batch.id / variant.file_name
     with store.work_dir("variant-") as work:  # this machine's scratch; only finished files reach dest
-        norm = normalized_for(video, options.fit, _progress(job_id, 0, 60), scratch=work)
+        norm = None if one_pass else normalized_for(video, options.fit, _progress(job_id, 0, 60), scratch=work)
         voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
-        words = voices.caption_words(options, video, audio, voice, norm.duration_s,
-                                     hook_text, variant.snapshot.get("script"))
+        words = [] if norm is None else voices.caption_words(options, video, audio, voice, norm.duration_s,
+                                                              hook_text, variant.snapshot.get("script"))
         out = work / variant.file_name
-        result = render_variant(store.abs_path(video.file), audio_path, hook_text, options, out,
-                                cache_root(video.id), _progress(job_id, 60, 99), words=words, voice=voice,
-                                shared_cache=shared_cache(), scratch=work)
+        result = render_variant(source, audio_path, hook_text, options, out, cache_root(video.id),
+                                _progress(job_id, 0 if one_pass else 60, 99), words=words, voice=voice,
+                                shared_cache=shared_cache(), one_pass=one_pass, scratch=work)
         job_store.check_canceled(job_id)  # canceled during the last step: keep no output
-        if variant.snapshot.get("lipsync") and audio_path and options.audio_mode == "replace":
+        lipsynced = bool(variant.snapshot.get("lipsync") and audio_path and options.audio_mode == "replace")
+        if lipsynced:
             variant_lipsync.apply(job_id, variant.snapshot["lipsync"], out, audio_path, variant.file_name)
         caption_file = None
         if words:
@@ -106,8 +119,15 @@ def _render(job_id: str, variant_id: str) -> dict:
             store.commit_file(srt, dest.with_suffix(".srt"))
             caption_file = srt.name
         store.commit_file(out, dest)  # same name on every run: a re-run replaces the file
-    row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
-                        parent_video_id=video.id, row_id=variant_video_id(variant_id))
+        result.path = dest
+        # the output row's id is derived from the variant: a re-run replaces it (and its thumbnail)
+        if lipsynced:  # the file changed after rendering: catalog it from the file itself
+            row = register_file(dest, "video", variant.file_name, type="variant", batch_id=batch.id,
+                                parent_video_id=video.id, row_id=variant_video_id(variant_id))
+        else:
+            row = register_file(dest, "video", variant.file_name, facts=variant_facts(result),  # no re-decoding
+                                thumbnail=lambda thumb: variant_thumbnail(result, thumb), type="variant",
+                                batch_id=batch.id, parent_video_id=video.id, row_id=variant_video_id(variant_id))
     batches.update_variant(variant_id, status="completed", output_video_id=row.id,
                            render_path=result.render_path, error=None,
                            snapshot={**variant.snapshot, "caption_file": caption_file})

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs import variant_lipsync
+from jobs.queue import enqueue_many, huey
 from jobs.runner import UserFacingError, submit
 from jobs.variant_tasks import build_zip_task, normalize_video_task, notify_if_finished, render_variant_task
 from media import asr, batches, csv_batches, job_store, library, store, tts, validate, webhooks
@@ -65,7 +66,8 @@ def _plan(video_ids, audio_ids, hook_ids, variants_per_video, options, scripts=N
         render_options = VariantOptions.from_dict(options)
         _check_voice(render_options, hook_ids, list(scripts or []))
         if make_stills:
-            video_ids = [_as_video(i, render_options, audio_ids) for i in video_ids]
+            images = library.image_ids(video_ids)  # one query, not one per source
+            video_ids = [_as_video(i, render_options, audio_ids) if i in images else i for i in video_ids]
         combos = assign(list(video_ids), audio_ids, hook_ids, int(variants_per_video),
                         options.get("assignment", "round_robin"), _seed(options),
                         get_settings().cartesian_cap)
@@ -94,7 +96,7 @@ def _start(combos, stored, url, lipsync, charges, extras=None, scripts=None) -> 
         extras.setdefault(index, {})["lipsync"] = lipsync
     with spend_reservations("variant", list(charges.values())) as holds:
         try:
-            batch = batches.create_batch(combos, stored, scripts=scripts, extras=extras)
+            batch = batches.create_batch(combos, stored, scripts=scripts, extras=extras, job_payload=True)
         except (batches.BatchError, ValueError) as exc:
             raise UserFacingError(str(exc)) from exc
         job_ids = _queue_batch(batch.id, url, dict(zip(charges, holds)))
@@ -123,20 +125,14 @@ def create_batch_from_csv(file: str | Path | None = None, options: dict[str, Any
 
 
 def _queue_batch(batch_id: str, webhook_url: str, holds: dict | None = None) -> list[str]:
-    """Attach the webhook (if any), create one render job per variant (its spend hold, by variant index,
-    attached) and queue it; returns the job ids."""
+    """Attach the webhook (if any) and each variant's spend hold (by variant index) to its job (made
+    with the batch rows), then queue every render in one go; returns the job ids in batch order."""
     webhooks.register(batch_id, webhook_url)
-    job_ids = []
-    for variant in batches.batch_variants(batch_id):
-        job = job_store.create_job("variant", {"batch_id": batch_id, "variant_id": variant.id,
-                                               "video_id": variant.video_id, "audio_id": variant.audio_id,
-                                               "hook_id": variant.hook_id}, reference_id=variant.id)
-        batches.update_variant(variant.id, job_id=job.id, status="queued")
-        if holds and variant.index in holds:
-            holds[variant.index].attach(job.id)
-        submit(job.id, render_variant_task)
-        job_ids.append(job.id)
-    return job_ids
+    rows = batches.batch_jobs(batch_id)
+    for _, _, job_id, index in rows:
+        if holds and index in holds:
+            holds[index].attach(job_id)
+    return enqueue_batch(batch_id, rows)
 
 
 def _check_voice(options: VariantOptions, hook_ids: list[str], scripts: list[str]) -> None:
@@ -178,6 +174,35 @@ def _as_video(item_id: str, options: VariantOptions, audio_ids: list[str]) -> st
         dest = store.new_file_path("videos", name)
         store.commit_file(clip, dest)
     return library.register_file(dest, "video", name).id
+
+
+VARIANT_PRIORITY = 10  # variant renders go before ahead-of-time normalisations (priority 0) when the
+# queue storage supports priorities (SQLite); the render normalises its own source first anyway.
+
+
+def first_results_order(rows: list[tuple]) -> list[tuple]:
+    """``(variant_id, video_id, job_id, ...)`` rows reordered so sources take turns: the first variant of
+    every source, then every source's second, ... Two workers then normalise two different sources
+    at once instead of one waiting for the other's normalisation, and the first result arrives
+    after one normalisation and one render (issue 15)."""
+    turn: dict[str, int] = {}
+    keyed = []
+    for pos, row in enumerate(rows):
+        k = turn.get(row[1], 0)
+        turn[row[1]] = k + 1
+        keyed.append((k, pos, row))
+    return [row for _, _, row in sorted(keyed, key=lambda item: item[:2])]
+
+
+def enqueue_batch(batch_id: str, rows: list[tuple] | None = None) -> list[str]:
+    """Enqueue the render task of every variant of a planned batch (job rows already ``queued``) and
+    record the Huey task ids in one transaction; returns the job ids in batch order."""
+    rows = batches.batch_jobs(batch_id) if rows is None else rows
+    priority = VARIANT_PRIORITY if getattr(huey.storage, "priority", False) else None
+    tasks = [render_variant_task.s(row[2], priority=priority) for row in first_results_order(rows)]
+    job_store.set_task_ids({task.args[0]: task.id for task in tasks})  # before a worker can start one
+    enqueue_many(tasks)
+    return [row[2] for row in rows]
 
 
 def _seed(options: dict[str, Any]) -> int | None:

@@ -19,7 +19,7 @@ from media import store
 from media.assignment import Combo
 from media.db import get_row, session_scope, update_row
 from media.errors import StudioError
-from media.models import AudioFile, Hook, Variant, VariantBatch, Video, utcnow
+from media.models import AudioFile, Hook, Job, Variant, VariantBatch, Video, utcnow
 from media.settings import get_settings
 
 
@@ -42,25 +42,34 @@ def variant_file_name(index: int, video_name: str, audio_name: str | None, hook_
 
 
 def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
-                 scripts: list[str] | None = None,
-                 extras: dict[int, dict[str, Any]] | None = None) -> VariantBatch:
-    """Insert a batch and its planned variant rows (status ``pending``); returns the batch.
+                 scripts: list[str] | None = None, extras: dict[int, dict[str, Any]] | None = None,
+                 job_payload: bool = False) -> VariantBatch:
+    """Insert a batch and its planned variant rows in one transaction; returns the batch.
 
     Each variant keeps a snapshot of its video name, audio name, hook text and voice-over script
     (``scripts`` round robin by variant index) for the manifest; ``extras`` (by variant index) adds to
     it, e.g. a CSV batch's ``row`` number and per-variant ``options`` (which then win over the batch's,
-    see :func:`variant_options`).
-    Raises :class:`BatchError` when an id is unknown.
+    see :func:`variant_options`). The videos, audio tracks and hooks are read with one query each (a
+    500-variant plan is a handful of statements and one commit, issue 15). With ``job_payload`` every
+    variant also gets its ``variant`` job row (status ``queued``, ``variant.job_id`` set, variant status
+    ``queued``) in the same transaction (``one_pass`` in its payload when it is its source's only
+    variant in the batch); :func:`batch_jobs` lists them for the caller to enqueue. Otherwise the
+    variants are ``pending``. Raises :class:`BatchError` when an id is unknown (nothing is stored then).
     """
     now = utcnow()
     batch = VariantBatch(name=name, total=len(combos), options=options, created_at=now,
                          expires_at=now + timedelta(hours=get_settings().batch_ttl_hours))
     with session_scope() as session:
+        videos = _rows_by_id(session, Video, {c.video_id for c in combos})
+        audios = _rows_by_id(session, AudioFile, {c.audio_id for c in combos if c.audio_id})
+        hooks = _rows_by_id(session, Hook, {c.hook_id for c in combos if c.hook_id})
         session.add(batch)
+        rows: list[Any] = []
+        per_video = Counter(c.video_id for c in combos)
         for combo in combos:
-            video = session.get(Video, combo.video_id)
-            audio = session.get(AudioFile, combo.audio_id) if combo.audio_id else None
-            hook = session.get(Hook, combo.hook_id) if combo.hook_id else None
+            video = videos.get(combo.video_id)
+            audio = audios.get(combo.audio_id) if combo.audio_id else None
+            hook = hooks.get(combo.hook_id) if combo.hook_id else None
             if video is None or (combo.audio_id and audio is None) or (combo.hook_id and hook is None):
                 raise BatchError(f"variant {combo.index}: unknown video, audio or hook id")
             snapshot = {"video": video.name, "audio": audio.name if audio else None,
@@ -68,16 +77,46 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
                         "hook_category": hook.category if hook else None,
                         "script": scripts[combo.index % len(scripts)] if scripts else None,
                         **(extras or {}).get(combo.index, {})}
-            session.add(Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
-                                audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
-                                file_name=variant_file_name(combo.index, video.name, snapshot["audio"],
-                                                            snapshot["hook"])))
+            variant = Variant(batch_id=batch.id, index=combo.index, video_id=combo.video_id,
+                              audio_id=combo.audio_id, hook_id=combo.hook_id, snapshot=snapshot,
+                              file_name=variant_file_name(combo.index, video.name, snapshot["audio"],
+                                                          snapshot["hook"]))
+            if job_payload:
+                job = Job(type="variant", status="queued", message="waiting for a worker",
+                          reference_id=variant.id,
+                          input_payload={"batch_id": batch.id, "variant_id": variant.id,
+                                         "video_id": combo.video_id, "audio_id": combo.audio_id,
+                                         "hook_id": combo.hook_id,
+                                         # the source's only variant: may render in one pass (issue 15)
+                                         "one_pass": per_video[combo.video_id] == 1})
+                variant.job_id, variant.status = job.id, "queued"
+                rows.append(job)
+            rows.append(variant)
+        session.add_all(rows)
     return batch
 
 
 def variant_options(variant: Variant, batch: VariantBatch) -> dict[str, Any]:
     """The render options of one variant: its own (a CSV row's) when it has them, else the batch's."""
     return variant.snapshot.get("options") or batch.options
+
+
+def _rows_by_id(session, table, ids: set[str]) -> dict[str, Any]:
+    """``{id: row}`` of the ``table`` rows with these ids (one query per 500 ids)."""
+    found: dict[str, Any] = {}
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i:i + 500]
+        found.update((row.id, row) for row in session.exec(select(table).where(col(table.id).in_(chunk))))
+    return found
+
+
+def batch_jobs(batch_id: str) -> list[tuple[str, str, str, int]]:
+    """``(variant_id, video_id, job_id, index)`` of the batch's variants in batch order (column-only)."""
+    with session_scope() as session:
+        query = (select(Variant.id, Variant.video_id, Variant.job_id, Variant.index)
+                 .where(Variant.batch_id == batch_id).order_by(Variant.index))
+        return [tuple(row) for row in session.exec(query)]
 
 
 def get_batch(batch_id: str) -> VariantBatch:
@@ -162,16 +201,24 @@ def batch_status(batch_id: str) -> dict[str, Any]:
 
 def output_path(variant: Variant) -> Path | None:
     """Absolute path of a finished variant's file, or None."""
+    return output_files(variant)[0]
+
+
+def output_files(variant: Variant) -> tuple[Path | None, Path | None]:
+    """Absolute paths of a finished variant's video and of its thumbnail (a 9:16 JPEG frame), or None."""
     if not variant.output_video_id:
-        return None
+        return None, None
     with session_scope() as session:
         video = session.get(Video, variant.output_video_id)
-    return store.abs_path(video.file) if video else None
+    if video is None:
+        return None, None
+    return store.abs_path(video.file), store.abs_path(video.thumbnail) if video.thumbnail else None
 
 
 def batch_results(batch_id: str) -> list[dict[str, Any]]:
     """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
-    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot, script,
+    file_name (its name in the ZIP), output_video_id, file_path and thumbnail_path (when finished; the
+    thumbnail is a JPEG frame of the 9:16 video), render_path, snapshot, script,
     caption_file (the .srt beside the video in the ZIP, or None without captions), warning (a text when
     the variant cannot show what was asked, e.g. a hook that starts after the video ends; else None)."""
     batch = get_batch(batch_id)
@@ -179,11 +226,12 @@ def batch_results(batch_id: str) -> list[dict[str, Any]]:
     warnings = _hook_warnings(batch, variants)
     results = []
     for v in variants:
-        path = output_path(v) if v.status == "completed" else None
+        path, thumb = output_files(v) if v.status == "completed" else (None, None)
         results.append({
             "index": v.index, "variant_id": v.id, "video_id": v.video_id, "audio_id": v.audio_id,
             "hook_id": v.hook_id, "status": v.status, "error": v.error, "file_name": v.file_name,
             "output_video_id": v.output_video_id, "file_path": str(path) if path else None,
+            "thumbnail_path": str(thumb) if thumb else None,
             "render_path": v.render_path, "video": v.snapshot.get("video"),
             "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
             "script": v.snapshot.get("script"), "caption_file": v.snapshot.get("caption_file"),

@@ -38,10 +38,15 @@ class VideoCodec:
 
     crf: int
     preset: str
+    x264: str = ""  # when set: the x264 options of a stream-copied source (its hook windows match it)
 
     @property
     def key(self) -> str:
         """Short identity used in cache keys (segments from different codecs never mix)."""
+        if self.x264:
+            import hashlib
+
+            return f"{CANONICAL_VERSION}-{self.preset}-src{hashlib.sha256(self.x264.encode()).hexdigest()[:12]}"
         return f"{CANONICAL_VERSION}-crf{self.crf}-{self.preset}"
 
 
@@ -68,7 +73,12 @@ def x264_params() -> str:
 
 
 def video_codec_args(codec: VideoCodec) -> list[str]:
-    """FFmpeg output arguments that encode one video stream in the canonical format."""
+    """FFmpeg output arguments that encode one video stream in the canonical format (or, when
+    ``codec.x264`` is set, with a stream-copied source's own x264 options, see
+    :func:`media.normalize.matching_x264_params`: same parameter sets, so windows join the copy)."""
+    if codec.x264:
+        return ["-c:v", "libx264", "-preset", codec.preset, "-pix_fmt", PIX_FMT, "-x264-params", codec.x264,
+                "-r", str(FPS)]
     return [
         "-c:v", "libx264", "-preset", codec.preset, "-crf", str(codec.crf),
         "-profile:v", PROFILE, "-pix_fmt", PIX_FMT, "-x264-params", x264_params(),

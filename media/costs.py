@@ -39,7 +39,7 @@ from sqlmodel import col, select
 
 from media import store
 from media.db import catalog_problem, get_engine, session_scope
-from media.errors import StudioError
+from media.errors import InvalidInput, StudioError
 from media.job_store import spend_since
 from media.models import ACTIVE_JOB_STATUSES, CostRecord, Job, SpendLock, SpendReservation, new_id, utcnow
 from media.settings import get_settings
@@ -145,7 +145,7 @@ def set_daily_limit(cents: int | None) -> DailyLimit:
     """
     if cents is not None:
         if int(cents) != cents or cents < 0:
-            raise ValueError(f"daily limit must be a whole number of cents, 0 or more (got {cents})")
+            raise InvalidInput(f"daily limit must be a whole number of cents, 0 or more (got {cents})")
         cents = int(cents)
     _import_preferences_file()
 

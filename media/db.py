@@ -62,7 +62,7 @@ def create_catalog_engine(url: str) -> Engine:
 
 
 _ENGINES: dict[str, Engine] = {}
-_ENGINES_LOCK = threading.Lock()
+_ENGINES_LOCK = threading.RLock()
 
 
 def engine_for_url(url: str) -> Engine:

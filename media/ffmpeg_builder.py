@@ -123,6 +123,17 @@ def normalize_video_args(source: Path, segment_pattern: Path, fit: str, frames: 
                  segment_time=_num(GOP_S), segment_time_delta=_num(0.5 / FPS), reset_timestamps="0")
 
 
+def copy_segments_args(source: Path, segment_pattern: Path) -> list[str]:
+    """Cut ``source``'s first video stream (H.264 in MP4) at every keyframe into MPEG-TS files by
+    stream copy (``h264_mp4toannexb`` puts the parameter sets in-band before each keyframe), the
+    timestamps continuous across files and offset by :data:`TS_OFFSET_S` like
+    :func:`normalize_video_args`. No decoding, no encoding."""
+    return _args(ffmpeg.input(str(source))["v:0"], out=segment_pattern, an=None, sn=None, dn=None,
+                 map_metadata="-1", **{"c:v": "copy", "bsf:v": "h264_mp4toannexb"},
+                 output_ts_offset=_num(TS_OFFSET_S), f="segment", segment_format="mpegts",
+                 segment_time=_num(0.001), reset_timestamps="0")
+
+
 def _audio_format(audio: ffmpeg.Stream, rate: int = canonical.AUDIO_RATE) -> ffmpeg.Stream:
     """Resampled to ``rate`` Hz, float planar stereo (the canonical AAC input)."""
     return audio.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
@@ -223,11 +234,15 @@ def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, 
                  **_options(canonical.video_codec_args(codec)), output_ts_offset=_num(ts_offset_s), f="mpegts")
 
 
-def remux_args(segments: Sequence[Path], audio: Path, out: Path) -> list[str]:
-    """Join MPEG-TS segments and an AAC track into a faststart MP4 without re-encoding anything."""
+def remux_args(segments: Sequence[Path], audio: Path, out: Path, in_band: bool = False) -> list[str]:
+    """Join MPEG-TS segments and an AAC track into a faststart MP4 without re-encoding anything.
+
+    ``in_band``: some segments carry parameter sets other than the first one's (a hook window in a
+    stream-copied source): the video is tagged ``avc3`` (ISO/IEC 14496-15: parameter sets in-band)."""
     video = ffmpeg.input(concat_url(segments))["v:0"]
+    tag = {"tag:v": "avc3"} if in_band else {}
     return _args(video, ffmpeg.input(str(audio))["a:0"], out=out, c="copy", map_metadata="-1",
-                 movflags="+faststart", f="mp4")
+                 movflags="+faststart", f="mp4", **tag)
 
 
 def full_render_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, audio: Path,
@@ -280,6 +295,22 @@ def naive_render_args(source: Path, track: Path | None, textfile: Path | None, f
     codec = VideoCodec(crf=crf, preset=preset)
     return _args(video, audio, out=out, **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
                  **_options(canonical.audio_codec_args()), t=_num(duration_s), movflags="+faststart", f="mp4")
+
+
+def one_pass_args(source: Path, hook_png: Path | None, x: int, y: int, window: tuple[float, float] | None,
+                  audio: Path, fit: str, frames: int, codec: VideoCodec, out: Path) -> list[str]:
+    """One variant straight from its source in one FFmpeg pass (issue 15): decode, re-time to
+    30 frames/s, fit, overlay the hook PNG (on frames in ``window`` = (start, end) seconds, or all),
+    encode ``frames`` frames in the canonical format, muxed with the finished AAC track ``audio``
+    (copied). Cheaper than normalising first when the source has only this one variant."""
+    _, video = _retimed_video(source)
+    video = fit_video(video, fit)
+    if hook_png is not None:
+        start, end = window if window is not None else (None, None)
+        video = overlay_hook(video, ffmpeg.input(str(hook_png))["v"], x, y, start, end)
+    return _args(video, ffmpeg.input(str(audio))["a:0"], out=out, **{"frames:v": str(frames)},
+                 **_options(canonical.video_codec_args(codec)), **{"c:a": "copy"}, map_metadata="-1",
+                 movflags="+faststart", f="mp4")
 
 
 # ---- Audio mix: voice, ducked bed, loudness (issue 11; filters: adelay, volume, sidechaincompress, amix,

@@ -208,3 +208,15 @@ def spend_since(since: datetime) -> int:
     with session_scope() as session:
         rows = session.exec(select(CostRecord.amount_cents).where(CostRecord.created_at >= since))
         return int(sum(rows))
+
+
+def set_task_ids(task_ids: dict[str, str]) -> None:
+    """Record the Huey task id of many jobs in one transaction (``{job_id: task_id}``, for revoke)."""
+    if not task_ids:
+        return
+    with session_scope() as session:
+        ids = list(task_ids)
+        for i in range(0, len(ids), 500):
+            for job in session.exec(select(Job).where(col(Job.id).in_(ids[i:i + 500]))):
+                job.task_id = task_ids[job.id]
+                session.add(job)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PIL import Image as PILImage
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -23,7 +24,7 @@ from media import store
 from media.collections import resolve_collection
 from media.db import get_row, session_scope, update_row
 from media.errors import StudioError
-from media.models import ACTIVE_JOB_STATUSES, AudioFile, Image, Job, Video
+from media.models import ACTIVE_JOB_STATUSES, AudioFile, Hook, Image, Job, Video
 from media.probe import MediaError, MediaInfo, probe
 from media.thumbnails import image_thumbnail, video_thumbnail
 from media.validate import NAME_MAX_CHARS, display_name
@@ -136,15 +137,18 @@ def _import_checked(src: Path, kind: str, collection: str, display: str) -> str:
 
 
 def _catalog(path: Path, kind: str, name: str, facts: MediaInfo | tuple[int, int, str],
-             **fields: Any) -> Video | AudioFile | Image:
+             thumbnail=None, **fields: Any) -> Video | AudioFile | Image:
     """Thumbnail a checked file inside the media folder and insert its row (``fields`` set extra columns).
 
-    On failure the thumbnail is removed again; the file itself is the caller's.
+    ``thumbnail(dest) -> dest`` makes the thumbnail instead of decoding the file. On failure the
+    thumbnail is removed again; the file itself is the caller's.
     """
     thumb: Path | None = None
     info = None if kind == "image" else facts
     try:
-        if kind == "video":
+        if thumbnail is not None:
+            thumb = thumbnail(store.new_file_path("thumbnails", name, ".jpg"))
+        elif kind == "video":
             thumb = video_thumbnail(path, info.duration_s, store.new_file_path("thumbnails", name, ".jpg"))
         elif kind == "image":
             thumb = image_thumbnail(path, store.new_file_path("thumbnails", name, ".jpg"))
@@ -177,9 +181,11 @@ def _make_row(kind: str, name: str, dest: Path, thumb: Path | None, info: MediaI
     return Image(**common, thumbnail=store.rel_path(thumb))
 
 
-def register_file(path: Path, kind: str, name: str, row_id: str | None = None,
-                  **fields: Any) -> Video | AudioFile | Image:
-    """Catalog a file the studio wrote itself (already inside the media folder); probes and thumbnails it.
+def register_file(path: Path, kind: str, name: str, facts: MediaInfo | None = None, thumbnail=None,
+                  row_id: str | None = None, **fields: Any) -> Video | AudioFile | Image:
+    """Catalog a file the studio wrote itself (already inside the media folder); probes and thumbnails it,
+    unless the writer passes what it knows: ``facts`` (its :class:`MediaInfo`) and ``thumbnail(dest)
+    -> dest`` (e.g. a rendered variant, :func:`media.variant_render.variant_facts`, issue 15).
 
     ``fields`` sets extra columns (``type``, ``parent_video_id``, ``batch_id``...). ``row_id``: the row's
     id, for a job's output that a re-run must replace, not duplicate: the row with that id is
@@ -187,20 +193,24 @@ def register_file(path: Path, kind: str, name: str, row_id: str | None = None,
     MediaError.
     """
     _check_kind(kind)
-    facts = _check(path, kind, name)
+    facts = facts or _check(path, kind, name)
     if row_id is None:
-        return _catalog(path, kind, name, facts, **fields)
-    return _catalog_as(row_id, path, kind, name, facts, **fields)
+        return _catalog(path, kind, name, facts, thumbnail, **fields)
+    return _catalog_as(row_id, path, kind, name, facts, thumbnail, **fields)
 
 
 def _catalog_as(row_id: str, path: Path, kind: str, name: str, facts: MediaInfo | tuple[int, int, str],
-                **fields: Any) -> Video | AudioFile | Image:
+                thumbnail=None, **fields: Any) -> Video | AudioFile | Image:
     """:func:`_catalog` under a fixed id: insert, or replace the row a previous run left (upsert)."""
     thumb = None
     if kind != "audio":
         with store.work_dir("thumb-") as work:
-            made = (video_thumbnail(path, facts.duration_s, work / f"{row_id}.jpg") if kind == "video"
-                    else image_thumbnail(path, work / f"{row_id}.jpg"))
+            if thumbnail is not None:
+                made = thumbnail(work / f"{row_id}.jpg")
+            elif kind == "video":
+                made = video_thumbnail(path, facts.duration_s, work / f"{row_id}.jpg")
+            else:
+                made = image_thumbnail(path, work / f"{row_id}.jpg")
             thumb = store.commit_file(made, store.media_root() / "thumbnails" / f"{row_id}.jpg")
     row = _make_row(kind, name, path, thumb, None if kind == "image" else facts, fields.pop("collection_id", None))
     if kind == "image":
@@ -233,9 +243,20 @@ def find_item(item_id: str) -> tuple[str, Video | AudioFile | Image]:
     raise LibraryError(f"no library item with id {item_id}")
 
 
+def image_ids(item_ids: list[str]) -> set[str]:
+    """Which of ``item_ids`` are library images (one column-only query per 500 ids)."""
+    found: set[str] = set()
+    unique = sorted(set(item_ids))
+    with session_scope() as session:
+        for i in range(0, len(unique), 500):
+            found.update(session.exec(select(Image.id).where(col(Image.id).in_(unique[i:i + 500]))))
+    return found
+
+
 def list_items(kind: str, collection: str = "", video_type: str | None = None,
-               include_batch_variants: bool = False) -> list[Video | AudioFile | Image]:
-    """Items of ``kind`` newest first; ``collection`` filters by collection id or name.
+               include_batch_variants: bool = False, limit: int | None = None) -> list[Video | AudioFile | Image]:
+    """Items of ``kind`` newest first; ``collection`` filters by collection id or name; at most
+    ``limit`` rows (None: all; the UI shows pages of :data:`PAGE_SIZE`).
 
     Videos rendered into a variant batch are left out unless kept (``include_batch_variants`` adds them).
     """
@@ -250,6 +271,8 @@ def list_items(kind: str, collection: str = "", video_type: str | None = None,
                 query = query.where(Video.type == video_type)
             if not include_batch_variants:
                 query = query.where((col(Video.batch_id).is_(None)) | (Video.kept == True))
+        if limit is not None:
+            query = query.limit(limit)
         return list(session.exec(query))
 
 
@@ -356,3 +379,65 @@ def purge_trash(max_age_s: float = 7 * 24 * 3600) -> int:
     for folder in old:
         shutil.rmtree(folder, ignore_errors=True)
     return len(old)
+
+
+PAGE_SIZE = 200  # rows a picker or table shows at once; the rest is reached by search or the next page
+
+
+def _like(text: str) -> str:
+    """A case-insensitive ``LIKE`` pattern for ``text`` anywhere (``%`` and ``_`` taken literally)."""
+    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+_CHOICE_COLUMNS = {"video": ("duration_s", "width", "height"), "audio": ("duration_s",), "image": ("width", "height")}
+
+
+def choice_page(kind: str, text: str = "", collection: str = "", limit: int = PAGE_SIZE, offset: int = 0,
+                ids: list[str] | None = None) -> tuple[list[Any], int]:
+    """One page of picker rows of ``kind``, newest first, and how many match.
+
+    Rows have ``id``, ``name`` and, for videos ``duration_s``, ``width``, ``height``; audio
+    ``duration_s``; images ``width``, ``height``. ``text`` filters by name (case-insensitive
+    substring), ``collection`` by collection id or name, ``ids`` to exactly these items (e.g. the
+    current selection); videos rendered into a batch are left out unless kept (as :func:`list_items`).
+    Column-only queries: a library of 10,000 items answers in milliseconds (issue 15).
+    """
+    table = TABLES[_check_kind(kind)]
+    query = select(table.id, table.name, *(getattr(table, c) for c in _CHOICE_COLUMNS[kind]))
+    count = select(func.count()).select_from(table)
+    conditions = []
+    if text.strip():
+        conditions.append(col(table.name).ilike(_like(text), escape="\\"))
+    if collection:
+        conditions.append(table.collection_id == resolve_collection(collection, kind).id)
+    if ids is not None:
+        conditions.append(col(table.id).in_(list(ids)[:1000]))
+    if kind == "video":
+        conditions.append((col(Video.batch_id).is_(None)) | (Video.kept == True))
+    for condition in conditions:
+        query, count = query.where(condition), count.where(condition)
+    query = query.order_by(col(table.created_at).desc(), col(table.id)).offset(max(0, offset)).limit(limit)
+    with session_scope() as session:
+        return list(session.exec(query)), int(session.exec(count).one())
+
+
+def hook_page(text: str = "", category: str = "", limit: int = PAGE_SIZE, offset: int = 0,
+              ids: list[str] | None = None) -> tuple[list[tuple[str, str, str]], int]:
+    """One page of hooks ``[(id, text, category)]`` in the order they were added, and how many match
+    (``text``: case-insensitive substring of the hook, ``category``: exact, ``ids``: exactly these).
+    Column-only queries."""
+    query = select(Hook.id, Hook.text, Hook.category)
+    count = select(func.count()).select_from(Hook)
+    conditions = []
+    if text.strip():
+        conditions.append(col(Hook.text).ilike(_like(text), escape="\\"))
+    if category:
+        conditions.append(Hook.category == category)
+    if ids is not None:
+        conditions.append(col(Hook.id).in_(list(ids)[:1000]))
+    for condition in conditions:
+        query, count = query.where(condition), count.where(condition)
+    query = query.order_by(col(Hook.created_at), col(Hook.id)).offset(max(0, offset)).limit(limit)
+    with session_scope() as session:
+        return [tuple(row) for row in session.exec(query)], int(session.exec(count).one())

@@ -11,9 +11,13 @@ workers asking at once both end up with the same, complete copy (issue 7).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import logging
 import os
+import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -27,10 +31,11 @@ import av
 from media import canonical
 from media import ffmpeg_builder as fb
 from media.canonical import FPS, GOP_FRAMES
-from media.ffmpeg_run import run_ffmpeg
+from media.ffmpeg_run import ffmpeg_exe, run_ffmpeg
 from media.probe import MediaError, probe
 
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -46,6 +51,9 @@ class NormalizedVideo:
     fit: str
     audio: Path | None
     source_name: str
+    copied: bool = False  # stream-copied from a conforming source (issue 15), not transcoded
+    segment_starts: tuple[float, ...] = ()  # each segment's first timestamp (s, TS_OFFSET_S based)
+    x264: str = ""  # the copied source's x264 options (hook windows encode with them), "" = none known
 
     @property
     def frames(self) -> int:
@@ -60,6 +68,19 @@ class NormalizedVideo:
     @property
     def has_audio(self) -> bool:
         return self.audio is not None
+
+    def start_s(self, index: int) -> float:
+        """Start of segment ``index`` in seconds from the start of the video."""
+        if self.segment_starts:
+            return self.segment_starts[index] - self.segment_starts[0]
+        return sum(self.segment_frames[:index]) / FPS
+
+    def ts_offset_s(self, index: int) -> float:
+        """The timestamp (s) the first frame of segment ``index`` carries in its MPEG-TS file, as the
+        ``-output_ts_offset`` of a re-encode that replaces it (:data:`fb.TS_OFFSET_S` based)."""
+        if self.segment_starts:
+            return self.segment_starts[index]
+        return fb.TS_OFFSET_S + sum(self.segment_frames[:index]) / FPS
 
 
 def key_lock(key: str) -> threading.Lock:
@@ -101,7 +122,8 @@ def load_normalized(folder: Path) -> NormalizedVideo | None:
         return None
     return NormalizedVideo(key=meta["key"], folder=folder, segments=segments,
                            segment_frames=tuple(meta["segment_frames"]), fit=meta["fit"], audio=audio,
-                           source_name=meta.get("source_name", ""))
+                           source_name=meta.get("source_name", ""), copied=bool(meta.get("copied")),
+                           segment_starts=tuple(meta.get("segment_starts", ())), x264=meta.get("x264", ""))
 
 
 def parameter_sets(segment: Path) -> frozenset[bytes]:
@@ -244,6 +266,20 @@ def _publish(tmp: Path, folder: Path) -> None:
 
 def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
            progress: Progress | None) -> None:
+    verdict = conformance(source, info)
+    if verdict.ok:
+        try:
+            _build_copy(source, info, fit, codec, key, tmp, verdict, progress)
+            return
+        except (MediaError, av.FFmpegError, OSError) as exc:  # any check failed: transcode instead
+            log.info("stream copy of %s not usable (%s): transcoding", source.name, exc)
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+    _build_transcode(source, info, fit, codec, key, tmp, progress)
+
+
+def _build_transcode(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
+                     progress: Progress | None) -> None:
     frames = max(1, round(info.duration_s * FPS))
 
     def report(fraction: float) -> None:
@@ -258,6 +294,12 @@ def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, 
     counts = [count_frames(tmp / name) for name in segments]
     if any(c > GOP_FRAMES for c in counts) or any(c != GOP_FRAMES for c in counts[:-1]):
         raise MediaError(f"normalising {source.name} gave GOPs of {counts} frames, not {GOP_FRAMES}")
+    _finish(source, info, fit, codec, key, tmp, segments, counts, {}, progress)
+
+
+def _finish(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
+            segments: list[str], counts: list[int], extra: dict, progress: Progress | None) -> None:
+    """Extract the synced audio and write ``meta.json`` (last step of both builds)."""
     audio_name = None
     if info.has_audio:
         if progress:
@@ -267,5 +309,178 @@ def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, 
                    f"extracting the audio of {source.name}")
         audio_name = "audio.m4a"
     meta = {"key": key, "fit": fit, "codec": codec.key, "source_name": source.name, "segments": segments,
-            "segment_frames": counts, "audio": audio_name}
+            "segment_frames": counts, "audio": audio_name, **extra}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
+# --- Conforming sources: segmented by stream copy instead of transcoded (issue 15) -----------------
+
+MAX_COPY_GOP_FRAMES = 4 * FPS  # longer GOPs make every hook window too long to re-encode cheaply
+MPEGTS_MUX_DELAY_S = 1.4  # FFmpeg's mpegts muxer adds 2 x max_delay (0.7 s) to every timestamp
+
+
+@dataclass(frozen=True)
+class Conformance:
+    """Whether a source already is the canonical picture (``ok``) and can be cut by stream copy at
+    its keyframes; ``reason`` says why not; ``x264``: the x264 options its hook windows encode
+    with (from the source's own x264 SEI, "" when it was not made by x264)."""
+
+    ok: bool
+    reason: str = ""
+    x264: str = ""
+
+
+# x264's SEI option names -> its ``--x264-params`` names; options that decide the parameter sets or
+# the quality are taken over, thread counts and analysis details are left to the preset.
+_X264_KEEP = {"cabac": "cabac", "ref": "ref", "me": "me", "subme": "subme", "psy": "psy", "psy_rd": "psy-rd",
+              "mixed_ref": "mixed-refs", "me_range": "merange", "chroma_me": "chroma-me", "trellis": "trellis",
+              "8x8dct": "8x8dct", "fast_pskip": "fast-pskip", "bframes": "bframes", "b_pyramid": "b-pyramid",
+              "b_adapt": "b-adapt", "b_bias": "b-bias", "weightb": "weightb", "open_gop": "open-gop",
+              "weightp": "weightp", "keyint": "keyint", "keyint_min": "min-keyint", "scenecut": "scenecut",
+              "intra_refresh": "intra-refresh", "rc_lookahead": "rc-lookahead", "mbtree": "mbtree",
+              "crf": "crf", "bitrate": "bitrate", "qcomp": "qcomp", "qpmin": "qpmin", "qpmax": "qpmax",
+              "qpstep": "qpstep", "ip_ratio": "ipratio", "pb_ratio": "pbratio", "vbv_maxrate": "vbv-maxrate",
+              "vbv_bufsize": "vbv-bufsize", "crf_max": "crf-max", "nal_hrd": "nal-hrd",
+              "constrained_intra": "constrained-intra", "bluray_compat": "bluray-compat", "interlaced": "interlaced"}
+_X264_DIRECT = {"0": "none", "1": "spatial", "2": "temporal", "3": "auto"}
+
+
+def matching_x264_params(sei_options: str) -> str:
+    """``--x264-params`` that reproduce an x264 stream's parameter sets and rate control from the
+    ``options:`` text of its x264 SEI (e.g. ``cabac=1 ref=3 ... rc=crf crf=20.0``); "" when the
+    rate control is not CRF or ABR (then its parameter sets cannot be predicted)."""
+    fields = dict(item.split("=", 1) for item in sei_options.split() if "=" in item)
+    if fields.get("rc") not in ("crf", "abr", "cbr"):
+        return ""
+    out = []
+    for name, value in fields.items():
+        if name == "deblock":
+            on, alpha, beta = (value.split(":") + ["0", "0"])[:3]
+            out.append(f"deblock={alpha},{beta}" if on == "1" else "no-deblock=1")
+        elif name == "direct":
+            out.append(f"direct={_X264_DIRECT.get(value, 'spatial')}")
+        elif name == "aq":
+            mode, _, strength = value.partition(":")
+            out.append(f"aq-mode={mode}" + (f":aq-strength={strength}" if strength else ""))
+        elif name == "cqm" and value != "0":
+            return ""  # custom quantiser matrices are not reproducible from the SEI
+        elif name == "psy_rd":
+            out.append(f"psy-rd={value.replace(':', ',')}")
+        elif name in _X264_KEEP and not (name == "crf_max" and value in ("0", "0.0")):
+            if name == "nal_hrd" and value == "none":
+                continue
+            out.append(f"{_X264_KEEP[name]}={value}")
+    return ":".join(out)
+
+
+def _nal_types(data: bytes, length_size: int) -> list[int]:
+    """NAL unit types of one length-prefixed (avcC) H.264 access unit."""
+    types, i = [], 0
+    while i + length_size < len(data):
+        size = int.from_bytes(data[i:i + length_size], "big")
+        if size <= 0 or i + length_size + size > len(data):
+            break
+        types.append(data[i + length_size] & 0x1F)
+        i += length_size + size
+    return types
+
+
+def conformance(source: Path, info) -> Conformance:
+    """Decide whether ``source`` decodes to the canonical picture and can be stream-copied: H.264
+    in MP4/MOV (avcC), yuv420p limited range, exactly 1080x1920 with square pixels, no rotation,
+    constant 30 frames/s, the first frame and every keyframe an IDR, GOPs of at most
+    :data:`MAX_COPY_GOP_FRAMES`. Reads every packet header (demux, no decoding)."""
+    if info.video_codec != "h264":
+        return Conformance(False, f"codec {info.video_codec}")
+    if (info.width, info.height) != (canonical.WIDTH, canonical.HEIGHT) or info.rotation:
+        return Conformance(False, f"{info.width}x{info.height} rotated {info.rotation}")
+    if info.pix_fmt != canonical.PIX_FMT:
+        return Conformance(False, f"pixel format {info.pix_fmt}")
+    with av.open(str(source)) as container:
+        if not container.format.name.startswith("mov"):
+            return Conformance(False, f"container {container.format.name}")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        extradata = bytes(ctx.extradata or b"")
+        sar = ctx.sample_aspect_ratio
+        if not extradata or extradata[0] != 1:
+            return Conformance(False, "no avcC parameter sets")
+        if sar not in (None, 0) and sar != 1:
+            return Conformance(False, f"sample aspect ratio {sar}")
+        if ctx.color_range == 2:  # full (JPEG) range
+            return Conformance(False, "full-range colour")
+        length_size = (extradata[4] & 0x03) + 1
+        tb = stream.time_base
+        pts: list[int] = []
+        keys: list[int] = []
+        sei = ""
+        for n, packet in enumerate(p for p in container.demux(stream) if p.size):
+            if packet.pts is None:
+                return Conformance(False, "packets without timestamps")
+            pts.append(packet.pts)
+            if n == 0:
+                match = re.search(rb"x264 - core .*?options: ([ -~]+)", bytes(packet))
+                sei = match.group(1).decode("ascii") if match else ""
+            if packet.is_keyframe:
+                if 5 not in _nal_types(bytes(packet), length_size):
+                    return Conformance(False, f"keyframe {n} is not an IDR")
+                keys.append(n)
+    if not keys or keys[0] != 0:
+        return Conformance(False, "does not start on a keyframe")
+    steps = {b - a for a, b in itertools.pairwise(sorted(pts))}
+    if len(steps) != 1 or abs(float(steps.pop() * tb) - 1 / FPS) > 1e-4:
+        return Conformance(False, "not a constant 30 frames/s")
+    gops = [b - a for a, b in zip(keys, [*keys[1:], len(pts)])]
+    if max(gops) > MAX_COPY_GOP_FRAMES:
+        return Conformance(False, f"GOPs of up to {max(gops)} frames")
+    return Conformance(True, x264=matching_x264_params(sei))
+
+
+def segment_start_s(segment: Path) -> float:
+    """The earliest presentation timestamp of a segment's video, in the seconds the muxer was given
+    (:data:`MPEGTS_MUX_DELAY_S` taken off again)."""
+    with av.open(str(segment)) as container:
+        stream = container.streams.video[0]
+        first = min(p.pts for p in container.demux(stream) if p.size and p.pts is not None)
+        return float(first * stream.time_base) - MPEGTS_MUX_DELAY_S
+
+
+def check_decodes(segments: list[Path], frames: int, what: str) -> None:
+    """Join ``segments`` as a variant is joined (MPEG-TS back to back, stream-copied into MP4), then
+    decode the MP4: FFmpeg must print no warning and give ``frames`` frames. Raises
+    :class:`MediaError` naming ``what`` otherwise."""
+    with tempfile.TemporaryDirectory(prefix="join-check-") as folder:
+        joined = Path(folder) / "joined.mp4"
+        run_ffmpeg(["-i", fb.concat_url(segments), "-map", "0:v:0", "-c", "copy", "-f", "mp4", str(joined)],
+                   f"joining {what}")
+        res = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "warning", "-i", str(joined),
+                              "-map", "0:v:0", "-progress", "pipe:1", "-nostats", "-f", "null", "-"],
+                             check=False, capture_output=True, text=True)
+    counts = [line.partition("=")[2] for line in res.stdout.splitlines() if line.startswith("frame=")]
+    decoded = int(counts[-1]) if counts and counts[-1].isdigit() else -1
+    if res.returncode != 0 or res.stderr.strip() or decoded != frames:
+        raise MediaError(f"{what}: {decoded}/{frames} frames decode cleanly ({res.stderr.strip()[-300:]})")
+
+
+def _build_copy(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
+                verdict: Conformance, progress: Progress | None) -> None:
+    """Cut a conforming source at its keyframes by stream copy; every check failing raises."""
+    if progress:
+        progress(5.0, f"cutting {source.name} at its keyframes (stream copy)")
+    run_ffmpeg(fb.copy_segments_args(source, tmp / "seg_%05d.ts"), f"cutting {source.name}")
+    segments = sorted(p.name for p in tmp.glob("seg_*.ts"))
+    counts = [count_frames(tmp / name) for name in segments]
+    expected = max(1, round(info.duration_s * FPS))
+    if not segments or abs(sum(counts) - expected) > 1 or max(counts) > MAX_COPY_GOP_FRAMES:
+        raise MediaError(f"stream copy of {source.name} gave segments of {counts} frames")
+    starts = [segment_start_s(tmp / name) for name in segments]
+    spacing = [round((b - a) * FPS) for a, b in itertools.pairwise(starts)]
+    if spacing != counts[:-1] or starts[0] < 0:
+        raise MediaError(f"stream copy of {source.name}: segment timestamps {starts} do not follow")
+    if progress:
+        progress(50.0, f"checking the cut of {source.name}")
+    for part in (segments[:2], segments[-1:]):  # first join and the end (the full proof is in the tests)
+        check_decodes([tmp / n for n in part], sum(counts[segments.index(n)] for n in part),
+                      f"stream copy of {source.name}")
+    _finish(source, info, fit, codec, key, tmp, segments, counts,
+            {"copied": True, "segment_starts": starts, "x264": verdict.x264}, progress)

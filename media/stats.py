@@ -1,11 +1,13 @@
 """The dashboard's numbers: catalog counts, storage used per kind, active and recent jobs, spend.
 
-Every number comes from the catalog rows and the files on disk (``os.stat`` of each stored file), so
-it is right even when a row and its file disagree (a missing file counts 0 bytes).
+Every number comes from the catalog rows: counts, and the file sizes recorded at import or render
+(:func:`storage_by_kind`); only the media folder's total is measured on disk, at most every few
+minutes (issue 15: a 10,000-item library opens the Dashboard instantly).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -119,22 +121,58 @@ def _stored_paths(table: type, columns: Iterable[str], where: Any = None) -> lis
         return paths
 
 
-def storage_by_kind() -> dict[str, int]:
-    """Bytes on disk per kind, from the files the catalog rows point at (each file counted once).
+def _not_a_diagram():
+    """Library images that are not a character diagram's (those count under characters)."""
+    return col(Image.character_diagram_id).is_(None)
 
-    Also ``other`` (files in the media folder no row points at: caches, batch zips, work in
-    progress, exports) and ``total`` (the whole media folder).
+
+# kind -> (table, row filter or None) summed from the sizes the catalog recorded for the rows' files
+_CATALOG_SIZED: dict[str, tuple[type, Any]] = {"videos": (Video, _in_library), "variants": (Video, _batch_variant),
+                                               "audios": (AudioFile, None), "images": (Image, _not_a_diagram)}
+_ON_DISK = ("characters", "models")  # few rows: their files are measured on disk
+FOLDER_WALK_TTL_S = 300.0  # the whole-folder total is measured at most this often (seconds)
+_walk_cache: dict[str, tuple[float, int]] = {}
+
+
+def media_folder_bytes(max_age_s: float = FOLDER_WALK_TTL_S) -> int:
+    """Bytes of every file in the media folder, measured by a walk at most every ``max_age_s``
+    seconds (a library of 10,000 files is not walked on every Dashboard open, issue 15)."""
+    root = store.media_root()
+    now = time.monotonic()
+    cached = _walk_cache.get(str(root))
+    if cached is not None and now - cached[0] < max_age_s:
+        return cached[1]
+    total = store_dir_size(root)
+    _walk_cache[str(root)] = (now, total)
+    return total
+
+
+def storage_by_kind(max_age_s: float = FOLDER_WALK_TTL_S) -> dict[str, int]:
+    """Bytes per kind. Videos (those the Library lists), variants (batch variants not kept), audio and
+    images: the sizes the catalog recorded for their files at import or render (one SQL sum each, no
+    file is opened). Characters (diagrams) and models (few rows): their files on disk, each counted once
+    and not again when it is also a library item; a diagram's library image counts under characters.
+
+    Also ``total`` (the whole media folder, see :func:`media_folder_bytes`) and ``other`` (what no
+    row counts: thumbnails of library items, caches, batch ZIPs, work in progress, exports).
     """
-    seen: set[str] = set()
     sizes: dict[str, int] = {}
-    for kind, (table, columns, where) in _KINDS.items():
+    counted: set[str] = set()
+    with session_scope() as session:
+        for kind, (table, where) in _CATALOG_SIZED.items():
+            query = select(func.coalesce(func.sum(table.size_bytes), 0))
+            sizes[kind] = int(session.exec(query.where(where()) if where else query).one())
+            files = select(table.file).where(table.size_bytes > 0)
+            counted.update(session.exec(files.where(where()) if where else files))
+    for kind in _ON_DISK:
+        table, columns, where = _KINDS[kind]
         total = 0
         for rel in _stored_paths(table, columns, where):
-            if rel not in seen:
-                seen.add(rel)
+            if rel not in counted:
+                counted.add(rel)
                 total += _file_size(rel)
         sizes[kind] = total
-    whole = store_dir_size(store.media_root())
+    whole = media_folder_bytes(max_age_s)
     sizes["other"] = max(0, whole - sum(sizes.values()))
     sizes["total"] = whole
     return sizes

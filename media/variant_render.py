@@ -8,6 +8,8 @@ Paths (``RenderResult.render_path``):
   joined as MPEG-TS and remuxed with the separately encoded audio into a faststart MP4.
 - ``full``: hook duration 0 (the whole video): one encode of the normalised copy with the overlay.
 - ``copy``: no hook (or a hook starting after the end): pure stream copy plus the audio.
+- ``single``: the only variant of a source in its batch, with no normalised copy cached and a source
+  that is not stream-copyable: decode, fit, overlay and encode in one pass (:func:`one_pass_better`).
 :func:`render_naive` is the original design's baseline (one full re-encode with ``drawtext``).
 """
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -31,11 +32,11 @@ from media import canonical
 from media import ffmpeg_builder as fb
 from media.audio_mix import Voice, build_audio
 from media.audio_track import AudioMode, PendingAudio, check_track, start_variant_audio
-from media.canonical import FPS, GOP_S
+from media.canonical import FPS
 from media.captions import CaptionLook, band_size, build_track, place_band
 from media.ffmpeg_builder import FitMode
 from media.ffmpeg_run import run_ffmpeg
-from media.normalize import NormalizedVideo, key_lock, normalize_video, parameter_sets
+from media.normalize import NormalizedVideo, check_decodes, key_lock, normalize_video, parameter_sets
 from media.probe import MediaError, probe
 from media.settings import get_settings
 from media.text_render import (
@@ -50,7 +51,7 @@ from media.text_render import (
 from media.variant_options import VariantOptions
 
 Progress = Callable[[float, str], None]
-RenderPath = Literal["fast", "full", "copy", "captioned"]
+RenderPath = Literal["fast", "full", "copy", "captioned", "single"]
 HOOK_RENDER_VERSION = "h2"  # bump when text rendering changes: cached hook segments are keyed on it
 
 __all__ = ["AudioMode", "FitMode", "HookPosition", "NormalizedVideo", "RenderResult", "TextStyle",
@@ -67,6 +68,8 @@ class RenderResult:
     duration_s: float
     wall_s: float
     reencoded_s: float
+    frames: int = 0
+    thumb_segment: Path | None = None  # a segment of this output (cached), its first frame = thumbnail
 
 
 @dataclass(frozen=True)
@@ -80,15 +83,17 @@ class HookWindow:
 
 
 def hook_window(start_s: float, duration_s: float, norm: NormalizedVideo) -> HookWindow | None:
-    """GOP-aligned window of a hook shown from ``start_s`` for ``duration_s`` (clipped to the
-    video); None when it starts at or after the end (nothing to show)."""
+    """Segment-aligned window of a hook shown from ``start_s`` for ``duration_s`` (clipped to the
+    video); None when it starts at or after the end (nothing to show). Segments are GOPs: 1 s each in
+    a transcoded copy, the source's own GOPs in a stream-copied one."""
     total = norm.duration_s
     end = min(total, start_s + duration_s)
     if start_s >= total - 1e-9 or end <= start_s:
         return None
-    first = math.floor(start_s / GOP_S + 1e-9)
-    last = min(len(norm.segments), math.ceil(end / GOP_S - 1e-9))
-    offset = first * GOP_S
+    starts = [norm.start_s(i) for i in range(len(norm.segments))]
+    first = max(i for i, t in enumerate(starts) if t <= start_s + 1e-9)
+    last = next((i for i, t in enumerate(starts) if t >= end - 1e-9), len(starts))
+    offset = starts[first]
     return HookWindow(first, max(last, first + 1), start_s - offset, end - offset)
 
 
@@ -131,15 +136,16 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
         os.close(fd)
         tmp = Path(name)
         try:
-            for codec in _window_codecs():
+            for codec, joins in _window_plan(norm, segments, win):
                 args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
-                                            fb.TS_OFFSET_S + win.first_gop * GOP_S, codec, tmp)
+                                            norm.ts_offset_s(win.first_gop), codec, tmp)
                 run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
-                if parameter_sets(tmp) == parameter_sets(segments[0]):
+                if joins(tmp):
                     break
-                _MISMATCHED.add(codec.key)  # this preset's headers differ: use the canonical one
+                if not norm.copied:
+                    _MISMATCHED.add(codec.key)  # this preset's headers differ: use the canonical one
             else:
-                raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} has other SPS/PPS")
+                raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} cannot be joined")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -160,6 +166,52 @@ def _window_codecs() -> list[canonical.VideoCodec]:
     return [exact] if fast == exact or fast.key in _MISMATCHED else [fast, exact]
 
 
+IN_BAND_SPS_ID = 7  # SPS/PPS id of a window that carries its own parameter sets in a copied source
+
+
+def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
+    """``(codec, joins(encoded) -> bool)`` to try in order for a hook window.
+
+    Transcoded copy: the codecs of :func:`_window_codecs`; a window joins when its SPS/PPS equal the
+    copy's. Stream-copied source (issue 15): first the source's own x264 options (identical
+    SPS/PPS), then the canonical codec under SPS/PPS id :data:`IN_BAND_SPS_ID`, its parameter sets
+    in-band at the window's IDR so decoders switch cleanly and back at the next copied IDR; either
+    joins only when the window decodes with FFmpeg silent between its copied neighbours."""
+    if not norm.copied:
+        want = parameter_sets(segments[0])
+        return [(codec, lambda enc: parameter_sets(enc) == want) for codec in _window_codecs()]
+    window = canonical.hook_window_codec()
+    before = list(norm.segments[max(0, win.first_gop - 1):win.first_gop])
+    after = list(norm.segments[win.end_gop:win.end_gop + 1])
+    frames = sum(norm.segment_frames[max(0, win.first_gop - 1):win.end_gop + 1])
+
+    def decodes(codec: canonical.VideoCodec):
+        """The first window of this codec in this copy is decoded between its neighbours; later ones
+        join the same way (same parameter sets, same IDR cut points), so one proof per copy is kept."""
+        proof = norm.folder / f"joins-{codec.key}.ok"
+
+        def check(enc: Path) -> bool:
+            if proof.is_file():
+                return True
+            try:
+                check_decodes([*before, enc, *after], frames, f"hook window of {norm.source_name}")
+            except MediaError:
+                return False
+            proof.write_text("decoded cleanly between its stream-copied neighbours\n")
+            return True
+        return check
+
+    in_band = canonical.VideoCodec(window.crf, window.preset,
+                                   f"{canonical.x264_params()}:crf={window.crf}:sps-id={IN_BAND_SPS_ID}")
+    plan = [(in_band, decodes(in_band))]
+    if norm.x264:  # the source's own settings: same SPS/PPS, but slower to encode than the canonical ones
+        want = parameter_sets(segments[0])
+        matched = canonical.VideoCodec(window.crf, window.preset, norm.x264)
+        matched_decodes = decodes(matched)
+        plan.append((matched, lambda enc: parameter_sets(enc) == want and matched_decodes(enc)))
+    return plan
+
+
 def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audio: Path, work: Path,
                  out: Path, progress: Progress | None) -> None:
     """One encode of the whole normalised copy with the hook (whole video when its duration is 0)."""
@@ -174,10 +226,64 @@ def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audi
     run_ffmpeg(args, "rendering the variant", norm.duration_s, _fraction(progress, "rendering"))
 
 
+def one_pass_better(source: Path, fit: str, audio_mode: str, cache_root: Path) -> bool:
+    """Whether the only variant of ``source`` in a batch is cheaper rendered in one pass than by
+    normalising first: no normalised copy is cached, the source is not stream-copyable (a copy
+    costs almost nothing) and its audio is replaced (keep and mix use the copy's synced audio).
+    Raises MediaError for an unusable source."""
+    from media.normalize import cache_key, conformance, load_normalized
+
+    source = Path(source)
+    if audio_mode != "replace":
+        return False
+    folder = Path(cache_root) / "normalized" / cache_key(source, fit, canonical.current_codec())
+    if load_normalized(folder) is not None:
+        return False
+    return not conformance(source, probe(source)).ok
+
+
+def _render_one_pass(source: Path, audio: Path | None, text: str, options: VariantOptions, out_path: Path,
+                     cache_root: Path, progress: Progress | None, t0: float,
+                     scratch: Path | None = None) -> RenderResult:
+    info = probe(source)
+    if not info.has_video:
+        raise MediaError(f"no video stream in {source.name}")
+    frames = max(1, round(info.duration_s * FPS))
+    duration = frames / FPS
+    work = Path(tempfile.mkdtemp(prefix="variant-", dir=scratch or _tmp_root(cache_root)))
+    fd, name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part.mp4", dir=out_path.parent)
+    os.close(fd)
+    tmp_out = Path(name)
+    try:
+        png, x, y, window = None, 0, 0, None
+        if text:
+            hook = render_hook(text, options.style, options.hook_position)
+            png, x, y = work / "hook.png", hook.x, hook.y
+            hook.image.save(png)
+            if options.hook_duration_s > 0:
+                window = (options.hook_start_s, options.hook_start_s + options.hook_duration_s)
+        # the replaced track through the same audio path as every variant (loop, fade, loudness)
+        timeline = NormalizedVideo(key=f"single-{frames}", folder=work, segments=(), segment_frames=(frames,),
+                                   fit=options.fit, audio=None, source_name=source.name)
+        track = _start_audio(timeline, Path(audio), options, cache_root, None).finish()
+        run_ffmpeg(fb.one_pass_args(source, png, x, y, window, track, options.fit, frames,
+                                    canonical.current_codec(), tmp_out),
+                   "rendering the variant in one pass", duration, _fraction(progress, "rendering"))
+        os.replace(tmp_out, out_path)
+    finally:
+        tmp_out.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    if progress:
+        progress(100.0, "done")
+    return RenderResult(path=out_path, render_path="single", duration_s=duration,
+                        wall_s=time.perf_counter() - t0, reencoded_s=duration, frames=frames)
+
+
 def render_variant(source: Path, audio: Path | None, hook_text: str | None, options: VariantOptions,
                    out_path: Path, cache_root: Path, progress: Progress | None = None, *,
                    words: list[dict] | None = None, voice: Voice | None = None,
-                   shared_cache: Path | None = None, scratch: Path | None = None) -> RenderResult:
+                   shared_cache: Path | None = None, one_pass: bool = False,
+                   scratch: Path | None = None) -> RenderResult:
     """Render one variant of ``source`` into ``out_path`` (MP4, canonical format), atomically.
 
     ``audio``: the chosen track (None: keep the original, or silence); ``hook_text`` None/blank = no
@@ -185,8 +291,10 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     ``options.caption_style`` (None or empty: no captions); ``voice``: a voice-over mixed over the audio,
     the bed ducked by ``options.duck_db``; the audio is normalised to ``options.loudness_lufs`` unless
     that is None or ``NOVAI_LOUDNESS_NORMALIZE`` is false. ``shared_cache``: where caption tracks are
-    cached (default ``cache_root``). ``scratch``: folder for work files (a farm worker's local disk;
-    default ``<cache_root>/tmp``). ``progress(percent 0-100, message)`` may raise to cancel: the
+    cached (default ``cache_root``). ``one_pass``: the planner found this the source's only variant:
+    render it in one pass when :func:`one_pass_better` says so (a replaced track, no captions, no
+    voice). ``scratch``: folder for work files (a farm worker's local disk; default
+    ``<cache_root>/tmp``). ``progress(percent 0-100, message)`` may raise to cancel: the
     exception propagates and ``out_path`` is not created. Raises TypeError (options not a
     VariantOptions), ValueError, MediaError (unusable media, FFmpeg failure; names the file or step).
     """
@@ -196,6 +304,11 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
     out_path = Path(out_path)
     if audio is not None:
         check_track(Path(audio))
+    if (one_pass and audio is not None and not words and voice is None
+            and one_pass_better(Path(source), options.fit, options.audio_mode, cache_root)):
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        return _render_one_pass(Path(source), audio, (hook_text or "").strip(), options, out_path, cache_root,
+                                progress, t0, scratch)
     norm = normalize_video(Path(source), options.fit, cache_root, _stage(progress, 0, 40))
     text = (hook_text or "").strip()
     win = hook_window(options.hook_start_s, options.hook_duration_s, norm) if text else None
@@ -233,7 +346,9 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
             audio_path = pending.finish()
             if progress:
                 progress(92.0, "joining")
-            run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out), "joining the variant")
+            in_band = norm.copied and mode == "fast" and parameter_sets(segments[win.first_gop]) != \
+                parameter_sets(norm.segments[0])  # a window with its own SPS/PPS: mux as avc3
+            run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out, in_band), "joining the variant")
         os.replace(tmp_out, out_path)
     except BaseException:
         if pending is not None:
@@ -244,8 +359,40 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
         shutil.rmtree(work, ignore_errors=True)
     if progress:
         progress(100.0, "done")
+    if mode == "fast":
+        thumb = segments[win.first_gop]  # the hook window: the thumbnail shows the hook
+    else:
+        thumb = norm.segments[min(len(norm.segments) - 1, hook_window(norm.duration_s * 0.1, 1, norm).first_gop)]
     return RenderResult(path=out_path, render_path=mode, duration_s=norm.duration_s,
-                        wall_s=time.perf_counter() - t0, reencoded_s=reencoded)
+                        wall_s=time.perf_counter() - t0, reencoded_s=reencoded, frames=norm.frames,
+                        thumb_segment=thumb)
+
+
+def variant_facts(result: RenderResult):
+    """What the renderer knows about a variant it wrote (canonical format, its frame count and
+    duration), as the :class:`media.probe.MediaInfo` the catalog stores: no re-reading of the file."""
+    from media.probe import MediaInfo
+
+    return MediaInfo(path=result.path, format_name="mov,mp4,m4a,3gp,3g2,mj2", duration_s=result.duration_s,
+                     size_bytes=result.path.stat().st_size, has_video=True, width=canonical.WIDTH,
+                     height=canonical.HEIGHT, fps=float(FPS), frame_count=result.frames, video_codec="h264",
+                     pix_fmt=canonical.PIX_FMT, has_audio=True, audio_codec="aac",
+                     sample_rate=canonical.AUDIO_RATE, channels=canonical.AUDIO_CHANNELS,
+                     audio_duration_s=result.duration_s)
+
+
+def variant_thumbnail(result: RenderResult, dest: Path) -> Path:
+    """The variant's thumbnail from the first frame (an IDR) of a segment it was joined from: the
+    hook window when there is one. Decodes that one frame, not the finished MP4."""
+    from media.thumbnails import save_thumbnail, video_frame
+
+    source = result.thumb_segment if result.thumb_segment and result.thumb_segment.is_file() else result.path
+    return save_thumbnail(video_frame(source, 0.0), dest)
+
+
+def catalog_facts(result: RenderResult, thumb: Path):
+    """(facts, thumbnail path) for cataloguing a finished variant (see :func:`variant_facts`)."""
+    return variant_facts(result), variant_thumbnail(result, thumb)
 
 
 class _ThreadedAudio:

@@ -12,6 +12,7 @@ from media import collections as colls
 from media import hooks as hook_store
 from media import library, validate
 from media.db import session_scope
+from media.errors import StudioError
 from media.models import LoraModel
 from studio.common import api, file_name, file_path, fmt_bytes, fmt_seconds, notice
 
@@ -67,7 +68,7 @@ def _collection_choices(kind: str) -> list[tuple[str, str]]:
 
 def _gallery_items(kind: str, collection: str | None) -> list[tuple[str, str]]:
     items = []
-    for row in library.list_items(kind, collection or ""):
+    for row in library.list_items(kind, collection or "", limit=library.PAGE_SIZE):  # newest page (issue 15)
         data = library.item_dict(kind, row)
         if kind == "video":
             caption = f"{row.name} · {fmt_seconds(row.duration_s)} · {row.width}x{row.height}"
@@ -80,7 +81,7 @@ def _gallery_items(kind: str, collection: str | None) -> list[tuple[str, str]]:
 def _table(kind: str, collection: str | None) -> list[list[Any]]:
     names = {c.id: c.name for c in colls.list_collections(kind)}
     rows = []
-    for row in library.list_items(kind, collection or ""):
+    for row in library.list_items(kind, collection or "", limit=library.PAGE_SIZE):
         base = [row.id, row.name, names.get(row.collection_id, "")]
         if kind == "video":
             base += [fmt_seconds(row.duration_s), f"{row.width}x{row.height}", f"{row.fps:.2f}",
@@ -130,7 +131,7 @@ def _select_row(kind: str, evt: gr.SelectData, table):
 
 
 def _select_gallery(kind: str, collection: str | None, evt: gr.SelectData):
-    rows = library.list_items(kind, collection or "")
+    rows = library.list_items(kind, collection or "", limit=library.PAGE_SIZE)  # the gallery's page
     if evt.index is None or evt.index >= len(rows):
         return None, gr.update(), ""
     row = rows[evt.index]
@@ -142,7 +143,7 @@ def _act(action, kind: str, item_id: str | None, *args):
         return notice("select an item first", False)
     try:
         action(kind, item_id, *args)
-    except (library.LibraryError, colls.CollectionError) as exc:
+    except StudioError as exc:
         return notice(str(exc), False)
     return notice("done")
 
@@ -227,7 +228,8 @@ _LOADERS: list = []
 
 
 def _hooks_table(category: str | None) -> list[list[str]]:
-    return [[h.id, h.text, h.category] for h in hook_store.list_hooks(category or None)]
+    """The first :data:`library.PAGE_SIZE` hooks (of ``category``), column-only (issue 15)."""
+    return [list(row) for row in library.hook_page(category=category or "")[0]]
 
 
 def _category_choices() -> list[tuple[str, str]]:
@@ -242,7 +244,7 @@ def _add_hooks_ui(text: str, category: str | None, hook_file, current: str | Non
         if hook_file is not None:
             pairs = hook_store.parse_hook_file(file_path(hook_file))
             added += hook_store.add_hook_pairs([(t, c or category or "") for t, c in pairs])
-    except (hook_store.HookError, library.LibraryError) as exc:
+    except StudioError as exc:
         return notice(str(exc), False), _hooks_table(current), gr.update(choices=_category_choices())
     message = notice(f"added {len(added)} hook(s)") if added else notice("type hooks or choose a file", False)
     return message, _hooks_table(current), gr.update(choices=_category_choices())

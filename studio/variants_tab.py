@@ -116,17 +116,26 @@ def batch_zip(batch_id: str) -> gr.FileData:
 
 # ---- UI helpers ---------------------------------------------------------------------------------------
 
-def _choices(kind: str) -> list[tuple[str, str]]:
-    rows = library.list_items(kind)
+def _choices(kind: str, text: str = "", keep: list[str] | None = None) -> list[tuple[str, str]]:
+    """A page of picker choices (newest first; ``text`` searches names) plus the ``keep`` ids (the
+    current selection), from column-only queries (issue 15: 2,000 videos stay instant)."""
+    rows, _ = library.choice_page(kind, text)
+    if keep:
+        rows = library.choice_page(kind, ids=keep)[0] + rows
     if kind == "video":
-        return [(f"{r.name} ({fmt_seconds(r.duration_s)}, {r.width}x{r.height}) · {short_id(r.id)}", r.id)
-                for r in rows]
-    return [(f"{r.name} ({fmt_seconds(r.duration_s)}) · {short_id(r.id)}", r.id) for r in rows]
+        labels = [(f"{r.name} ({fmt_seconds(r.duration_s)}, {r.width}x{r.height}) · {short_id(r.id)}", r.id)
+                  for r in rows]
+    else:
+        labels = [(f"{r.name} ({fmt_seconds(r.duration_s)}) · {short_id(r.id)}", r.id) for r in rows]
+    return [(label, i) for i, label in {i: label for label, i in labels}.items()]  # no repeats
 
 
-def _hook_choices() -> list[tuple[str, str]]:
-    return [((h.text if len(h.text) <= 70 else h.text[:69] + "…") + (f"  [{h.category}]" if h.category else ""),
-             h.id) for h in hook_store.list_hooks()]
+def _hook_choices(text: str = "", keep: list[str] | None = None) -> list[tuple[str, str]]:
+    """A page of hook choices (``text`` searches them) plus the ``keep`` ids, column-only."""
+    rows = (library.hook_page(ids=keep)[0] if keep else []) + library.hook_page(text)[0]
+    labels = {h_id: (h_text if len(h_text) <= 70 else h_text[:69] + "…") + (f"  [{cat}]" if cat else "")
+              for h_id, h_text, cat in rows}
+    return [(label, h_id) for h_id, label in labels.items()]
 
 
 def resolve_selection(kind: str, collection_ids: list[str] | None, item_ids: list[str] | None) -> list[str]:
@@ -297,10 +306,21 @@ def _poll(batch_id: str | None, shown: str | None = None):
     signature = batch_id + ":" + ",".join(r["variant_id"] for r in done)
     if signature == shown:
         return bar, info, rows, gr.update(), gr.update(), gr.update(), shown, gr.update()
-    gallery = [(r["file_path"], f"#{r['index']} {r['file_name']}") for r in done]
+    gallery = [(r["thumbnail_path"] or r["file_path"], f"#{r['index']} {r['file_name']}") for r in done]
     keep = gr.update(choices=[(f"#{r['index']} {r['file_name']}", r["variant_id"]) for r in done])
     picker = gr.update(choices=_batch_choices())  # its labels carry each batch's status
     return bar, info, rows, gallery, [r["file_path"] for r in done] or None, keep, signature, picker
+
+
+def _play(evt: gr.SelectData, batch_id: str | None):
+    """The finished variant whose gallery tile was clicked (tiles are its 9:16 thumbnails, in order)."""
+    done = [r for r in batches.batch_results(batch_id) if r["file_path"]] if batch_id else []
+    return done[evt.index]["file_path"] if 0 <= evt.index < len(done) else None
+
+
+# Results tiles in 9:16 (Gradio's are square) showing the whole frame: the hook's first line stays in view.
+RESULTS_CSS = ("<style>#variants-results .thumbnail-item{aspect-ratio:9/16;height:auto}"
+               "#variants-results .thumbnail-item img{object-fit:contain}</style>")
 
 
 def _make_zip(batch_id: str | None):
@@ -345,6 +365,7 @@ def build() -> None:
             gr.Markdown("### Videos")
             v_colls = gr.Dropdown(label="Collections", multiselect=True, choices=[])
             v_ids = gr.Dropdown(label="…and/or single videos", multiselect=True, choices=[])
+            v_find = gr.Textbox(label="Find videos by name", placeholder=f"the {library.PAGE_SIZE} newest are listed")
         with gr.Column():
             gr.Markdown("### Audio (optional)")
             a_colls = gr.Dropdown(label="Collections", multiselect=True, choices=[])
@@ -353,6 +374,7 @@ def build() -> None:
             gr.Markdown("### Hooks (optional)")
             h_cats = gr.Dropdown(label="Categories", multiselect=True, choices=[])
             h_ids = gr.Dropdown(label="…and/or single hooks", multiselect=True, choices=[])
+            h_find = gr.Textbox(label="Find hooks by text", placeholder=f"the first {library.PAGE_SIZE} are listed")
     with gr.Row():
         per_video = gr.Slider(1, 50, value=2, step=1, label="Variants per video")
         assignment = gr.Radio(list(ASSIGNMENTS), value="round_robin", label="Assignment")
@@ -415,9 +437,14 @@ def build() -> None:
     batch_id = gr.State(None)
     bar = gr.HTML()
     info = gr.Markdown()
-    gallery = gr.Gallery(label="Results", columns=4, height=520, object_fit="contain")
-    table = gr.Dataframe(headers=RESULT_HEADERS,
-                         interactive=False, wrap=True, max_height=300)
+    gr.HTML(RESULTS_CSS)
+    with gr.Row():
+        gallery = gr.Gallery(label="Results (click one to play it)", columns=6, height=560, object_fit="contain",
+                             fit_columns=False, allow_preview=False, elem_id="variants-results", scale=3)
+        player = gr.Video(label="Selected variant", interactive=False, height=560, elem_id="variants-player",
+                          scale=1)
+    table = gr.Dataframe(headers=RESULT_HEADERS, interactive=False, wrap=True, max_height=300,
+                         column_widths=["12%", "26%", "4%", "28%", "10%", "10%", "10%"])
     with gr.Row():
         downloads = gr.File(label="Download variants", file_count="multiple", interactive=False)
         with gr.Column():
@@ -438,6 +465,10 @@ def build() -> None:
         comp.change(_plan_text, [*plan_inputs, audio_mode, lipsync_pick], plan, api_visibility="private")
     choice_outputs = [v_colls, v_ids, a_colls, a_ids, h_cats, h_ids, batch_pick]
     reload_btn.click(_reload_choices, None, choice_outputs, api_visibility="private")
+    v_find.change(lambda text, keep: gr.update(choices=_choices("video", text or "", keep)), [v_find, v_ids],
+                  v_ids, api_visibility="private", trigger_mode="always_last")
+    h_find.change(lambda text, keep: gr.update(choices=_hook_choices(text or "", keep)), [h_find, h_ids],
+                  h_ids, api_visibility="private", trigger_mode="always_last")
     gr.context.Context.root_block.load(_reload_choices, None, choice_outputs, api_visibility="private")
     t_btn.click(_transcribe_ui, t_media, [t_table, t_files, t_msg], api_visibility="private")
     t_save.click(_save_transcript, [t_media, t_table], [t_table, t_files, t_msg], api_visibility="private")
@@ -451,6 +482,7 @@ def build() -> None:
     poll_outputs = [bar, info, table, gallery, downloads, keep_pick, shown, batch_pick]
     batch_id.change(_poll, batch_id, poll_outputs, api_visibility="private")
     gr.Timer(2.0).tick(_poll, [batch_id, shown], poll_outputs, api_visibility="private")
+    gallery.select(_play, batch_id, player, api_visibility="private")
     cancel_btn.click(_cancel, batch_id, start_msg, api_visibility="private")
     zip_btn.click(_make_zip, batch_id, [zip_file, zip_msg], api_visibility="private")
     keep_btn.click(_keep, keep_pick, keep_msg, api_visibility="private")

@@ -25,22 +25,24 @@ def _stored(folder: str, name: str, size: int) -> str:
 
 def test_counts_storage_jobs_and_spend(fresh_data_dir):
     with session_scope() as s:
-        s.add(Video(name="a", file=_stored("videos", "a.mp4", 1000), thumbnail=_stored("thumbnails", "a.jpg", 10)))
+        s.add(Video(name="a", file=_stored("videos", "a.mp4", 1000), thumbnail=_stored("thumbnails", "a.jpg", 10),
+                    size_bytes=1000))  # sizes as import and the renderer record them
         batch = VariantBatch(total=2)
         s.add(batch)
-        s.add(Video(name="b", type="variant", batch_id=batch.id, file=_stored("variants", "b.mp4", 2000)))
+        s.add(Video(name="b", type="variant", batch_id=batch.id, file=_stored("variants", "b.mp4", 2000),
+                    size_bytes=2000))
         s.add(Video(name="kept", type="variant", batch_id=batch.id, kept=True,
-                    file=_stored("videos", "kept.mp4", 400)))
+                    file=_stored("videos", "kept.mp4", 400), size_bytes=400))
         s.add(Video(name="gone", file="videos/missing.mp4"))  # row without file: 0 bytes
-        s.add(AudioFile(name="song", file=_stored("audio", "song.m4a", 300)))
+        s.add(AudioFile(name="song", file=_stored("audio", "song.m4a", 300), size_bytes=300))
         s.add(Hook(text="wait for it"))
         s.add(Hook(text="POV: you"))
         s.add(Hook(text="3 tips"))
-        s.add(Image(name="face", file=_stored("images", "face.png", 50)))
+        s.add(Image(name="face", file=_stored("images", "face.png", 50), size_bytes=50))
         diagram = CharacterDiagram(name="ana", file=_stored("images", "ana.png", 70),
                                    thumbnail=_stored("thumbnails", "d.jpg", 5))
         # a diagram's file is also a library image's: it counts once, under characters
-        s.add(Image(name="ana", file=diagram.file, character_diagram_id=diagram.id))
+        s.add(Image(name="ana", file=diagram.file, character_diagram_id=diagram.id, size_bytes=70))
         s.add(diagram)
         s.add(LoraModel(name="ana", weights_file=_stored("models", "ana.safetensors", 4000),
                         high_noise_file=_stored("models", "ana_high.safetensors", 4000)))
@@ -64,14 +66,14 @@ def test_counts_storage_jobs_and_spend(fresh_data_dir):
                                 "models": 1, "characters": 1}
     assert result["videos_by_type"] == {"source": 2, "variant": 1}  # the library's: sums to "videos"
     sizes = result["storage_bytes"]
-    assert sizes["videos"] == 1010 + 400
+    assert sizes["videos"] == 1000 + 400  # catalog sizes of the files (thumbnails are "other")
     assert sizes["variants"] == 2000
     assert sizes["audios"] == 300
     assert sizes["images"] == 50
     assert sizes["models"] == 8000
     assert sizes["characters"] == 75
-    assert sizes["other"] == 700
-    assert sizes["total"] == 1410 + 2000 + 300 + 50 + 8000 + 75 + 700
+    assert sizes["other"] == 700 + 10  # the ZIP and the video's thumbnail
+    assert sizes["total"] == 1400 + 2000 + 300 + 50 + 8000 + 75 + 710
     assert [(j["id"], j["progress"], j["message"]) for j in result["active_jobs"]] == [
         (running.id, 42, "training step 42/100")]
     recent = {j["id"]: j for j in result["recent_jobs"]}

@@ -1,0 +1,143 @@
+"""Benchmark of the library at scale (issue 15): 10,000 hooks, 2,000 videos, 200 audio tracks.
+
+Run by hand:  PYTHONPATH=. python bench/library_scale.py [--hooks 10000 --videos 2000 --repeats 5] [--browser]
+
+Builds the catalog (rows with small real files: every video row points at a 1 KiB file, so the
+Dashboard's storage figures have something to add up), builds the app and times, on the server,
+every event that runs when the page opens (Gradio ``load`` events, each called as Gradio calls it:
+the function with its inputs' defaults), p50 and p95 over ``--repeats`` page opens, and their sum.
+With ``--browser`` (Playwright + /usr/bin/chromium) it also serves the app and measures, in a real
+page, the seconds until the page is shown (its Variants tab clicked) and until the Variants tab's video
+and hook pickers show their first choice (from ``goto``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def build_catalog(hooks: int, videos: int, audios: int) -> None:
+    """Insert the rows in bulk (one transaction), 20 hook categories and 20 collections per kind."""
+    from media import store
+    from media.db import session_scope
+    from media.models import AudioFile, Collection, Hook, Video
+
+    folder = store.media_root() / "videos"
+    folder.mkdir(parents=True, exist_ok=True)
+    with session_scope() as session:
+        vcolls = [Collection(name=f"Video collection {i}", type="video") for i in range(20)]
+        acolls = [Collection(name=f"Audio collection {i}", type="audio") for i in range(20)]
+        session.add_all([*vcolls, *acolls])
+        session.flush()
+        rows = []
+        for i in range(videos):
+            rel = f"videos/clip_{i:05d}.mp4"
+            (store.media_root() / rel).write_bytes(b"\0" * 1024)
+            rows.append(Video(name=f"clip {i:05d} take {i % 7}.mp4", file=rel, size_bytes=1024, duration_s=12.0,
+                              width=1080, height=1920, fps=30.0, collection_id=vcolls[i % 20].id))
+        rows += [AudioFile(name=f"track {i:04d}.mp3", file=f"audio/track_{i:04d}.mp3", duration_s=30.0,
+                           collection_id=acolls[i % 20].id) for i in range(audios)]
+        rows += [Hook(text=f"Hook {i:05d}: you won't believe what happens at second {i % 60}",
+                      category=f"category {i % 20}") for i in range(hooks)]
+        session.add_all(rows)
+
+
+def load_events(demo) -> list[tuple[str, object, list]]:
+    """(name, function, input components) of every event triggered when the page opens."""
+    events = []
+    for block_fn in demo.fns.values():
+        if any(trigger == "load" for _, trigger in block_fn.targets) and block_fn.fn is not None:
+            name = getattr(block_fn.fn, "__qualname__", str(block_fn.fn))
+            events.append((f"{len(events) + 1:02d} {name}", block_fn.fn, block_fn.inputs))
+    return events
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def server_timings(repeats: int) -> None:
+    from studio.app import build_app
+
+    t0 = time.perf_counter()
+    demo = build_app()
+    print(f"app built in {time.perf_counter() - t0:.2f} s")
+    events = load_events(demo)
+    per: dict[str, list[float]] = {}
+    totals = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for name, fn, inputs in events:
+            args = [getattr(c, "value", None) for c in inputs]
+            t = time.perf_counter()
+            fn(*args)
+            per.setdefault(name, []).append(time.perf_counter() - t)
+        totals.append(time.perf_counter() - start)
+    print(f"{len(events)} page-open load events, {repeats} page opens (seconds, server side):")
+    for name, times in sorted(per.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"  {name:<48} p50 {statistics.median(times):6.3f}  p95 {pct(times, 0.95):6.3f}")
+    print(f"  {'all load events of one page open':<48} p50 {statistics.median(totals):6.3f}  p95 {pct(totals, 0.95):6.3f}")
+
+
+def browser_timings(repeats: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from studio.app import build_app
+
+    demo = build_app()
+    _, url, _ = demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            figures: dict[str, list[float]] = {"page shown": [], "video choices": [], "hook choices": []}
+            for _ in range(repeats):
+                page = browser.new_page()
+                t0 = time.perf_counter()
+                page.goto(url)
+                page.get_by_role("tab", name="Variants").click()
+                figures["page shown"].append(time.perf_counter() - t0)  # the app's page is up
+                for label, what in (("…and/or single videos", "video choices"), ("…and/or single hooks", "hook choices")):
+                    box = page.get_by_label(label)
+                    box.click()
+                    page.get_by_role("option").first.wait_for(timeout=120_000)
+                    figures[what].append(time.perf_counter() - t0)
+                    page.keyboard.press("Escape")
+                page.close()
+            browser.close()
+        for what, times in figures.items():
+            print(f"  browser: {what:<15} visible after p50 {statistics.median(times):6.2f} s  p95 {pct(times, 0.95):6.2f} s")
+    finally:
+        demo.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hooks", type=int, default=10_000)
+    ap.add_argument("--videos", type=int, default=2_000)
+    ap.add_argument("--audios", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--browser", action="store_true")
+    ns = ap.parse_args()
+    os.environ["NOVAI_DATA_DIR"] = tempfile.mkdtemp(prefix="novai-scale-")
+    print(f"command: python bench/library_scale.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"load average {os.getloadavg()[0]:.2f} (2 CPUs shared)")
+    t0 = time.perf_counter()
+    build_catalog(ns.hooks, ns.videos, ns.audios)
+    print(f"catalog: {ns.hooks} hooks, {ns.videos} videos, {ns.audios} audio tracks (built in "
+          f"{time.perf_counter() - t0:.1f} s)")
+    server_timings(ns.repeats)
+    if ns.browser:
+        browser_timings(max(1, ns.repeats // 2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Conforming sources are cut by stream copy, not transcoded (issue 15); only hook windows are encoded.
+
+Proofs on a real 1080x1920 H.264 30 frames/s clip made by x264 with other settings than the studio's:
+the copied frames are bit-identical to the source's (framemd5), the variant decodes with
+``ffmpeg -v warning`` silent, every packet demuxes (PyAV), a non-conforming source is transcoded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+
+from media import canonical
+from media import ffmpeg_builder as fb
+from media.ffmpeg_run import ffmpeg_exe, run_ffmpeg
+from media.normalize import conformance, matching_x264_params, normalize_video, parameter_sets
+from media.probe import probe
+from media.variant_render import VariantOptions, render_variant, variant_facts, variant_thumbnail
+from tests.media.conftest import decode_warnings, framemd5
+
+WINDOW = VariantOptions(hook_start_s=1.2, hook_duration_s=1.0)  # GOPs 1 and 2 (frames 30-89) re-encoded
+
+
+@pytest.fixture(scope="module")
+def conforming_src(samples, tmp_path_factory) -> Path:
+    """4 s, 1080x1920, 30 frames/s, x264 ``faster`` CRF 23, a keyframe every 30 frames, AAC audio."""
+    out = tmp_path_factory.mktemp("conforming") / "conforming.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1",
+                    "-i", str(samples / "videos" / "liveportrait_d13.mp4"),
+                    "-i", str(samples / "audio" / "musetalk_sun.wav"), "-map", "0:v", "-map", "1:a", "-vf", "scale=1080:1920,fps=30,format=yuv420p", "-c:v", "libx264", "-preset", "faster",
+                    "-crf", "23", "-g", "30", "-c:a", "aac", "-t", "4", str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def copy_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("copy-cache")
+
+
+@pytest.fixture(scope="module")
+def norm(conforming_src, copy_cache):
+    return normalize_video(conforming_src, "blur", copy_cache)
+
+
+@pytest.fixture(scope="module")
+def variant(conforming_src, norm, copy_cache, samples, tmp_path_factory):
+    out = tmp_path_factory.mktemp("copy-out") / "variant.mp4"
+    return render_variant(conforming_src, samples / "audio" / "sms_sax-phrase.wav", "Stream copy, hook window",
+                          WINDOW, out, copy_cache)
+
+
+def test_conforming_source_is_cut_by_stream_copy(conforming_src, norm):
+    assert norm.copied and norm.segment_frames == (30, 30, 30, 30)
+    assert [round(norm.start_s(i), 3) for i in range(4)] == [0.0, 1.0, 2.0, 3.0]
+    copied = framemd5("concat:" + "|".join(str(p) for p in norm.segments))
+    assert [md5 for _, md5 in copied] == [md5 for _, md5 in framemd5(str(conforming_src))]  # bit-identical
+    assert norm.has_audio
+
+
+def test_variant_joins_the_copied_source_cleanly(conforming_src, norm, variant):
+    assert (variant.render_path, variant.reencoded_s) == ("fast", pytest.approx(2.0))
+    assert decode_warnings(variant.path) == ""
+    src, out = framemd5(str(conforming_src)), framemd5(str(variant.path))
+    assert len(out) == len(src) == 120
+    outside = [*range(30), *range(90, 120)]
+    assert [out[i][1] for i in outside] == [src[i][1] for i in outside]  # stream-copied frames untouched
+    assert sum(out[i][1] != src[i][1] for i in range(36, 66)) == 30  # the hook is drawn from 1.2 s to 2.2 s
+    with av.open(str(variant.path)) as container:  # a strict demux of every packet
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.size]
+        assert len(packets) == 120 and all(p.pts is not None for p in packets)
+        in_band = stream.codec_context.codec_tag == "avc3"
+    window = parameter_sets(Path(norm.folder).parent.parent / "hooks" / norm.key / next(
+        p.name for p in (Path(norm.folder).parent.parent / "hooks" / norm.key).glob("*.ts")))
+    assert in_band == (window != parameter_sets(norm.segments[0]))  # own SPS/PPS in-band => avc3 sample entry
+    info = probe(variant.path)
+    assert (info.width, info.height, info.fps, info.duration_s) == (1080, 1920, 30.0, pytest.approx(4.0, abs=0.04))
+
+
+def test_catalog_facts_come_from_the_renderer(variant, tmp_path):
+    facts, info = variant_facts(variant), probe(variant.path)
+    assert (facts.width, facts.height, facts.fps, facts.video_codec, facts.audio_codec, facts.has_audio) == (
+        info.width, info.height, info.fps, info.video_codec, info.audio_codec, info.has_audio)
+    assert facts.duration_s == pytest.approx(info.duration_s, abs=1 / 30)
+    assert facts.size_bytes == variant.path.stat().st_size
+    thumb = variant_thumbnail(variant, tmp_path / "thumb.jpg")
+    from PIL import Image
+    with Image.open(thumb) as image:
+        assert image.format == "JPEG" and max(image.size) == 320 and image.size[1] > image.size[0]
+
+
+def test_source_x264_options_reproduce_its_parameter_sets(conforming_src, norm, tmp_path):
+    with av.open(str(conforming_src)) as container:
+        first = bytes(next(p for p in container.demux(video=0) if p.size))
+    options = first.split(b"options: ", 1)[1].split(b"\x00", 1)[0].decode()
+    params = matching_x264_params(options)
+    assert "deblock=0,0" in params and ":crf=23.0" in params and "psy-rd=1.00,0.00" in params
+    codec = canonical.VideoCodec(23, "ultrafast", params)  # the preset's own choices are all overridden
+    out = tmp_path / "window.ts"
+    run_ffmpeg(fb.hook_segment_args(norm.segments[:1], _png(tmp_path), 0, 0, 0.0, 0.5, 30,
+                                    norm.ts_offset_s(0), codec, out), "test window")
+    assert parameter_sets(out) == parameter_sets(norm.segments[0])
+
+
+def _png(folder: Path) -> Path:
+    from PIL import Image
+    path = folder / "dot.png"
+    Image.new("RGBA", (8, 8), (255, 0, 0, 255)).save(path)
+    return path
+
+
+def test_non_conforming_sources_are_transcoded(square_src, silent_vertical_src):
+    assert conformance(square_src, probe(square_src)).reason.startswith("844x844")
+    assert not conformance(silent_vertical_src, probe(silent_vertical_src)).ok  # 720x1280
+    assert matching_x264_params("cabac=1 ref=1 rc=2pass bitrate=500") == ""  # unpredictable rate control
+
+
+def test_a_sources_only_variant_renders_in_one_pass(square_src, conforming_src, copy_cache, samples, tmp_path):
+    sax = samples / "audio" / "sms_sax-phrase.wav"
+    single = render_variant(square_src, sax, "One pass", WINDOW, tmp_path / "single.mp4", tmp_path / "cache",
+                            one_pass=True)
+    assert single.render_path == "single"
+    assert not (tmp_path / "cache" / "normalized").exists()  # no normalised copy was made
+    assert decode_warnings(single.path) == ""
+    info = probe(single.path)
+    assert (info.width, info.height, info.fps, info.video_codec, info.audio_codec) == (1080, 1920, 30.0, "h264", "aac")
+    assert info.duration_s == pytest.approx(single.duration_s, abs=0.04) and single.frames == round(probe(square_src).duration_s * 30)
+    # a stream-copyable source, or one already normalised, is not rendered in one pass
+    copied = render_variant(conforming_src, sax, "One pass", WINDOW, tmp_path / "copied.mp4", copy_cache,
+                            one_pass=True)
+    assert copied.render_path == "fast"
