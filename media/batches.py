@@ -64,6 +64,8 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
         audios = _rows_by_id(session, AudioFile, {c.audio_id for c in combos if c.audio_id})
         hooks = _rows_by_id(session, Hook, {c.hook_id for c in combos if c.hook_id})
         session.add(batch)
+        session.flush()  # the batch row first: PostgreSQL checks the variants' foreign keys at insert
+        jobs: list[Any] = []
         rows: list[Any] = []
         per_video = Counter(c.video_id for c in combos)
         for combo in combos:
@@ -90,8 +92,10 @@ def create_batch(combos: list[Combo], options: dict[str, Any], name: str = "",
                                          # the source's only variant: may render in one pass (issue 15)
                                          "one_pass": per_video[combo.video_id] == 1})
                 variant.job_id, variant.status = job.id, "queued"
-                rows.append(job)
+                jobs.append(job)
             rows.append(variant)
+        session.add_all(jobs)
+        session.flush()  # jobs before the variants that name them
         session.add_all(rows)
     return batch
 
