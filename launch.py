@@ -8,6 +8,9 @@ password: NOVAI_AUTH=user:password or --auth user:password. --no-auth (or NOVAI_
 anyway with a warning, for a trusted network. Files are served from the media folder only.
 --mcp (or NOVAI_MCP=1) also serves the named API as MCP tools (Gradio's MCP server, streamable HTTP at
 /gradio_api/mcp/); with a password the MCP endpoint asks for the same user:password as HTTP Basic auth.
+/metrics serves Prometheus metrics (jobs by state and type, queue depth, worker heartbeats, render
+seconds, spend today), behind the same password as HTTP Basic auth when there is one.
+--no-worker serves the UI alone (a render farm: workers run ``python -m jobs.worker``; docs/FARM.md).
 
 All state lives under NOVAI_DATA_DIR (default ./novai-data). See README.md for every setting.
 """
@@ -37,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                     or "7860"))
     parser.add_argument("--share", action="store_true", help="public Gradio link (needs --auth)")
     parser.add_argument("--no-worker", action="store_true",
-                        help="do not start the in-process queue consumer (run huey_consumer instead)")
+                        help="serve the UI only: no in-process queue consumer (render machines run "
+                             "python -m jobs.worker)")
     parser.add_argument("--auth", default=os.environ.get("NOVAI_AUTH", ""),
                         help="user:password required to open the studio (also NOVAI_AUTH)")
     parser.add_argument("--no-auth", action="store_true",
@@ -86,8 +90,9 @@ def resolve_auth(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def launch_options(args: argparse.Namespace, auth: tuple[str, str] | None, media_dir: str,
                    max_upload_mb: int) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: files are served from the media folder only; with
-    ``--mcp`` the MCP server is on, behind the same password when there is one."""
+    """Keyword arguments for ``Blocks.launch``: files are served from the media folder only; ``/metrics``
+    (Prometheus) is served, behind the password when there is one; with ``--mcp`` the MCP server is on,
+    behind the same password."""
     options: dict[str, Any] = {
         "server_name": args.host,
         "server_port": args.port,
@@ -96,6 +101,9 @@ def launch_options(args: argparse.Namespace, auth: tuple[str, str] | None, media
         "allowed_paths": [media_dir],
         "max_file_size": f"{max_upload_mb}mb",
     }
+    from studio.metrics_route import metrics_route
+
+    options["app_kwargs"] = {"routes": [metrics_route(auth)]}  # GET /metrics (Prometheus), same password
     if getattr(args, "mcp", False):
         options["mcp_server"] = True
         if auth is not None:
@@ -103,7 +111,7 @@ def launch_options(args: argparse.Namespace, auth: tuple[str, str] | None, media
 
             from studio.mcp_auth import McpBasicAuth
 
-            options["app_kwargs"] = {"middleware": [Middleware(McpBasicAuth, auth=auth)]}
+            options["app_kwargs"]["middleware"] = [Middleware(McpBasicAuth, auth=auth)]
     return options
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jobs.character_providers import PROVIDER_NAMES, get_provider
+from jobs.character_providers import get_provider, provider_names
 from jobs.character_providers.base import CharacterRequest
 from jobs.providers import Provider
 from jobs.providers import get_provider as registry_provider
@@ -24,6 +24,7 @@ from media import job_store, library
 from media.characters import catalog
 from media.characters.images import check_image_file
 from media.costs import SpendHold, spend_reservation
+from media.errors import InvalidInput, NotFound
 from media.models import Job
 from media.store import abs_path
 
@@ -34,12 +35,13 @@ MAX_NOTES_LEN = 1000
 def _registry_entry(provider: str) -> Provider:
     """The registry's ``character`` provider ``provider``; raises ``ValueError`` naming the known ones or
     the key variables to set when it needs a key that is not configured."""
-    if provider not in PROVIDER_NAMES:
-        raise ValueError(f"unknown character provider {provider!r}; choose one of {', '.join(PROVIDER_NAMES)}")
+    known = provider_names()
+    if provider not in known:
+        raise InvalidInput(f"unknown character provider {provider!r}; choose one of {', '.join(known)}")
     spec = registry_provider("character", provider)
     if not spec.configured():
-        raise ValueError(f"the {provider} provider needs {' or '.join(spec.key_variables)}; set it in .env "
-                         "(or save a key in Settings) or choose the local provider")
+        raise InvalidInput(f"the {provider} provider needs {' or '.join(spec.key_variables)}; set it in .env "
+                           "(or save a key in Settings) or choose the local provider")
     return spec
 
 
@@ -48,10 +50,10 @@ def _check_request(image_id: str, name: str, provider: str, notes: str) -> tuple
     _registry_entry(provider)
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES_LEN:
-        raise ValueError(f"notes too long ({len(notes)} characters; at most {MAX_NOTES_LEN})")
+        raise InvalidInput(f"notes too long ({len(notes)} characters; at most {MAX_NOTES_LEN})")
     image = catalog.get_library_image(image_id)
     if not abs_path(image.file).is_file():
-        raise FileNotFoundError(f"the file of library image {image.name!r} is missing")
+        raise NotFound(f"the file of library image {image.name!r} is missing")
     return catalog.clean_name(name), notes
 
 
@@ -89,8 +91,8 @@ def regenerate_character(character_id: str, provider: str | None = None) -> dict
     until deleted). Returns ``{"job_id", "character_id"}`` of the new diagram."""
     old = catalog.get_diagram(character_id)
     if not old.source_image_id:
-        raise ValueError(f"character {old.name!r} was imported, not made from a photo; nothing to regenerate")
-    chosen = provider or (old.provider if old.provider in PROVIDER_NAMES else "local")
+        raise InvalidInput(f"character {old.name!r} was imported, not made from a photo; nothing to regenerate")
+    chosen = provider or (old.provider if old.provider in provider_names() else "local")
     return create_character(old.source_image_id, old.name, chosen, old.notes)
 
 

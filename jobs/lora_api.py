@@ -12,6 +12,7 @@ from typing import Any
 from jobs import lora_tasks
 from jobs.lora_tasks import TRAINING_STEPS_MAX, TRAINING_STEPS_MIN
 from media import lora_catalog as catalog
+from media.errors import InvalidInput
 from media.lora_dataset import DatasetOptions, SourceImage
 from media.settings import get_settings
 from media.validate import NAME_MAX_CHARS, display_name, whole_number
@@ -37,7 +38,7 @@ def build_lora_dataset(image_ids: list[str], trigger_word: str, options: dict | 
     naming the bad input (unknown id, bad option, no usable image).
     """
     if not image_ids:
-        raise ValueError("no images given: pass library image ids or character diagram ids")
+        raise InvalidInput("no images given: pass library image ids or character diagram ids")
     name, opts = _split_options(options)
     sources = catalog.resolve_sources(list(image_ids))
     trigger = trigger_word or get_settings().lora_default_trigger
@@ -48,7 +49,7 @@ def build_lora_dataset_from_files(paths: list[str | Path], trigger_word: str,
                                   options: dict | None = None) -> dict[str, Any]:
     """Same as :func:`build_lora_dataset` for uploaded files (the tab's uploads), by path."""
     if not paths:
-        raise ValueError("no images given")
+        raise InvalidInput("no images given")
     name, opts = _split_options(options)
     sources = [SourceImage(Path(p).name, Path(p)) for p in paths]
     trigger = trigger_word or get_settings().lora_default_trigger
@@ -89,7 +90,7 @@ def _file_path(file: Any) -> tuple[Path, str]:
         path = getattr(file, "path", None) or getattr(file, "name", None) or file
         original = getattr(file, "orig_name", None)
     if not path:
-        raise ValueError("no file given")
+        raise InvalidInput("no file given")
     path = Path(str(path))
     return path, str(original or path.name)
 

@@ -29,6 +29,7 @@ from media import job_store
 from media import lora_catalog as catalog
 from media.costs import SpendHold, SpendLimitExceeded, spend_reservation
 from media.db import session_scope
+from media.errors import InvalidInput
 from media.lora_import import LoraFileError, inspect_lora_file
 from media.models import Job, LoraDataset, LoraModel, utcnow
 from media.settings import get_settings
@@ -71,14 +72,14 @@ class TrainOptions:
         options = dict(options or {})
         unknown = sorted(set(options) - set(cls.__dataclass_fields__))
         if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
+            raise InvalidInput(f"unknown training option(s): {', '.join(unknown)}")
         result = cls(**options)
         if (isinstance(result.steps, bool) or not isinstance(result.steps, int)
                 or not TRAINING_STEPS_MIN <= result.steps <= TRAINING_STEPS_MAX):
-            raise ValueError(f"steps must be a whole number {TRAINING_STEPS_MIN}..{TRAINING_STEPS_MAX}, "
-                             f"got {result.steps!r}")
+            raise InvalidInput(f"steps must be a whole number {TRAINING_STEPS_MIN}..{TRAINING_STEPS_MAX}, "
+                               f"got {result.steps!r}")
         if not 0 < float(result.learning_rate) <= 0.01:
-            raise ValueError(f"learning_rate must be in (0, 0.01], got {result.learning_rate!r}")
+            raise InvalidInput(f"learning_rate must be in (0, 0.01], got {result.learning_rate!r}")
         return result
 
     def fal_arguments(self, training_data_url: str, trigger_phrase: str) -> dict[str, Any]:
@@ -289,7 +290,7 @@ def make_test_image(lora_id: str) -> str:
     lora = catalog.get_lora(lora_id)
     urls = (lora.info or {}).get("fal_urls") or {}
     if not urls.get("high_noise_lora") or not urls.get("diffusers_lora_file"):
-        raise ValueError(f"{lora.name}: test images need a LoRA trained here (Wan 2.2 high + low noise weights)")
+        raise InvalidInput(f"{lora.name}: test images need a LoRA trained here (Wan 2.2 high + low noise weights)")
     endpoint = get_settings().lora_test_image_endpoint
     client = fal.get_client()
     arguments = {"prompt": f"a portrait photo of {lora.trigger_word}, natural light, detailed face",
@@ -322,7 +323,7 @@ def start_test_image(lora_id: str) -> dict[str, Any]:
     fal.require_key()
     lora = catalog.get_lora(lora_id)
     if lora.status != "ready":
-        raise ValueError(f"{lora.name} is not ready (status {lora.status})")
+        raise InvalidInput(f"{lora.name} is not ready (status {lora.status})")
     job = job_store.create_job(TEST_IMAGE_JOB, {"lora_id": lora_id}, reference_id=lora_id)
     submit(job.id, lora_test_image_task)
     return {"job_id": job.id}

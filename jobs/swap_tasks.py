@@ -257,10 +257,10 @@ def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "l
 
 
 def _check_face_image(path: Path, provider: Any, options: SwapOptions) -> None:
-    """The provider's own face check (``check_face_image(path, options)``, e.g. the offline engines': the face
-    image holds every face number the options use) when it has one; otherwise (a cloud provider picks the face
-    itself) only the image must open, so the fal path never loads the local face engine (MediaPipe).
-    Raises UserFacingError."""
+    """The provider's own face check (``check_face_image(path, options)``, e.g. the offline engines': the
+    face image holds every face number the options use) when it has one; otherwise (a cloud provider
+    picks the face itself) only the image must open, so the fal path never loads the local face engine
+    (MediaPipe). Raises UserFacingError."""
     own_check = getattr(provider, "check_face_image", None)
     if own_check is not None:
         own_check(path, options)

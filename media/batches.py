@@ -201,16 +201,24 @@ def batch_status(batch_id: str) -> dict[str, Any]:
 
 def output_path(variant: Variant) -> Path | None:
     """Absolute path of a finished variant's file, or None."""
+    return output_files(variant)[0]
+
+
+def output_files(variant: Variant) -> tuple[Path | None, Path | None]:
+    """Absolute paths of a finished variant's video and of its thumbnail (a 9:16 JPEG frame), or None."""
     if not variant.output_video_id:
-        return None
+        return None, None
     with session_scope() as session:
         video = session.get(Video, variant.output_video_id)
-    return store.abs_path(video.file) if video else None
+    if video is None:
+        return None, None
+    return store.abs_path(video.file), store.abs_path(video.thumbnail) if video.thumbnail else None
 
 
 def batch_results(batch_id: str) -> list[dict[str, Any]]:
     """One dict per variant in batch order: index, variant_id, video_id, audio_id, hook_id, status, error,
-    file_name (its name in the ZIP), output_video_id, path (when finished), render_path, snapshot, script,
+    file_name (its name in the ZIP), output_video_id, file_path and thumbnail_path (when finished; the
+    thumbnail is a JPEG frame of the 9:16 video), render_path, snapshot, script,
     caption_file (the .srt beside the video in the ZIP, or None without captions), warning (a text when
     the variant cannot show what was asked, e.g. a hook that starts after the video ends; else None)."""
     batch = get_batch(batch_id)
@@ -218,11 +226,12 @@ def batch_results(batch_id: str) -> list[dict[str, Any]]:
     warnings = _hook_warnings(batch, variants)
     results = []
     for v in variants:
-        path = output_path(v) if v.status == "completed" else None
+        path, thumb = output_files(v) if v.status == "completed" else (None, None)
         results.append({
             "index": v.index, "variant_id": v.id, "video_id": v.video_id, "audio_id": v.audio_id,
             "hook_id": v.hook_id, "status": v.status, "error": v.error, "file_name": v.file_name,
             "output_video_id": v.output_video_id, "file_path": str(path) if path else None,
+            "thumbnail_path": str(thumb) if thumb else None,
             "render_path": v.render_path, "video": v.snapshot.get("video"),
             "audio": v.snapshot.get("audio"), "hook": v.snapshot.get("hook"),
             "script": v.snapshot.get("script"), "caption_file": v.snapshot.get("caption_file"),

@@ -2,7 +2,9 @@
 
 Every paid call writes a ``cost_records`` row (``media.job_store.record_cost``). Days are UTC days,
 like every time in the catalog. The daily limit comes from ``DAILY_COST_LIMIT_CENTS`` (the environment)
-and from Settings (saved in ``<data_dir>/preferences.json``); when both are set the lower one applies,
+and from Settings (saved in the catalog, ``media.stored_settings`` entry ``preferences``, so every process
+and machine applies the same limit; an older studio's ``<data_dir>/preferences.json`` moves there on first
+read); when both are set the lower one applies,
 so the UI can tighten the limit but never loosen what the environment sets. No limit set: no limit.
 
 A paid tool reserves its estimate with :func:`reserve_spend` (or the :func:`spend_reservation` block)
@@ -22,8 +24,6 @@ import csv
 import json
 import logging
 import math
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,14 +39,16 @@ from sqlmodel import col, select
 
 from media import store
 from media.db import catalog_problem, get_engine, session_scope
-from media.errors import StudioError
+from media.errors import InvalidInput, StudioError
 from media.job_store import spend_since
 from media.models import ACTIVE_JOB_STATUSES, CostRecord, Job, SpendLock, SpendReservation, new_id, utcnow
 from media.settings import get_settings
+from media.stored_settings import change_setting, read_setting
 
 log = logging.getLogger(__name__)
 
-PREFERENCES_FILE_NAME = "preferences.json"
+PREFERENCES_FILE_NAME = "preferences.json"  # where an older studio saved them; moved into the catalog
+PREFERENCES_SETTING = "preferences"
 LIMIT_KEY = "daily_cost_limit_cents"
 MAX_DAYS = 3660
 UNATTACHED_HOLD_S = 600
@@ -110,20 +112,21 @@ def _preferences_path() -> Path:
     return get_settings().data_dir / PREFERENCES_FILE_NAME
 
 
-def _read_preferences() -> dict[str, Any]:
-    try:
-        data = json.loads(_preferences_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_preferences(data: dict[str, Any]) -> None:
+def _import_preferences_file() -> None:
+    """Move an older studio's ``preferences.json`` into the catalog (values in the catalog win)."""
     path = _preferences_path()
-    fd, tmp = tempfile.mkstemp(prefix=".preferences-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1)
-    os.replace(tmp, path)
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(old, dict):
+        change_setting(PREFERENCES_SETTING, lambda current: {**old, **current})
+    path.unlink(missing_ok=True)
+
+
+def _read_preferences() -> dict[str, Any]:
+    _import_preferences_file()
+    return read_setting(PREFERENCES_SETTING) or {}
 
 
 def daily_limit() -> DailyLimit:
@@ -142,14 +145,15 @@ def set_daily_limit(cents: int | None) -> DailyLimit:
     """
     if cents is not None:
         if int(cents) != cents or cents < 0:
-            raise ValueError(f"daily limit must be a whole number of cents, 0 or more (got {cents})")
+            raise InvalidInput(f"daily limit must be a whole number of cents, 0 or more (got {cents})")
         cents = int(cents)
-    data = _read_preferences()
-    if cents is None:
+    _import_preferences_file()
+
+    def change(data: dict[str, Any]) -> dict[str, Any]:
         data.pop(LIMIT_KEY, None)
-    else:
-        data[LIMIT_KEY] = cents
-    _write_preferences(data)
+        return data if cents is None else {**data, LIMIT_KEY: cents}
+
+    change_setting(PREFERENCES_SETTING, change)
     return daily_limit()
 
 

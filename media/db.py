@@ -1,14 +1,19 @@
-"""The catalog's database: one SQLite file (WAL mode) shared by the UI and the Huey workers."""
+"""The catalog's database: the SQLite file (WAL mode) shared by the UI and the Huey workers, or a
+PostgreSQL server shared by a render farm (``NOVAI_DATABASE_URL``).
+
+The schema is Alembic's (:mod:`media.migrate`): the first engine of a process upgrades the catalog to the
+newest revision, so a catalog made by an older studio is upgraded in place.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -28,16 +33,63 @@ def _on_connect(dbapi_connection, _record) -> None:  # pragma: no cover - trivia
     cursor.close()
 
 
-@lru_cache(maxsize=1)
-def get_engine() -> Engine:
-    """The process-wide engine for ``settings.catalog_path``; tables are created on first use."""
-    path = get_settings().catalog_path
-    engine = create_engine(
-        f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 15}
-    )
-    event.listen(engine, "connect", _on_connect)
-    SQLModel.metadata.create_all(engine)
+def normalize_url(url: str) -> str:
+    """``url`` with a plain ``postgresql://`` / ``postgres://`` scheme given the psycopg (3) driver the
+    ``farm`` extra installs (``postgresql+psycopg://``); other URLs unchanged."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
+def create_catalog_engine(url: str) -> Engine:
+    """A new engine for the catalog at SQLAlchemy ``url`` (not migrated; see :func:`get_engine`).
+
+    SQLite: WAL journal, 15 s busy timeout, foreign keys off (the PRAGMAs, on each connection).
+    PostgreSQL (``postgresql+psycopg://user:password@host:port/db``): pooled connections checked before
+    use (a restarted server is not an error), 10 s connect timeout.
+    Raises ``sqlalchemy.exc.ArgumentError`` for a URL SQLAlchemy cannot parse and ``ModuleNotFoundError``
+    when the driver is missing (``pip install 'novai-studio[farm]'``).
+    """
+    url = normalize_url(url)
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        event.listen(engine, "connect", _on_connect)
+        return engine
+    connect_args = {"connect_timeout": 10} if backend == "postgresql" else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.RLock()
+
+
+def engine_for_url(url: str) -> Engine:
+    """The process-wide engine of the catalog at ``url``, upgraded to the newest schema revision on first
+    use (``media.migrate.upgrade_catalog``). Raises what the upgrade raises (nothing is cached then)."""
+    engine = _ENGINES.get(url)
+    if engine is not None:
+        return engine
+    from media.migrate import upgrade_catalog
+
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = create_catalog_engine(url)
+            try:
+                upgrade_catalog(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+            _ENGINES[url] = engine
     return engine
+
+
+def get_engine() -> Engine:
+    """The process-wide engine of the catalog in the settings (``NOVAI_DATABASE_URL``, default the SQLite
+    file ``<data_dir>/catalog.sqlite3``), upgraded to the newest schema revision on first use."""
+    return engine_for_url(get_settings().catalog_url)
 
 
 class CatalogUnavailable(StudioError, OSError):
@@ -71,10 +123,12 @@ def catalog_problem(exc: BaseException) -> CatalogUnavailable | None:
 
 
 def reset_engine() -> None:
-    """Dispose of the cached engine (tests point ``NOVAI_DATA_DIR`` elsewhere)."""
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
+    """Dispose of the cached engines (tests point ``NOVAI_DATA_DIR`` elsewhere)."""
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 @contextmanager

@@ -1,15 +1,19 @@
 """Cloud provider keys: which are configured, keys entered in the UI, and how they are shown.
 
-A key set in the environment (or the ``.env`` file) always wins. A key entered in Settings is saved in
-``<data_dir>/keys.json`` with owner-only permissions (0600) and fills the settings field only when the
-environment leaves it empty. Keys are shown masked (:func:`mask_key`) and never logged in full.
+A key set in the environment (or the ``.env`` file) always wins. A key entered in Settings is saved in the
+catalog (``media.stored_settings``, entry ``provider_keys``), the one place every process of a render farm
+reads, and fills the settings field only when the environment leaves it empty. Workers read the settings
+afresh when a task starts (``jobs.queue``), so a key saved in the UI reaches them without a restart. A
+SQLite catalog holding keys is made owner-only (0600); on PostgreSQL the server's access control applies.
+A ``<data_dir>/keys.json`` left by an older studio is moved into the catalog on first read (then removed).
+Keys are shown masked (:func:`mask_key`) and never logged in full.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,7 +21,10 @@ from typing import Literal
 from media.errors import StudioError
 from media.settings import Settings, get_settings, reset_settings
 
-KEYS_FILE_NAME = "keys.json"
+log = logging.getLogger(__name__)
+
+KEYS_FILE_NAME = "keys.json"  # where an older studio saved keys; moved into the catalog
+KEYS_SETTING = "provider_keys"
 KEY_FILE_MODE = 0o600
 MAX_KEY_LENGTH = 512
 
@@ -78,26 +85,63 @@ def mask_key(key: str) -> str:
 
 
 def keys_file(data_dir: Path | None = None) -> Path:
-    """Path of the saved-keys file in the data folder."""
+    """Path of the keys file an older studio kept in the data folder (moved into the catalog)."""
     return (data_dir or get_settings().data_dir) / KEYS_FILE_NAME
 
 
-def read_saved_keys(data_dir: Path) -> dict[str, str]:
-    """Keys saved from the UI, by provider id; {} when there is no (readable, valid) file."""
-    path = data_dir / KEYS_FILE_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def _valid(data: object) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
     known = key_providers()
     return {k: v for k, v in data.items() if k in known and isinstance(v, str) and v}
 
 
+def _catalog(settings: Settings | None = None):
+    from media.db import engine_for_url
+
+    return engine_for_url((settings or get_settings()).catalog_url)
+
+
+def _import_keys_file(data_dir: Path, engine) -> dict[str, str] | None:
+    """Move an older studio's ``keys.json`` into the catalog (keys already in the catalog win); None when
+    there is no readable file."""
+    from media.stored_settings import change_setting
+
+    path = data_dir / KEYS_FILE_NAME
+    try:
+        old = _valid(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+    merged = change_setting(KEYS_SETTING, lambda current: {**old, **_valid(current)}, engine=engine)
+    _make_private(engine)
+    path.unlink(missing_ok=True)
+    log.info("moved the saved keys of %s into the catalog", path)
+    return _valid(merged)
+
+
+def read_saved_keys(settings: Settings | None = None) -> dict[str, str]:
+    """Keys saved from the UI, by provider id, from the catalog; {} when there are none.
+
+    Raises ``CatalogUnavailable`` when the catalog cannot be read."""
+    from media.stored_settings import read_setting
+
+    settings = settings or get_settings()
+    engine = _catalog(settings)
+    imported = _import_keys_file(settings.data_dir, engine)
+    if imported is not None:
+        return imported
+    return _valid(read_setting(KEYS_SETTING, engine=engine))
+
+
 def apply_saved_keys(settings: Settings) -> None:
-    """Fill each empty key field of ``settings`` from the saved-keys file (the environment wins)."""
-    saved = read_saved_keys(settings.data_dir)
+    """Fill each empty key field of ``settings`` from the keys saved in the catalog (the environment wins).
+
+    A catalog that cannot be read leaves the fields as they are (logged; the studio still starts)."""
+    try:
+        saved = read_saved_keys(settings)
+    except Exception as exc:  # noqa: BLE001 - an unreachable catalog must not stop settings loading
+        log.warning("saved keys not read: %s", exc)
+        return
     known = key_providers()
     for provider_id, key in saved.items():
         field = known[provider_id].field
@@ -110,19 +154,16 @@ def environment_key(provider: str) -> str:
     return str(getattr(Settings(), get_provider(provider).field) or "")
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable and writable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, KEY_FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    os.chmod(path, KEY_FILE_MODE)
+def _make_private(engine) -> None:
+    """A SQLite catalog holding keys is readable and writable by its owner only (0600), as its WAL files."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return
+    base = Path(engine.url.database)
+    for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
+        try:
+            os.chmod(path, KEY_FILE_MODE)
+        except FileNotFoundError:
+            pass
 
 
 def _validate_key(provider: Provider, key: str) -> str:
@@ -137,7 +178,7 @@ def _validate_key(provider: Provider, key: str) -> str:
 
 
 def save_key(provider: str, key: str) -> KeyStatus:
-    """Save a key entered in the UI (0600 file in the data folder) and return the provider's status.
+    """Save a key entered in the UI (in the catalog, seen by every worker) and return the provider's status.
 
     Raises :class:`KeyStoreError` when the key is empty or malformed, or when the environment already sets
     one (``FAL_KEY``...): the environment always wins, so a saved key would silently be ignored.
@@ -147,21 +188,24 @@ def save_key(provider: str, key: str) -> KeyStatus:
     if environment_key(provider):
         raise KeyStoreError(f"{spec.label} key is already set in the environment ({' / '.join(spec.env_names)});"
                         " unset it there to use a key saved here")
-    data_dir = get_settings().data_dir
-    saved = read_saved_keys(data_dir)
-    saved[provider] = key
-    _write_private(keys_file(data_dir), json.dumps(saved, indent=1))
+    from media.stored_settings import change_setting
+
+    read_saved_keys()  # an older studio's keys.json first moves into the catalog
+    engine = _catalog()
+    change_setting(KEYS_SETTING, lambda saved: {**_valid(saved), provider: key}, engine=engine)
+    _make_private(engine)
     reset_settings()
     return key_status(provider)
 
 
 def forget_key(provider: str) -> KeyStatus:
     """Remove a saved key (the environment's, if any, is untouched); returns the new status."""
+    from media.stored_settings import change_setting
+
     get_provider(provider)
-    data_dir = get_settings().data_dir
-    saved = read_saved_keys(data_dir)
-    if saved.pop(provider, None) is not None:
-        _write_private(keys_file(data_dir), json.dumps(saved, indent=1))
+    read_saved_keys()
+    change_setting(KEYS_SETTING, lambda saved: {k: v for k, v in _valid(saved).items() if k != provider},
+                   engine=_catalog())
     reset_settings()
     return key_status(provider)
 
@@ -170,7 +214,7 @@ def key_status(provider: str) -> KeyStatus:
     """Where ``provider``'s key comes from (environment, saved, none) and its masked form."""
     spec = get_provider(provider)
     env = environment_key(provider)
-    saved = read_saved_keys(get_settings().data_dir).get(provider, "")
+    saved = read_saved_keys().get(provider, "")
     source: KeySource = "environment" if env else ("saved" if saved else "none")
     return KeyStatus(spec.id, spec.label, source, mask_key(env or saved), spec.env_names)
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from media import lora_dataset as ld
 from media.db import get_row, session_scope, update_row
-from media.errors import StudioError
+from media.errors import InvalidInput, NotFound, StudioError
 from media.lora_import import inspect_lora_file
 from media.models import CharacterDiagram, Image, LoraDataset, LoraModel, utcnow
 from media.settings import get_settings
@@ -54,7 +54,7 @@ def resolve_sources(ids: list[str]) -> list[ld.SourceImage]:
                     sources.append(ld.SourceImage(f"{diagram.name}.png", abs_path(diagram.file), None))
                     continue
             if image is None:
-                raise LookupError(f"no library image or character diagram with id {item_id}")
+                raise NotFound(f"no library image or character diagram with id {item_id}")
             sources.append(ld.SourceImage(image.name or Path(image.file).name, abs_path(image.file), image.id))
     return sources
 
@@ -130,10 +130,10 @@ def update_captions(dataset_id: str, captions: dict[str, str]) -> LoraDataset:
     by_file = {item["file"]: item for item in items}
     for file_name, caption in captions.items():
         if file_name not in by_file:
-            raise ValueError(f"dataset {dataset_id} has no image named {file_name}")
+            raise InvalidInput(f"dataset {dataset_id} has no image named {file_name}")
         text = " ".join(str(caption).split())
         if not text:
-            raise ValueError(f"caption of {file_name} is empty")
+            raise InvalidInput(f"caption of {file_name} is empty")
         by_file[file_name]["caption"] = text
     folder = abs_path(dataset.folder)
     with work_dir("captions-") as scratch:
@@ -192,7 +192,7 @@ def delete_lora(lora_id: str) -> None:
     """Delete a model row and its files; raises ValueError while it is training (cancel the job first)."""
     lora = get_lora(lora_id)
     if lora.status in ("pending", "training"):
-        raise ValueError(f"LoRA {lora.name} is still training; cancel its job before deleting it")
+        raise InvalidInput(f"LoRA {lora.name} is still training; cancel its job before deleting it")
     with session_scope() as session:
         session.delete(session.get(LoraModel, lora_id))
     folder = media_root() / "models" / lora_id
@@ -209,7 +209,7 @@ def import_lora_file(path: Path, name: str, trigger_word: str = "", original_nam
     info = inspect_lora_file(Path(path), label)
     name = " ".join((name or Path(label).stem).split())
     if not name:
-        raise ValueError("the LoRA needs a name")
+        raise InvalidInput("the LoRA needs a name")
     lora = LoraModel(name=name, trigger_word=" ".join((trigger_word or "").split()), status="ready",
                      source="imported", rank=info.rank, tensor_count=info.tensor_count,
                      size_bytes=info.size_bytes, info={"import": info.to_dict(), "original_name": label},

@@ -29,7 +29,7 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from media.errors import StudioError
+from media.errors import InvalidInput, StudioError
 from media.store import safe_name
 
 CropMode = Literal["square", "keep"]
@@ -61,7 +61,7 @@ class DatasetOptions:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"unknown dataset option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+            raise InvalidInput(f"unknown dataset option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         result = cls(**options)
         result.validate()
         return result
@@ -69,13 +69,13 @@ class DatasetOptions:
     def validate(self) -> None:
         """Raise ValueError naming the first bad value."""
         if not isinstance(self.resolution, int) or not 256 <= self.resolution <= 4096:
-            raise ValueError(f"resolution must be 256..4096 pixels, got {self.resolution!r}")
+            raise InvalidInput(f"resolution must be 256..4096 pixels, got {self.resolution!r}")
         if self.crop not in get_args(CropMode):
-            raise ValueError(f"crop must be one of {get_args(CropMode)}, got {self.crop!r}")
+            raise InvalidInput(f"crop must be one of {get_args(CropMode)}, got {self.crop!r}")
         if not self.caption_template.strip():
-            raise ValueError("caption template is empty")
+            raise InvalidInput("caption template is empty")
         if not 0 <= int(self.duplicate_distance) <= 32:
-            raise ValueError("duplicate_distance must be 0..32 bits")
+            raise InvalidInput("duplicate_distance must be 0..32 bits")
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,11 @@ def validate_trigger_word(trigger_word: str) -> str:
     """The trigger word stripped; raises ValueError when empty, multi-line, over 50 characters or bracketed."""
     word = " ".join((trigger_word or "").split())
     if not word:
-        raise ValueError("trigger word is empty")
+        raise InvalidInput("trigger word is empty")
     if len(word) > 50:
-        raise ValueError(f"trigger word is longer than 50 characters: {word[:20]}...")
+        raise InvalidInput(f"trigger word is longer than 50 characters: {word[:20]}...")
     if any(ch in word for ch in "[]"):
-        raise ValueError(f"trigger word must not contain brackets: {word}")
+        raise InvalidInput(f"trigger word must not contain brackets: {word}")
     return word
 
 
@@ -261,7 +261,7 @@ def prepare_images(sources: list[SourceImage], trigger_word: str, options: Datas
         dataset_warnings.extend(notes)
     if not items:
         reasons = "; ".join(rejected) or "no images given"
-        raise ValueError(f"no usable image for the dataset: {reasons}")
+        raise InvalidInput(f"no usable image for the dataset: {reasons}")
     if len(items) < MIN_RECOMMENDED_IMAGES:
         dataset_warnings.insert(0, f"only {len(items)} image(s): LoRA trainers ask for at least "
                                    f"{MIN_RECOMMENDED_IMAGES}; add more for a reliable likeness")

@@ -304,3 +304,13 @@ class BatchWebhook(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+
+
+class StoredSetting(SQLModel, table=True):
+    """A setting saved from the UI (provider keys, the daily limit) as JSON under ``name``, kept in the
+    catalog so that every process and machine of a farm reads the same value at job time."""
+
+    __tablename__ = "stored_settings"
+    name: str = Field(primary_key=True)
+    value: dict = _json_column()
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -22,9 +22,15 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("novai-data"), description="all state: media, catalog, queue")
     workers: int = Field(default=2, ge=1, le=32, description="Huey consumer worker threads")
+    database_url: str = Field(
+        default="", repr=False,
+        description="catalog database (SQLAlchemy URL): empty = SQLite file data_dir/catalog.sqlite3; "
+        "'postgresql+psycopg://user:password@host:5432/novai' = PostgreSQL for a render farm",
+    )
     queue_url: str = Field(
-        default="",
-        description="queue storage: empty = SQLite file in data_dir; 'redis://host:port/db' = Redis",
+        default="", repr=False,
+        description="queue storage: empty = SQLite file data_dir/queue.sqlite3; 'redis://host:port/db' = "
+        "Redis (RedisHuey); 'postgresql://user:password@host:5432/novai' = PostgreSQL (PostgresHuey)",
     )
     # Variant output (see media/canonical.py for the canonical 9:16 format these feed).
     output_crf: int = Field(default=20, ge=0, le=51, description="x264 CRF of rendered video")
@@ -129,9 +135,30 @@ class Settings(BaseSettings):
         return self.data_dir / "catalog.sqlite3"
 
     @property
+    def catalog_url(self) -> str:
+        """SQLAlchemy URL of the catalog: ``database_url`` or the SQLite file ``catalog_path``."""
+        return self.database_url or f"sqlite:///{self.catalog_path}"
+
+    @property
     def queue_path(self) -> Path:
         """SQLite file of the Huey queue (when ``queue_url`` is empty)."""
         return self.data_dir / "queue.sqlite3"
+
+
+def hide_url_password(url: str) -> str:
+    """``url`` with its password shown as ``***`` (``postgresql://novai:***@db/novai``); others unchanged."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _default_data_dir(settings: Settings, space_root: Path = Path("/data")) -> Path | None:

@@ -1,4 +1,5 @@
-"""Start-up checks of the data folder: is it writable, is the catalog writable, is there free space.
+"""Start-up checks of the data folder: is it writable, is the catalog writable (the SQLite file) or
+reachable (a database server, ``NOVAI_DATABASE_URL``), is there free space.
 
 ``launch.py`` prints each problem as a warning before serving, so a read-only catalog or a full disk is
 said once, clearly, instead of every later write failing. Nothing here raises.
@@ -47,6 +48,22 @@ def _catalog_problem(path: Path) -> str | None:
     return None
 
 
+def _server_catalog_problem(url: str) -> str | None:
+    """A catalog on a database server (``NOVAI_DATABASE_URL``): can it be reached and migrated?"""
+    from sqlalchemy.engine import make_url
+
+    from media.db import get_engine
+
+    try:
+        get_engine()
+    except Exception as exc:  # noqa: BLE001 - said as a warning; each later write says why it failed
+        where = make_url(url).render_as_string(hide_password=True)
+        return (f"the catalog database {where} cannot be used ({type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}); check NOVAI_DATABASE_URL, "
+                "that the server is running and that its user may create tables")
+    return None
+
+
 def _space_problem(folder: Path) -> str | None:
     try:
         free = shutil.disk_usage(folder).free
@@ -65,8 +82,10 @@ def data_folder_problems() -> list[str]:
     space (under ``NOVAI_MIN_FREE_DISK_MB``); empty when all is well. Paths are shown: this is for the
     console of the person running the studio."""
     settings = get_settings()
-    checks = (_folder_problem(settings.data_dir), _folder_problem(settings.media_dir),
-              _catalog_problem(settings.catalog_path), _space_problem(settings.data_dir))
+    catalog = (_server_catalog_problem(settings.database_url) if settings.database_url
+               else _catalog_problem(settings.catalog_path))
+    checks = (_folder_problem(settings.data_dir), _folder_problem(settings.media_dir), catalog,
+              _space_problem(settings.data_dir))
     problems: list[str] = []
     for problem in checks:
         if problem and problem not in problems:

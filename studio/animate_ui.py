@@ -11,6 +11,7 @@ from jobs import animate_tasks
 from jobs.providers import providers
 from media import library
 from media.costs import format_cents
+from media.errors import StudioError
 from studio.common import api, notice, short_id, user_errors
 
 
@@ -36,20 +37,22 @@ def _image_choices() -> list[tuple[str, str]]:
     return [(f"{r.name} · {short_id(r.id)}", r.id) for r in library.list_items("image")]
 
 
+@user_errors
 def _estimate_text(provider: str, duration: Any) -> str:
     try:
         shown = animate_tasks.estimate_animation(provider, {"duration_s": duration})
-    except ValueError as exc:
+    except StudioError as exc:
         return notice(str(exc), False)
     return f"Estimated cost: **{format_cents(shown['estimate_cents'])}** ({shown['price_source']})"
 
 
+@user_errors
 def _start(image_id: str | None, prompt: str, provider: str, duration: Any) -> str:
     if not image_id:
         return notice("pick an image first", False)
     try:
         created = animate_tasks.create_animation(image_id, prompt, provider, {"duration_s": duration})
-    except Exception as exc:  # noqa: BLE001 - shown to the creator; StudioError messages name the problem
+    except StudioError as exc:
         return notice(str(exc), False)
     return notice(f"Animate job {short_id(created['job_id'])} queued ({format_cents(created['estimate_cents'])}"
                   " reserved); follow it in the Jobs tab")

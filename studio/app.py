@@ -16,7 +16,8 @@ from studio import (
     variants_tab,
 )
 
-TABS = [dashboard_tab, lora_tab, characters_tab, swapper_tab, variants_tab, library_tab, jobs_tab,
+# A newcomer starts in the Library (add media), then makes Variants (README "First steps").
+TABS = [library_tab, variants_tab, swapper_tab, characters_tab, lora_tab, jobs_tab, dashboard_tab,
         credits_tab, settings_tab]
 
 def build_app() -> gr.Blocks:

@@ -14,15 +14,15 @@ from jobs import character_tasks
 from jobs.character_providers import default_provider, provider_descriptions
 from jobs.providers import providers
 from media import job_store, library
-from media.characters.catalog import CharacterNotFound
-from media.characters.images import ImageFileError
+from media.characters.catalog import suggested_name
+from media.errors import InvalidInput, StudioError
 from media.job_store import JobNotFound
 from studio import animate_ui
 from studio.common import api, file_name, file_path, notice, progress_html, short_id
 
 TITLE = "Characters"
 PROVIDER_LABELS = [(p.label, p.id) for p in providers("character")]  # the provider registry's
-_USER_ERRORS = (ValueError, LookupError, FileNotFoundError, ImageFileError, library.LibraryError)
+_USER_ERRORS = (StudioError,)  # media.errors: every error a creator can fix (bad photo, name, missing item)
 
 
 # ---- API functions (named endpoints; see docs/API.md) -------------------------------------------------
@@ -82,7 +82,7 @@ def _image_path(image_id: str | None) -> str | None:
         return None
     try:
         return library.item_dict("image", library.get_item("image", image_id))["file_path"]
-    except (library.LibraryError, LookupError):
+    except StudioError:
         return None
 
 
@@ -138,7 +138,7 @@ def _pick_source(image_id: str | None, name: str):
     path = _image_path(image_id)
     if not name and image_id:
         labels = {v: k for k, v in _source_choices()}
-        name = labels.get(image_id, "").split(" · ")[0]
+        name = suggested_name(labels.get(image_id, "").split(" · ")[0])
     return path, name
 
 
@@ -150,7 +150,7 @@ def _start(result: dict) -> tuple[str, str, Any, Any]:
 def _submit(image_id: str | None, name: str, provider: str, notes: str):
     try:
         if not image_id:
-            raise ValueError("pick a library image or upload a photo first")
+            raise InvalidInput("pick a library image or upload a photo first")
         return _start(character_tasks.create_character(image_id, name, provider, notes))
     except _USER_ERRORS as exc:
         return "", notice(str(exc), False), "", gr.Timer(active=False)
@@ -159,7 +159,7 @@ def _submit(image_id: str | None, name: str, provider: str, notes: str):
 def _regenerate(character_id: str | None):
     try:
         if not character_id:
-            raise ValueError("select a character first")
+            raise InvalidInput("select a character first")
         return _start(character_tasks.regenerate_character(character_id))
     except _USER_ERRORS as exc:
         return "", notice(str(exc), False), "", gr.Timer(active=False)
@@ -200,7 +200,7 @@ def _select_row(evt: gr.SelectData, data):
 def _rename(character_id: str | None, name: str):
     try:
         if not character_id:
-            raise ValueError("select a character first")
+            raise InvalidInput("select a character first")
         renamed = character_tasks.rename_character(character_id, name)
         return notice(f"renamed to {renamed['name']}"), _describe(renamed), _gallery(), _table()
     except _USER_ERRORS as exc:
@@ -210,12 +210,12 @@ def _rename(character_id: str | None, name: str):
 def _delete(character_id: str | None, confirm: bool):
     try:
         if not character_id:
-            raise ValueError("select a character first")
+            raise InvalidInput("select a character first")
         if not confirm:
-            raise ValueError("tick 'Yes, delete' to confirm")
+            raise InvalidInput("tick 'Yes, delete' to confirm")
         character_tasks.delete_character(character_id)
         return notice("deleted"), None, None, "", "", False, _gallery(), _table()
-    except (*_USER_ERRORS, CharacterNotFound) as exc:
+    except StudioError as exc:
         return (notice(str(exc), False), character_id, gr.update(), gr.update(), gr.update(), False,
                 gr.update(), gr.update())
 
@@ -223,7 +223,7 @@ def _delete(character_id: str | None, confirm: bool):
 def _import(upload: Any, name: str):
     try:
         if upload is None:
-            raise ValueError("choose a diagram image to import")
+            raise InvalidInput("choose a diagram image to import")
         imported = character_tasks.import_character(str(file_path(upload)), name or file_name(upload).rsplit(".", 1)[0])
         return (notice(f"imported {imported['name']}"), imported["id"], imported["file_path"], _describe(imported),
                 imported["name"], None, _gallery(), _table())

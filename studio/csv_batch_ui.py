@@ -10,6 +10,7 @@ import gradio as gr
 
 from jobs import variants as variant_jobs
 from media import csv_batches, store
+from media.errors import StudioError
 from studio.common import api, file_path, notice, short_id, user_errors
 
 
@@ -58,10 +59,11 @@ def estimate_variant_batch(video_ids: list[str], audio_ids: list[str], hook_ids:
                                                scripts)
 
 
+@user_errors
 def _preview_ui(file, table):
     try:
         shown = csv_batches.preview(_source(file), table or "")
-    except (gr.Error, csv_batches.CsvBatchError, ValueError) as exc:
+    except (gr.Error, StudioError) as exc:  # a refused upload, a bad sheet: shown inline
         return notice(getattr(exc, "message", str(exc)), False), []
     rows = [[r["row"], r["video"]["name"] or f"✗ {r['video']['value']}",
              (r["audio"]["name"] or f"✗ {r['audio']['value']}") if r["audio"]["value"] else "(original)",
@@ -77,10 +79,11 @@ def _preview_ui(file, table):
     return notice(head, shown["ok"]), rows
 
 
+@user_errors
 def _start_ui(file, table, webhook_url):
     try:
         result = variant_jobs.create_batch_from_csv(_source(file), None, table or "", webhook_url or "")
-    except (gr.Error, csv_batches.CsvBatchError, ValueError) as exc:
+    except (gr.Error, StudioError) as exc:  # a refused upload, a bad sheet: shown inline
         return gr.update(), notice(getattr(exc, "message", str(exc)), False)
     return result["batch_id"], notice(f"batch {short_id(result['batch_id'])} started from the spreadsheet: "
                                       f"{result['total']} variants")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from jobs.runner import UserFacingError, retry_job
+from jobs.runner import retry_job
 from media import job_store, validate
-from media.job_store import JobNotFound
+from media.errors import StudioError
 from media.models import ALL_JOB_STATUSES, Job
 from studio.common import api, notice, short_id
 
@@ -30,10 +30,7 @@ def job_dict(job: Job) -> dict:
 
 def job_status(job_id: str) -> dict:
     """``{status, progress, error, result_ids, message, type, ...}`` of one job."""
-    try:
-        return job_dict(job_store.get_job(job_id))
-    except JobNotFound as exc:
-        raise gr.Error(str(exc)) from exc
+    return job_dict(job_store.get_job(job_id))  # errors: studio.common.api maps them (user_errors)
 
 
 def list_jobs(status: str = "", limit: int = 50) -> list[dict]:
@@ -48,19 +45,13 @@ def list_jobs(status: str = "", limit: int = 50) -> list[dict]:
 
 def cancel_job(job_id: str) -> dict:
     """Cancel an active job (its task stops at its next progress report); returns the job."""
-    try:
-        return job_dict(job_store.cancel_job(job_id))
-    except JobNotFound as exc:
-        raise gr.Error(str(exc)) from exc
+    return job_dict(job_store.cancel_job(job_id))
 
 
 def retry_job_api(job_id: str) -> dict:
     """Run a failed or canceled job again with the same input; returns the job."""
-    try:
-        retry_job(job_id)
-        return job_dict(job_store.get_job(job_id))
-    except (JobNotFound, UserFacingError) as exc:
-        raise gr.Error(str(exc)) from exc
+    retry_job(job_id)
+    return job_dict(job_store.get_job(job_id))
 
 
 # ---- UI -----------------------------------------------------------------------------------------------
@@ -77,7 +68,7 @@ def _act(action, job_id: str, show: str):
         return notice("click a job row first", False), _rows(show)
     try:
         action(job_id)
-    except (JobNotFound, UserFacingError) as exc:
+    except StudioError as exc:
         return notice(str(exc), False), _rows(show)
     return notice(f"job {short_id(job_id)}: done"), _rows(show)
 

@@ -12,6 +12,7 @@ from media import collections as colls
 from media import hooks as hook_store
 from media import library, validate
 from media.db import session_scope
+from media.errors import StudioError
 from media.models import LoraModel
 from studio.common import api, file_name, file_path, fmt_bytes, fmt_seconds, notice
 
@@ -142,7 +143,7 @@ def _act(action, kind: str, item_id: str | None, *args):
         return notice("select an item first", False)
     try:
         action(kind, item_id, *args)
-    except (library.LibraryError, colls.CollectionError) as exc:
+    except StudioError as exc:
         return notice(str(exc), False)
     return notice("done")
 
@@ -243,7 +244,7 @@ def _add_hooks_ui(text: str, category: str | None, hook_file, current: str | Non
         if hook_file is not None:
             pairs = hook_store.parse_hook_file(file_path(hook_file))
             added += hook_store.add_hook_pairs([(t, c or category or "") for t, c in pairs])
-    except (hook_store.HookError, library.LibraryError) as exc:
+    except StudioError as exc:
         return notice(str(exc), False), _hooks_table(current), gr.update(choices=_category_choices())
     message = notice(f"added {len(added)} hook(s)") if added else notice("type hooks or choose a file", False)
     return message, _hooks_table(current), gr.update(choices=_category_choices())

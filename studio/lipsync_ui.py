@@ -9,6 +9,7 @@ from jobs import lipsync_tasks
 from jobs.providers import providers
 from media import library
 from media.costs import format_cents
+from media.errors import StudioError
 from studio.common import api, notice, short_id, user_errors
 
 
@@ -31,23 +32,25 @@ def _choices(kind: str) -> list[tuple[str, str]]:
     return [(f"{r.name} · {short_id(r.id)}", r.id) for r in library.list_items(kind)]
 
 
+@user_errors
 def _estimate(video_id, audio_id, provider) -> str:
     if not video_id or not audio_id:
         return ""
     try:
         shown = lipsync_tasks.estimate_lipsync(video_id, audio_id, provider)
-    except Exception as exc:  # noqa: BLE001
+    except StudioError as exc:
         return notice(str(exc), False)
     return (f"Estimated cost: **{format_cents(shown['estimate_cents'])}** for {shown['billed_s']:.1f} s "
             f"({shown['price_source']})")
 
 
+@user_errors
 def _start(video_id, audio_id, provider) -> str:
     if not video_id or not audio_id:
         return notice("pick a video and an audio track", False)
     try:
         created = lipsync_tasks.create_lipsync(video_id, audio_id, provider)
-    except Exception as exc:  # noqa: BLE001
+    except StudioError as exc:
         return notice(str(exc), False)
     return notice(f"lip-sync job {short_id(created['job_id'])} queued "
                   f"({format_cents(created['estimate_cents'])} reserved)")

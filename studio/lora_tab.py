@@ -12,12 +12,21 @@ from typing import Any
 import gradio as gr
 
 from jobs import lora_api, lora_tasks
-from jobs.runner import UserFacingError
 from media import job_store
 from media import lora_catalog as catalog
+from media.errors import InvalidInput, StudioError
 from media.settings import get_settings
 from media.store import abs_path
-from studio.common import api, file_name, file_path, fmt_bytes, notice, progress_html
+from studio.common import (
+    api,
+    dropdown_update,
+    file_name,
+    file_path,
+    fmt_bytes,
+    notice,
+    progress_html,
+    user_errors,
+)
 
 TITLE = "LoRA Creator"
 
@@ -25,11 +34,8 @@ TITLE = "LoRA Creator"
 # ---- API endpoints (type-hinted for gr.api) ---------------------------------------------------------
 
 def _api_call(fn, *args):
-    """Run an API function; errors a creator can act on reach the client as ``gr.Error`` messages."""
-    try:
-        return fn(*args)
-    except (ValueError, LookupError, UserFacingError) as exc:
-        raise gr.Error(str(exc)) from exc
+    """Run an API function (``studio.common.api`` maps its :class:`StudioError` to ``gr.Error``)."""
+    return fn(*args)
 
 
 def build_lora_dataset(image_ids: list[str], trigger_word: str, options: dict | None = None) -> dict:
@@ -69,6 +75,16 @@ def _dataset_choices() -> list[tuple[str, str]]:
     return [(f"{d.name} · {d.count} images · [{d.trigger_word}]", d.id) for d in catalog.list_datasets()]
 
 
+def _source_picker(picked: list[str] | None = None):
+    """The library images / character diagrams picker, from the catalog now (keeps valid picks)."""
+    return dropdown_update(catalog.dataset_source_choices(), list(picked or []))
+
+
+def _dataset_picker(dataset_id: str | None = None):
+    """The Train section's Dataset picker, from the catalog now (keeps a still-existing pick)."""
+    return dropdown_update(_dataset_choices(), dataset_id)
+
+
 def _dataset_view(dataset_id: str | None):
     if not dataset_id:
         return [], [], None
@@ -79,18 +95,19 @@ def _dataset_view(dataset_id: str | None):
     return gallery, table, str(abs_path(dataset.zip_file))
 
 
+@user_errors
 def _build(files, library_ids, trigger, template, resolution, crop, is_person, skip_dupes, name):
     options = {"name": name or "", "caption_template": template or "a photo of [trigger]",
                "resolution": int(resolution), "crop": crop, "is_person": bool(is_person),
                "skip_duplicates": bool(skip_dupes)}
     try:
         if files and library_ids:
-            raise ValueError("use either uploads or library images for one dataset, not both")
+            raise InvalidInput("use either uploads or library images for one dataset, not both")
         if files:
             result = lora_api.build_lora_dataset_from_files([file_path(f) for f in files], trigger, options)
         else:
             result = lora_api.build_lora_dataset(list(library_ids or []), trigger, options)
-    except (ValueError, LookupError) as exc:
+    except StudioError as exc:
         return (notice(str(exc), False), gr.update(), [], [], None, None)
     lines = [notice(f"dataset ready: {result['count']} image(s), trigger word **{result['trigger_word']}**")]
     lines += [f"- {w}" for w in result["warnings"]]
@@ -99,13 +116,14 @@ def _build(files, library_ids, trigger, template, resolution, crop, is_person, s
             gallery, table, zip_path, result["dataset_id"])
 
 
+@user_errors
 def _save_captions(dataset_id: str | None, table):
     if not dataset_id:
         return notice("build or pick a dataset first", False), gr.update(), None
     rows = table.values.tolist() if hasattr(table, "values") else list(table or [])
     try:
         catalog.update_captions(dataset_id, {str(r[0]): str(r[1]) for r in rows if r and r[0]})
-    except ValueError as exc:
+    except StudioError as exc:
         return notice(str(exc), False), gr.update(), None
     gallery, _, zip_path = _dataset_view(dataset_id)
     return notice("captions saved; the ZIP was rebuilt"), gallery, zip_path
@@ -118,6 +136,7 @@ def _estimate_text(steps) -> str:
             f"${est['usd_per_step']:g} per step; fal bills at least 100 steps).{key}")
 
 
+@user_errors
 def _train(dataset_id, name, steps, lr, is_style, face_det, face_crop, masks, synth, test_image):
     if not dataset_id:
         return notice("pick a dataset first", False), None
@@ -126,7 +145,7 @@ def _train(dataset_id, name, steps, lr, is_style, face_det, face_crop, masks, sy
                "use_masks": bool(masks), "include_synthetic_captions": bool(synth), "test_image": bool(test_image)}
     try:
         started = lora_api.train_lora(dataset_id, name, options)
-    except Exception as exc:  # noqa: BLE001  (shown to the creator as it is: missing key, bad option, cost limit)
+    except StudioError as exc:  # missing key, bad option, cost limit: shown as it is
         return notice(str(exc), False), None
     message = f"training queued (job {started['job_id'][:8]}, about ${started['estimate_cents'] / 100:.2f})"
     return notice(message), started["job_id"]
@@ -137,7 +156,7 @@ def _job_progress(job_id: str | None) -> str:
         return ""
     try:
         job = job_store.get_job(job_id)
-    except LookupError:
+    except StudioError:
         return ""
     label = job.error_message if job.status == "failed" else job.message
     return progress_html(job.progress, f"{job.status} · {label or ''}")
@@ -150,6 +169,7 @@ def _cancel(job_id: str | None) -> str:
     return notice("cancel requested (fal's request is canceled too)")
 
 
+@user_errors
 def _import(file, name, trigger):
     if not file:
         return notice("choose a .safetensors file first", False)
@@ -157,7 +177,7 @@ def _import(file, name, trigger):
         result = import_lora(file, name or "", trigger or "")
     except gr.Error as exc:
         return notice(exc.message, False)
-    except (ValueError, LookupError) as exc:
+    except StudioError as exc:
         return notice(str(exc), False)
     meta = result["info"]["import"]["metadata"]
     facts = result["info"]["import"]
@@ -180,22 +200,24 @@ def _models():
     return rows, gallery, gr.update(choices=choices, value=None)
 
 
+@user_errors
 def _delete(lora_id: str | None):
     if not lora_id:
         return (notice("pick a model first", False), *_models())
     try:
         catalog.delete_lora(lora_id)
-    except (ValueError, LookupError) as exc:
+    except StudioError as exc:
         return (notice(str(exc), False), *_models())
     return (notice("deleted"), *_models())
 
 
+@user_errors
 def _test_image(lora_id: str | None) -> str:
     if not lora_id:
         return notice("pick a model first", False)
     try:
         started = lora_tasks.start_test_image(lora_id)
-    except Exception as exc:  # noqa: BLE001  (shown to the creator: missing key, model not ready)
+    except StudioError as exc:  # missing key, model not ready: shown as it is
         return notice(str(exc), False)
     return notice(f"test image queued (job {started['job_id'][:8]}); refresh in a minute")
 
@@ -211,7 +233,7 @@ def _dataset_section() -> dict[str, Any]:
             uploads = gr.File(label="Upload images", file_count="multiple", file_types=["image"],
                               elem_id="lora-dataset-uploads")
             picks = gr.Dropdown(label="…or library images / character diagrams", multiselect=True,
-                                choices=catalog.dataset_source_choices())
+                                choices=[], elem_id="lora-dataset-picks")
         with gr.Row():
             trigger = gr.Textbox(label="Trigger word", value=get_settings().lora_default_trigger,
                                  info="a rare token the model learns for this character")
@@ -241,7 +263,7 @@ def _dataset_section() -> dict[str, Any]:
 def _train_section() -> dict[str, Any]:
     with gr.Accordion("2 · Train on fal (Wan 2.2 image trainer)", open=True):
         with gr.Row():
-            dataset = gr.Dropdown(label="Dataset", choices=_dataset_choices())
+            dataset = gr.Dropdown(label="Dataset", choices=[], elem_id="lora-train-dataset")
             name = gr.Textbox(label="LoRA name")
         with gr.Row():
             steps = gr.Number(value=1000, precision=0, minimum=10, maximum=20000, label="Steps")
@@ -305,6 +327,14 @@ def build() -> None:
     refresh_btn.click(_models, None, [models_table, models_gallery, model_pick])
     delete_btn.click(_delete, model_pick, [models_status, models_table, models_gallery, model_pick])
     test_btn.click(_test_image, model_pick, models_status)
+    # The pickers come from the catalog when the page opens and again when opened (another tab may have
+    # added images, characters or datasets since), as the Characters tab's source picker does.
+    private = {"api_visibility": "private"}
+    gr.context.Context.root_block.load(lambda p, d: (_source_picker(p), _dataset_picker(d)),
+                                       [ds["picks"], tr["dataset"]], [ds["picks"], tr["dataset"]], **private)
+    ds["picks"].focus(_source_picker, ds["picks"], ds["picks"], **private)
+    tr["dataset"].focus(_dataset_picker, tr["dataset"], tr["dataset"], **private)
+    gr.context.Context.root_block.load(lambda: _models()[2], None, model_pick, **private)
 
     api(build_lora_dataset, "build_lora_dataset")
     api(train_lora, "train_lora")

@@ -1,7 +1,7 @@
 """Settings tab: provider keys (masked) with "test connection", the daily spending limit, the data
 folder, output defaults, default providers and price tables (read from the settings object).
 
-Keys typed here are saved by ``media.keys`` (0600 file in the data folder) and never echoed back:
+Keys typed here are saved by ``media.keys`` (in the catalog, so every worker uses them) and never echoed back:
 the key box is cleared after saving and only the masked key is shown.
 """
 
@@ -14,7 +14,8 @@ import gradio as gr
 from jobs import provider_check
 from media import costs as media_costs
 from media import keys as media_keys
-from media.settings import Settings, get_settings
+from media.errors import InvalidInput, StudioError
+from media.settings import Settings, get_settings, hide_url_password
 from studio import models_section, providers_ui
 
 TITLE = "Settings"
@@ -56,6 +57,8 @@ def settings_rows(settings: Settings, group: str) -> list[list[Any]]:
         if any(word in field for word in _SECRET_WORDS) or settings_group(field) != group:
             continue
         value, env = getattr(settings, field), env_name(field, type(settings))
+        if field.endswith("_url") and isinstance(value, str):
+            value = hide_url_password(value)  # NOVAI_DATABASE_URL / NOVAI_QUEUE_URL may hold one
         if isinstance(value, dict) and value:  # a table (prices by endpoint/model...): one row per entry
             rows.extend([f"{field}[{key}]", _format_value(entry), env, info.description or ""]
                         for key, entry in value.items())
@@ -119,16 +122,16 @@ def limit_markdown() -> str:
 
 
 def parse_dollars(text: str | float | None) -> int | None:
-    """``"5"``, ``"$5.25"``, ``5.25`` -> cents (500, 525, 525); blank -> None; raises ValueError otherwise."""
+    """``"5"``, ``"$5.25"``, ``5.25`` -> cents (500, 525, 525); blank -> None; raises InvalidInput otherwise."""
     if text is None or (isinstance(text, str) and not text.strip()):
         return None
     cleaned = str(text).strip().lstrip("$").replace(",", "").strip()
     try:
         dollars = float(cleaned)
     except ValueError:
-        raise ValueError(f"not an amount in dollars: {text!r} (write e.g. 5 or 5.25)") from None
+        raise InvalidInput(f"not an amount in dollars: {text!r} (write e.g. 5 or 5.25)") from None
     if not dollars >= 0 or dollars == float("inf"):
-        raise ValueError(f"the daily limit must be 0 or more dollars (got {text!r})")
+        raise InvalidInput(f"the daily limit must be 0 or more dollars (got {text!r})")
     return round(dollars * 100)
 
 
@@ -136,7 +139,7 @@ def save_limit(dollars: str | float | None) -> str:
     """Save the daily limit typed in dollars (blank = remove the Settings limit)."""
     try:
         media_costs.set_daily_limit(parse_dollars(dollars))
-    except ValueError as exc:
+    except StudioError as exc:
         return f"Not saved: {exc}\n\n" + limit_markdown()
     return limit_markdown()
 
@@ -191,8 +194,8 @@ def build() -> None:
     """Lay out the tab."""
     settings = get_settings()
     gr.Markdown("### Cloud providers\nEvery tool works without a key (offline default). Keys set in "
-                "the environment always win; a key saved here is stored in the data folder, readable by "
-                "your user only, and shown masked.")
+                "the environment always win; a key saved here is stored in the catalog (readable by "
+                "your user only; on a render farm every worker uses it at once) and shown masked.")
     key_lines = {provider: _provider_block(provider) for provider in media_keys.key_providers()}
     gr.Markdown("### Daily spending limit\nBefore a paid job is queued, its estimate plus today's spend "
                 "(UTC day) is checked against this limit; over it, the job is refused and nothing is queued.")

@@ -8,16 +8,15 @@ from typing import Any
 import gradio as gr
 
 from jobs import swap_tasks
-from jobs.runner import UserFacingError
 from jobs.swap_providers import provider_names
 from media import job_store, library, store
+from media.errors import StudioError
 from media.face.onnx_models import SWAP_MODEL_INFO
-from media.job_store import JobNotFound
 from media.model_store import ENHANCER_MODELS
 from media.settings import get_settings
 from media.swap_catalog import list_faces
 from studio import lipsync_ui
-from studio.common import api, fmt_seconds, notice, short_id
+from studio.common import api, fmt_seconds, notice, short_id, user_errors
 
 TITLE = "Swapper"
 SELECTIONS = [("One face (the largest)", "one"), ("Many faces (every face)", "many"),
@@ -29,10 +28,7 @@ SELECTIONS = [("One face (the largest)", "one"), ("Many faces (every face)", "ma
 def create_swap_job(video_ids: list[str], face_image_id: str, provider: str = "local",
                     options: dict | None = None) -> dict:
     """Queue one face-swap job per video; returns ``{job_ids}``. Bad input raises an error message."""
-    try:
-        return swap_tasks.create_swap_job(video_ids, face_image_id, provider or "local", options or {})
-    except UserFacingError as exc:
-        raise gr.Error(str(exc)) from exc
+    return swap_tasks.create_swap_job(video_ids, face_image_id, provider or "local", options or {})
 
 
 # ---- choices ------------------------------------------------------------------------------------------
@@ -53,7 +49,7 @@ def _video_choices(keep: list[str] | None = None) -> list[tuple[str, str]]:
 def _thumb(rel: str | None) -> str | None:
     try:
         return str(store.abs_path(rel)) if rel else None
-    except store.StoreError:
+    except StudioError:
         return None
 
 
@@ -73,7 +69,7 @@ def _selected_videos(video_ids: list[str] | None) -> list[tuple[str, str]]:
     for video_id in video_ids or []:
         try:
             video = library.get_item("video", video_id)
-        except library.LibraryError:
+        except StudioError:
             continue
         thumb = _thumb(video.thumbnail)
         if thumb:
@@ -103,13 +99,14 @@ def _options(selection: str, ref_x: float | None, ref_y: float | None, ref_t: fl
     return options
 
 
+@user_errors
 def _preview(video_ids, face_id, time_s, selection, ref_x, ref_y, ref_t, face_index, mapping=""):
     if not video_ids or not face_id:
         return None, None, notice("pick a source video and a face first", False)
     try:
         result = swap_tasks.preview_swap(video_ids[0], face_id, float(time_s or 0.0),
                                          _options(selection, ref_x, ref_y, ref_t, face_index, mapping))
-    except (UserFacingError, ValueError) as exc:
+    except StudioError as exc:
         return None, None, notice(str(exc), False)
     text = (f"frame at {result.time_s:.2f} s: {result.faces} face(s) found, {result.swapped} swapped"
             if result.faces else f"no face found in the frame at {result.time_s:.2f} s")
@@ -127,12 +124,13 @@ def _model_options(swap_model: str | None, enhancer: str | None, blend: float | 
             "ai_label": bool(ai_label)}
 
 
+@user_errors
 def _start(video_ids, face_id, provider, selection, ref_x, ref_y, ref_t, face_index, extra=None, mapping=""):
     try:
         result = swap_tasks.create_swap_job(video_ids or [], face_id or "", provider or "local",
                                             {**_options(selection, ref_x, ref_y, ref_t, face_index, mapping),
                                              **(extra or {})})
-    except (UserFacingError, ValueError) as exc:
+    except StudioError as exc:
         return notice(str(exc), False), _job_rows()
     count = len(result["job_ids"])
     return notice(f"queued {count} face-swap job(s): {', '.join(short_id(j) for j in result['job_ids'])}"), _job_rows()
@@ -146,7 +144,7 @@ def _job_rows() -> list[list[Any]]:
         video_id = job.input_payload.get("video_id", "")
         try:
             video_name = library.get_item("video", video_id).name
-        except library.LibraryError:
+        except StudioError:
             video_name = f"(deleted {short_id(video_id)})"
         text = job.error_message or job.message
         rows.append([job.id, video_name, job.input_payload.get("provider", ""), job.status, f"{job.progress}%",
@@ -154,12 +152,13 @@ def _job_rows() -> list[list[Any]]:
     return rows
 
 
+@user_errors
 def _cancel(job_id: str | None):
     if not job_id:
         return notice("click a job row first", False), _job_rows()
     try:
         job = job_store.cancel_job(job_id)
-    except JobNotFound as exc:
+    except StudioError as exc:
         return notice(str(exc), False), _job_rows()
     return notice(f"job {short_id(job_id)}: {job.status}"), _job_rows()
 
@@ -170,14 +169,14 @@ def _pick_job(evt: gr.SelectData, data):
         job = job_store.get_job(job_id)
         source = library.get_item("video", job.input_payload.get("video_id", ""))
         before = str(store.abs_path(source.file))
-    except (JobNotFound, library.LibraryError, store.StoreError):
+    except StudioError:
         return job_id, None, None
     after = None
     result_ids = job.output_payload.get("result_ids") or []
     if result_ids:
         try:
             after = str(store.abs_path(library.get_item("video", result_ids[0]).file))
-        except (library.LibraryError, store.StoreError):
+        except StudioError:
             after = None
     return job_id, before, after
 
@@ -192,7 +191,9 @@ def build() -> None:
         with gr.Column():
             gr.Markdown("### Source videos")
             videos = gr.Dropdown(label="Videos to swap (one job each)", multiselect=True, choices=[])
-            video_gallery = gr.Gallery(label="Selected", columns=4, height=160, allow_preview=False)
+            video_gallery = gr.Gallery(label="Selected", columns=4, height=160, allow_preview=False,
+                                       object_fit="contain", fit_columns=False,  # whole frames, small tiles
+                                       elem_id="swap-selected")
         with gr.Column():
             gr.Markdown("### Face")
             faces = gr.Gallery(label="Click a library image or character diagram", columns=5, height=240,

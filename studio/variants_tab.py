@@ -306,10 +306,21 @@ def _poll(batch_id: str | None, shown: str | None = None):
     signature = batch_id + ":" + ",".join(r["variant_id"] for r in done)
     if signature == shown:
         return bar, info, rows, gr.update(), gr.update(), gr.update(), shown, gr.update()
-    gallery = [(r["file_path"], f"#{r['index']} {r['file_name']}") for r in done]
+    gallery = [(r["thumbnail_path"] or r["file_path"], f"#{r['index']} {r['file_name']}") for r in done]
     keep = gr.update(choices=[(f"#{r['index']} {r['file_name']}", r["variant_id"]) for r in done])
     picker = gr.update(choices=_batch_choices())  # its labels carry each batch's status
     return bar, info, rows, gallery, [r["file_path"] for r in done] or None, keep, signature, picker
+
+
+def _play(evt: gr.SelectData, batch_id: str | None):
+    """The finished variant whose gallery tile was clicked (tiles are its 9:16 thumbnails, in order)."""
+    done = [r for r in batches.batch_results(batch_id) if r["file_path"]] if batch_id else []
+    return done[evt.index]["file_path"] if 0 <= evt.index < len(done) else None
+
+
+# Results tiles in 9:16 (Gradio's are square) showing the whole frame: the hook's first line stays in view.
+RESULTS_CSS = ("<style>#variants-results .thumbnail-item{aspect-ratio:9/16;height:auto}"
+               "#variants-results .thumbnail-item img{object-fit:contain}</style>")
 
 
 def _make_zip(batch_id: str | None):
@@ -426,9 +437,14 @@ def build() -> None:
     batch_id = gr.State(None)
     bar = gr.HTML()
     info = gr.Markdown()
-    gallery = gr.Gallery(label="Results", columns=4, height=520, object_fit="contain")
-    table = gr.Dataframe(headers=RESULT_HEADERS,
-                         interactive=False, wrap=True, max_height=300)
+    gr.HTML(RESULTS_CSS)
+    with gr.Row():
+        gallery = gr.Gallery(label="Results (click one to play it)", columns=6, height=560, object_fit="contain",
+                             fit_columns=False, allow_preview=False, elem_id="variants-results", scale=3)
+        player = gr.Video(label="Selected variant", interactive=False, height=560, elem_id="variants-player",
+                          scale=1)
+    table = gr.Dataframe(headers=RESULT_HEADERS, interactive=False, wrap=True, max_height=300,
+                         column_widths=["12%", "26%", "4%", "28%", "10%", "10%", "10%"])
     with gr.Row():
         downloads = gr.File(label="Download variants", file_count="multiple", interactive=False)
         with gr.Column():
@@ -466,6 +482,7 @@ def build() -> None:
     poll_outputs = [bar, info, table, gallery, downloads, keep_pick, shown, batch_pick]
     batch_id.change(_poll, batch_id, poll_outputs, api_visibility="private")
     gr.Timer(2.0).tick(_poll, [batch_id, shown], poll_outputs, api_visibility="private")
+    gallery.select(_play, batch_id, player, api_visibility="private")
     cancel_btn.click(_cancel, batch_id, start_msg, api_visibility="private")
     zip_btn.click(_make_zip, batch_id, [zip_file, zip_msg], api_visibility="private")
     keep_btn.click(_keep, keep_pick, keep_msg, api_visibility="private")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-# Shared fixtures: ``fal_fake`` (a loopback fake of fal's queue + storage, tests/fakes/fal_server.py).
-pytest_plugins = ["tests.fakes.fal_server"]
+# Shared fixtures: ``fal_fake`` (a loopback fake of fal's queue + storage, tests/fakes/fal_server.py);
+# ``postgres_server``/``postgres_url`` and ``redis_server``/``redis_url`` (real servers, tests/servers.py).
+pytest_plugins = ["tests.fakes.fal_server", "tests.servers"]
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="novai-test-"))
 os.environ["NOVAI_DATA_DIR"] = str(_SESSION_DIR / "data")

@@ -17,10 +17,11 @@ def point_at(data_dir: str, **env: str) -> None:
     reset_engine()
 
 
-def submit_gemini_character(data_dir: str, image_id: str, barrier, results) -> None:
+def submit_gemini_character(data_dir: str, image_id: str, barrier, results, **env: str) -> None:
     """Wait at ``barrier`` with the other submitter, then ask for a Gemini character; put the outcome
-    (``accepted <job id>`` or ``refused <message>``) on ``results``. Nothing runs the queue here."""
-    point_at(data_dir, GOOGLE_API_KEY="gemini-fake-key-000000")
+    (``accepted <job id>`` or ``refused <message>``) on ``results``. Nothing runs the queue here.
+    ``env``: more ``NOVAI_*`` settings (e.g. ``NOVAI_DATABASE_URL``)."""
+    point_at(data_dir, GOOGLE_API_KEY="gemini-fake-key-000000", **env)
     from jobs.character_tasks import create_character
     from media.costs import SpendLimitExceeded
 

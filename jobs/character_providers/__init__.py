@@ -3,14 +3,13 @@ in the provider registry (:mod:`jobs.providers`, tool ``character``)."""
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 from jobs.character_providers.base import CharacterProvider
 from jobs.providers import providers
 
-ProviderName = Literal["local", "gemini"]
-PROVIDER_NAMES: tuple[str, ...] = tuple(p.id for p in providers("character"))
-assert set(PROVIDER_NAMES) == set(get_args(ProviderName)), "ProviderName must list the registry's ids"
+
+def provider_names() -> tuple[str, ...]:
+    """The registry's character provider ids, in registry order (``local``, ``gemini``)."""
+    return tuple(p.id for p in providers("character"))
 
 
 def get_provider(name: str) -> CharacterProvider:
@@ -18,7 +17,7 @@ def get_provider(name: str) -> CharacterProvider:
     ones."""
     found = {p.id: p for p in providers("character")}
     if name not in found:
-        raise ValueError(f"unknown character provider {name!r}; choose one of {', '.join(PROVIDER_NAMES)}")
+        raise ValueError(f"unknown character provider {name!r}; choose one of {', '.join(found)}")
     return found[name].load()
 
 

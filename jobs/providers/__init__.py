@@ -114,11 +114,6 @@ class Provider:
     price_setting: str = ""
     price_key: Callable[[Settings], str] | None = None
 
-    @property
-    def free(self) -> bool:
-        """True when it bills nothing (no key account and a zero price)."""
-        return self.key_setting is None and not self.price.cents_per_unit and not self.price.base_cents
-
     def current_price(self, settings: Settings | None = None) -> Price:
         """The price table in force: the module's, or the override in the settings field
         ``price_setting`` at ``price_key``. A key missing from a non-empty override table is charged the

@@ -2,8 +2,8 @@
 
 Providers are loaded by module path on first use, so a provider whose module (or client library) is
 absent makes only that provider unavailable, with a message saying so. Adding a provider is one module
-plus its entry in the provider registry (:mod:`jobs.providers`, tool ``swap``), from which
-:data:`PROVIDERS` and :data:`PROVIDER_KEYS` are derived.
+plus its entry in the provider registry (:mod:`jobs.providers`, tool ``swap``), read on every call
+(:func:`implementations`, :func:`provider_keys`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,18 @@ from jobs.swap_providers.base import SwapProvider
 from media.errors import StudioError
 
 DEFAULT_PROVIDER = "local"
-# name -> "module:Class"; the class is built with no arguments and reads the settings itself.
-PROVIDERS: dict[str, str] = {p.id: p.impl for p in providers("swap")}
-# name -> (settings attribute, environment variable a creator sets) for providers that need a key.
-PROVIDER_KEYS: dict[str, tuple[str, str]] = {p.id: (p.key_setting, p.key_variables[0])
-                                             for p in providers("swap") if p.key_setting}
+
+
+def implementations() -> dict[str, str]:
+    """name -> "module:Class" of every registered swap provider (built with no arguments; it reads the
+    settings itself)."""
+    return {p.id: p.impl for p in providers("swap")}
+
+
+def provider_keys() -> dict[str, tuple[str, str]]:
+    """name -> (settings attribute, environment variable a creator sets) of the swap providers that need
+    a key."""
+    return {p.id: (p.key_setting, p.key_variables[0]) for p in providers("swap") if p.key_setting}
 
 
 class ProviderUnavailable(StudioError, LookupError):
@@ -28,12 +35,12 @@ class ProviderUnavailable(StudioError, LookupError):
 
 def provider_names() -> list[str]:
     """Known provider names, the default first."""
-    return [DEFAULT_PROVIDER] + sorted(n for n in PROVIDERS if n != DEFAULT_PROVIDER)
+    return [DEFAULT_PROVIDER] + sorted(n for n in implementations() if n != DEFAULT_PROVIDER)
 
 
 def check_provider_name(name: str) -> str:
     """``name`` if it is a known provider; raises ValueError listing the known ones otherwise."""
-    if name not in PROVIDERS:
+    if name not in implementations():
         raise ValueError(f"unknown face-swap provider {name!r} (known: {', '.join(provider_names())})")
     return name
 
@@ -42,9 +49,10 @@ def missing_key(name: str) -> str | None:
     """The environment variable to set when provider ``name`` needs a key that is not configured."""
     from media.settings import get_settings
 
-    if name not in PROVIDER_KEYS:
+    keys = provider_keys()
+    if name not in keys:
         return None
-    attribute, variable = PROVIDER_KEYS[name]
+    attribute, variable = keys[name]
     return None if getattr(get_settings(), attribute, "") else variable
 
 
@@ -54,7 +62,7 @@ def load_provider(name: str) -> SwapProvider:
     Raises ValueError for an unknown name and :class:`ProviderUnavailable` when its module or a library
     it imports is missing.
     """
-    module_name, _, class_name = PROVIDERS[check_provider_name(name)].partition(":")
+    module_name, _, class_name = implementations()[check_provider_name(name)].partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -91,8 +91,7 @@ class LocalSwapProvider:
     needs_key = False
 
     def check_face_image(self, path: Path, options: SwapOptions) -> None:
-        """Before queueing: the face image holds every face number ``options`` use (:func:`pick_source_faces`).
-        Raises UserFacingError naming the missing face."""
+        """Before queueing: the face image holds every face the options use (:func:`pick_source_faces`)."""
         pick_source_faces(path, source_face_indices(options))
 
     def __init__(self, blend: str | None = None, detect_every: int | None = None) -> None:

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from media.characters.images import ImageFacts, check_image_bytes, check_image_file, write_thumbnail
 from media.db import get_row, session_scope, update_row
-from media.errors import StudioError
+from media.errors import InvalidInput, NotFound, StudioError
 from media.models import CharacterDiagram, Image, Video, utcnow
 from media.store import abs_path, commit_file, new_file_path, rel_path, remove_files, work_dir
 from media.validate import NAME_MAX_CHARS
@@ -33,15 +33,29 @@ def clean_name(name: str) -> str:
     """The name trimmed and single-spaced; raises ``ValueError`` when empty or too long."""
     cleaned = " ".join((name or "").split())
     if not cleaned:
-        raise ValueError("give the character a name")
+        raise InvalidInput("give the character a name")
     if len(cleaned) > MAX_NAME_LEN:
-        raise ValueError(f"character name too long ({len(cleaned)} characters; at most {MAX_NAME_LEN})")
+        raise InvalidInput(f"character name too long ({len(cleaned)} characters; at most {MAX_NAME_LEN})")
     return cleaned
 
 
+_NAME_SUFFIXES = {*_EXTENSIONS.values(), ".jpeg", ".tiff", ".heic", ".avif"}
+
+
+def suggested_name(image_name: str) -> str:
+    """A character name from a library image's name: an image file extension is dropped
+    (``lin-manuel-miranda.png`` -> ``lin-manuel-miranda``), spaces are collapsed, the length capped.
+    Empty for an empty name."""
+    name = " ".join((image_name or "").split())
+    stem, dot, suffix = name.rpartition(".")
+    if dot and stem and f".{suffix.lower()}" in _NAME_SUFFIXES:
+        name = stem.rstrip()
+    return name[:MAX_NAME_LEN]
+
+
 def get_library_image(image_id: str) -> Image:
-    """The ``images`` row; raises ``LookupError`` naming the id."""
-    return get_row(Image, image_id, LookupError, "library image")
+    """The ``images`` row; raises :class:`NotFound` (a ``LookupError``) naming the id."""
+    return get_row(Image, image_id, NotFound, "library image")
 
 
 def get_diagram(diagram_id: str) -> CharacterDiagram:

@@ -79,14 +79,11 @@ def _label(draw: ImageDraw.ImageDraw, x: int, y: int, text: str) -> None:
 
 
 def _draw_palette(draw: ImageDraw.ImageDraw, swatches: list[Swatch]) -> None:
+    """The measured swatches, top to bottom; one the photo does not show is left out, not guessed."""
     x, y, w, _ = PALETTE_BOX
-    for index, swatch in enumerate(swatches):
+    for index, swatch in enumerate(s for s in swatches if s.rgb is not None):
         top = y + index * 250
-        if swatch.rgb is not None:
-            draw.rounded_rectangle((x, top, x + w, top + 170), radius=14, fill=swatch.rgb, outline=RULE)
-        else:
-            draw.rounded_rectangle((x, top, x + w, top + 170), radius=14, fill=BACKGROUND, outline=RULE,
-                                   width=3)
+        draw.rounded_rectangle((x, top, x + w, top + 170), radius=14, fill=swatch.rgb, outline=RULE)
         draw.text((x, top + 180), swatch.label.capitalize(), fill=INK, font=font_for(swatch.label, 26, True))
         draw.text((x + w, top + 184), swatch.hex, fill=MUTED, font=font_for(swatch.hex, 22), anchor="ra")
 

@@ -4,8 +4,10 @@ Occlusion (glasses, a hand in a glove, a microphone, hair): a skin model of the 
 mean and covariance of (Cr, Cb) and the spread of luma Y (YCrCb, ITU-R BT.601) sampled on the cheeks,
 the nose and the forehead, the parts of a face landmarks place reliably — and every pixel inside the
 face outline whose chroma is further than ``SKIN_SIGMA`` (Mahalanobis distance) from it, or darker than
-``DARK_SIGMA`` luma deviations, is "not skin". Eyebrows, eyes and lips are not skin either but belong to
-the face; they are exempt (eyes and the mouth opening are handled as expression below). The rest is
+``DARK_SHARE`` of its mean luma, is "not skin". Eyebrows, eyes and lips are not skin either but belong to
+the face; they are exempt (eyes and the mouth opening are handled as expression below), except an eye
+that is mostly dark (over ``COVERED_EYE_DARK`` of its grown ring darker than skin can be: sunglasses,
+the dark rims of glasses, a hand): an eye has a bright white, so such an eye is covered and stays. The rest is
 cleaned (opening removes specks, closing fills gaps) and feathered. Landmark visibility comes from the
 mesh warp: back-facing triangles (a turned cheek) are culled there (:func:`media.face.warp.facing_triangles`).
 
@@ -40,6 +42,9 @@ SKIN_PATCHES: tuple[tuple[int, int, int], ...] = (
 SKIN_SIGMA = 4.0
 # "Too dark to be this face's skin, even in shadow": luma under this share of the skin's mean luma.
 DARK_SHARE = 0.45
+# Share of an eye's grown ring darker than DARK_SHARE x the skin's luma above which the eye is covered
+# (open and closed eyes of the samples: 0.04-0.49, one 0.64 on a 40 px face in dim light).
+COVERED_EYE_DARK = 0.7
 
 
 def _poly(mask: np.ndarray, points: np.ndarray, value: int = 255) -> None:
@@ -96,9 +101,18 @@ def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     d = ycc[..., 1:] - mean
     dist2 = d[..., 0] * (inv_cov[0, 0] * d[..., 0] + inv_cov[0, 1] * d[..., 1]) + \
         d[..., 1] * (inv_cov[1, 0] * d[..., 0] + inv_cov[1, 1] * d[..., 1])
-    skin = (dist2 <= SKIN_SIGMA ** 2) & (ycc[..., 0] >= DARK_SHARE * y_mean)
-    visible = (skin.astype(np.uint8) * 255) | face_parts_mask((h, w), landmarks)
+    dark = ycc[..., 0] < DARK_SHARE * y_mean
+    skin = (dist2 <= SKIN_SIGMA ** 2) & ~dark
+    parts = face_parts_mask((h, w), landmarks)
     size = face_size(landmarks)
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        eye = np.zeros((h, w), dtype=np.uint8)
+        _poly(eye, landmarks[list(ring)])
+        eye = cv2.dilate(eye, _disk(0.03 * size))
+        inside = eye > 0
+        if inside.any() and float(dark[inside].mean()) > COVERED_EYE_DARK:
+            parts[inside] = 0
+    visible = (skin.astype(np.uint8) * 255) | parts
     visible = cv2.morphologyEx(visible, cv2.MORPH_OPEN, _disk(0.012 * size))
     visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, _disk(0.02 * size))
     return visible & outline

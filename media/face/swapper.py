@@ -30,10 +30,14 @@ MIN_PYRAMID_FACE = 48
 WORK_FACE_SIZE = 160
 # Share of the fine detail (creases, wrinkles, lip texture) taken from the target frame around the mouth
 # and cheeks, so it moves with the target's expression instead of freezing the photo's.
-MOTION_DETAIL = 0.6
-# The detail taken from the target is what a low-pass at this share of the face size removes (creases,
-# folds and lip texture, not the skin tone).
-LOWPASS_SHARE = 0.07
+MOTION_DETAIL = 0.3
+# The fine detail taken from the target is what a low-pass at this share of the face size removes (lip
+# texture, small creases; not the skin tone).
+LOWPASS_SHARE = 0.04
+# Along the smile folds and beside the eyes (where a smile creases the face) this share of the coarser
+# detail (low-pass at CREASE_LOWPASS_SHARE of the face: the folds themselves) is the target's.
+CREASE_DETAIL = 0.5
+CREASE_LOWPASS_SHARE = 0.055
 # Face Mesh points bounding the lower face (cheeks to chin) where the target's detail is kept.
 LOWER_FACE: tuple[int, ...] = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365,
                                397, 288, 361, 323, 454, 447, 345, 352, 280, 425, 266, 329, 4, 100, 36,
@@ -41,6 +45,12 @@ LOWER_FACE: tuple[int, ...] = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 1
 
 # (outer eye corner, face outline point at eye level) of each eye, for the crow's-feet detail.
 EYE_CORNERS: tuple[tuple[int, int], ...] = ((33, 127), (263, 356))
+# (nose wing, mouth corner) of each smile (nasolabial) fold, and the nose tip they point away from.
+SMILE_FOLDS: tuple[tuple[int, int], ...] = ((48, 61), (278, 291))
+NOSE_TIP = 4
+# Whether the crow's-feet discs are in the crease tier (off: measured with bench/swap_quality.py, the eye
+# corners carry much of the photo's identity).
+EYE_CREASES = False
 
 
 @dataclass(frozen=True)
@@ -115,26 +125,34 @@ def face_mask(target: np.ndarray, shape: tuple[int, int], coverage: np.ndarray) 
 
 def _motion_detail(warped: np.ndarray, roi: np.ndarray, local: np.ndarray, grid: tuple[int, int],
                    size: float, scale: float, full: tuple[int, int]) -> np.ndarray:
-    """``warped`` with its detail (what a low-pass at LOWPASS_SHARE of the face removes) in the lower face
-    and at the eye corners replaced by MOTION_DETAIL of the target's: creases, folds and lip texture
-    follow the target's expression instead of freezing the photo's."""
-    weight = _detail_weight(local, grid, size * scale)
+    """``warped`` with part of its detail replaced by the target's, in two tiers: in the lower face,
+    MOTION_DETAIL of the fine detail (what a low-pass at LOWPASS_SHARE of the face removes: lip texture,
+    small creases); along the smile folds and beside the eyes' outer corners, CREASE_DETAIL of the
+    coarser detail (low-pass at CREASE_LOWPASS_SHARE: the folds themselves). Creases follow the target's
+    expression instead of freezing the photo's, while the rest of the photo's detail (its identity) stays."""
+    fine_weight, crease_weight = _detail_weights(local, grid, size * scale)
     if scale < 1.0:
-        weight = cv2.resize(weight, full, interpolation=cv2.INTER_LINEAR)
-    # Low-pass by an area downscale to ~4 % of the face and a linear upscale (cheaper than a blur).
+        fine_weight = cv2.resize(fine_weight, full, interpolation=cv2.INTER_LINEAR)
+        crease_weight = cv2.resize(crease_weight, full, interpolation=cv2.INTER_LINEAR)
     h, w = warped.shape[:2]
-    factor = max(LOWPASS_SHARE * size, 2.0)
-    small = (max(round(w / factor), 1), max(round(h / factor), 1))
 
-    def lowpass(image: np.ndarray) -> np.ndarray:
-        return cv2.resize(cv2.resize(image, small, interpolation=cv2.INTER_AREA), (w, h),
-                          interpolation=cv2.INTER_LINEAR)
+    def detail(share: float) -> np.ndarray:
+        # Low-pass by an area downscale and a linear upscale (cheaper than a blur).
+        factor = max(share * size, 2.0)
+        small = (max(round(w / factor), 1), max(round(h / factor), 1))
 
-    detail = cv2.subtract(cv2.subtract(roi, lowpass(roi), dtype=cv2.CV_16S),
-                          cv2.subtract(warped, lowpass(warped), dtype=cv2.CV_16S), dtype=cv2.CV_16S)
-    detail = cv2.multiply(detail, cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB), scale=MOTION_DETAIL / 255.0,
-                          dtype=cv2.CV_16S)
-    return cv2.add(warped, detail, dtype=cv2.CV_8U)
+        def lowpass(image: np.ndarray) -> np.ndarray:
+            return cv2.resize(cv2.resize(image, small, interpolation=cv2.INTER_AREA), (w, h),
+                              interpolation=cv2.INTER_LINEAR)
+
+        return cv2.subtract(cv2.subtract(roi, lowpass(roi), dtype=cv2.CV_16S),
+                            cv2.subtract(warped, lowpass(warped), dtype=cv2.CV_16S), dtype=cv2.CV_16S)
+
+    fine = cv2.multiply(detail(LOWPASS_SHARE), cv2.cvtColor(fine_weight, cv2.COLOR_GRAY2RGB),
+                        scale=MOTION_DETAIL / 255.0, dtype=cv2.CV_16S)
+    creases = cv2.multiply(detail(CREASE_LOWPASS_SHARE), cv2.cvtColor(crease_weight, cv2.COLOR_GRAY2RGB),
+                           scale=CREASE_DETAIL / 255.0, dtype=cv2.CV_16S)
+    return cv2.add(warped, cv2.add(fine, creases, dtype=cv2.CV_16S), dtype=cv2.CV_8U)
 
 
 def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -159,17 +177,30 @@ def occlusion_masks(roi_small: np.ndarray, local: np.ndarray, source_eyes: float
     return keep & ~expression_mask(keep.shape, local, eyes=eyes)
 
 
-def _detail_weight(local: np.ndarray, shape: tuple[int, int], size: float) -> np.ndarray:
-    """uint8 0..255 weight (grid-sized): 255 in the lower face and beside the eyes' outer corners (where a
-    smile creases), fading out over ~12 % of the face (two box blurs, close to a Gaussian and cheaper)."""
-    weight = np.zeros(shape, dtype=np.uint8)
-    cv2.fillPoly(weight, [np.round(local[list(LOWER_FACE)]).astype(np.int32)], 255)
-    # Crow's feet: a disc beside each eye's outer corner, 40 % of the way to the face outline.
-    for corner, outline in EYE_CORNERS:
-        centre = local[corner] + 0.4 * (local[outline] - local[corner])
-        cv2.circle(weight, (round(float(centre[0])), round(float(centre[1]))), max(round(0.07 * size), 1), 255, -1)
+def _detail_weights(local: np.ndarray, shape: tuple[int, int], size: float) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 0..255 weights (grid-sized) of :func:`_motion_detail`'s two tiers: (lower face minus the
+    crease bands, crease bands: the smile folds from the nose wings past the mouth corners and a disc
+    beside each eye's outer corner), each fading out over ~12 % of the face (two box blurs, close to a
+    Gaussian and cheaper)."""
+    lower = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(lower, [np.round(local[list(LOWER_FACE)]).astype(np.int32)], 255)
+    bands = np.zeros(shape, dtype=np.uint8)
+    nose_tip = local[NOSE_TIP]
+    for wing, corner in SMILE_FOLDS:
+        end = local[corner] + 0.3 * (local[corner] - nose_tip)
+        cv2.line(bands, _pixel(local[wing]), _pixel(end), 255, max(round(0.08 * size), 1))
+    if EYE_CREASES:
+        for corner, outline in EYE_CORNERS:
+            centre = local[corner] + 0.4 * (local[outline] - local[corner])
+            cv2.circle(bands, _pixel(centre), max(round(0.07 * size), 1), 255, -1)
     k = max(int(0.12 * size), 3) | 1
-    return cv2.blur(cv2.blur(weight, (k, k)), (k, k))
+    lower = cv2.blur(cv2.blur(lower, (k, k)), (k, k))
+    bands = cv2.blur(cv2.blur(bands, (k // 2 | 1, k // 2 | 1)), (k // 2 | 1, k // 2 | 1))
+    return cv2.subtract(lower, bands), bands
+
+
+def _pixel(point: np.ndarray) -> tuple[int, int]:
+    return round(float(point[0])), round(float(point[1]))
 
 
 def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: BlendMode = "seamless",

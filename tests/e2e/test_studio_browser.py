@@ -106,6 +106,17 @@ def pick_option(page, combobox_label: str, option: str | re.Pattern, nth: int = 
     page.keyboard.press("Escape")
 
 
+PLAY_JS = """v => new Promise(resolve => {
+    v.muted = true;
+    const done = () => resolve({t: v.currentTime, err: v.error && v.error.code, rs: v.readyState,
+                                w: v.videoWidth, h: v.videoHeight});
+    v.addEventListener('timeupdate', () => { if (v.currentTime > 0.3) done(); });
+    v.addEventListener('error', done);
+    v.play().catch(done);
+    setTimeout(done, 15000);
+})"""
+
+
 def dashboard_count(page, kind: str) -> int:
     return int(page.locator(f'#novai-counts [data-kind="{kind}"] .novai-card-n').inner_text())
 
@@ -173,20 +184,11 @@ def test_studio_in_a_browser(page, studio, samples, monkeypatch):
     shown(panel.get_by_text(re.compile(r"1 done, 0 failed, 0 canceled of 1"))).wait_for(timeout=BATCH_TIMEOUT_MS)
     shot(page, "06_variants_batch_done")
 
-    gallery = block_with_label(panel, "Results")
-    gallery.locator("button").filter(has=page.locator("video")).first.or_(
-        gallery.locator("video").first).first.click()
-    video = gallery.locator("video").first
+    gallery = page.locator("#variants-results")
+    gallery.locator("img").first.click()  # a 9:16 thumbnail tile; the player beside it plays the variant
+    video = page.locator("#variants-player video")
     video.wait_for()
-    played = video.evaluate("""v => new Promise(resolve => {
-        v.muted = true;
-        const done = () => resolve({t: v.currentTime, err: v.error && v.error.code, rs: v.readyState,
-                                    w: v.videoWidth, h: v.videoHeight});
-        v.addEventListener('timeupdate', () => { if (v.currentTime > 0.3) done(); });
-        v.addEventListener('error', done);
-        v.play().catch(done);
-        setTimeout(done, 15000);
-    })""")
+    played = video.evaluate(PLAY_JS)
     shot(page, "07_variants_video_playing")
     assert played["err"] is None, f"the result video failed to play: {played}"
     assert played["t"] > 0.3, f"the result video did not play: {played}"
@@ -206,7 +208,9 @@ def test_studio_in_a_browser(page, studio, samples, monkeypatch):
         page.wait_for_timeout(500)
     shot(page, "08_dashboard_counts")
     assert on_screen == catalog
-    assert on_screen["audios"] == 1 and on_screen["hooks"] == hook_count and on_screen["videos"] >= 1
+    assert on_screen["audios"] == 1 and on_screen["hooks"] == hook_count
+    # the source video and the batch's variant apart, as Library > Videos lists only the source
+    assert on_screen["videos"] == 1 and on_screen["variants"] == 1
     storage = page.locator("#dash-storage").inner_text()
     assert "Videos" in storage and "Total media folder" in storage
 
@@ -233,3 +237,149 @@ def test_studio_in_a_browser(page, studio, samples, monkeypatch):
 
     with pytest.raises(SpendLimitExceeded, match=r"daily limit is \$1\.00 \(100¢\)"):
         check_spend_limit(101)  # what a paid tool runs before queueing, with the limit set in the UI
+
+
+def _import(samples: Path, tmp_path: Path, rel: str, kind: str) -> str:
+    """Add a sample to the library in-process (as another tab or an API client would); returns its id."""
+    from jobs.library import import_uploads
+
+    src = samples / rel
+    copy = tmp_path / src.name
+    shutil.copyfile(src, copy)
+    (outcome,) = import_uploads([(copy, src.name)], kind, "", prepare=False)
+    assert outcome["id"], outcome
+    return outcome["id"]
+
+
+def _finished_batch(samples: Path, tmp_path: Path) -> str:
+    """A completed variant batch: the one the first test rendered, else a new one of one variant."""
+    from jobs.variants import create_variant_batch
+    from media import batches, library
+
+    done = [b for b in batches.list_batches() if b.status == "completed"]
+    if done:
+        return done[0].id
+    videos = library.list_items("video") or [library.get_item("video", _import(
+        samples, tmp_path, f"videos/{VIDEO_SAMPLE}", "video"))]
+    batch_id = create_variant_batch([videos[0].id], [], [], 1)["batch_id"]
+    deadline = time.monotonic() + BATCH_TIMEOUT_MS / 1000
+    while batches.batch_status(batch_id)["done"] < 1 and time.monotonic() < deadline:
+        time.sleep(1)
+    return batch_id
+
+
+TILE_JS = """i => {
+    const tile = i.closest('.thumbnail-item').getBoundingClientRect();
+    const view = i.closest('.grid-wrap').getBoundingClientRect();
+    return {nw: i.naturalWidth, nh: i.naturalHeight, fit: getComputedStyle(i).objectFit,
+            tw: tile.width, th: tile.height,
+            inside: tile.top >= view.top - 1 && tile.bottom <= view.bottom + 1
+                    && tile.left >= view.left - 1 && tile.right <= view.right + 1};
+}"""
+
+
+def _looks_like_a_button(button) -> bool:
+    """A button stands out: its background or its border differs from what is behind it."""
+    style = button.evaluate("""b => {
+        const bg = e => getComputedStyle(e).backgroundColor;
+        const clear = c => c === 'rgba(0, 0, 0, 0)' || c === 'transparent';
+        let p = b.parentElement;
+        while (p && clear(bg(p))) p = p.parentElement;
+        const s = getComputedStyle(b);
+        return {own: bg(b), behind: p ? bg(p) : 'rgb(255, 255, 255)', border: parseFloat(s.borderTopWidth),
+                borderColor: s.borderTopColor};
+    }""")
+    filled = style["own"] != style["behind"] and style["own"] not in ("rgba(0, 0, 0, 0)", "transparent")
+    outlined = style["border"] >= 1 and style["borderColor"] not in (style["behind"], "rgba(0, 0, 0, 0)")
+    return filled or outlined
+
+
+def test_what_a_new_user_hit(page, studio, samples, tmp_path):
+    """Issue 10's browser defects: pickers filled after a reload and refreshed when the library changes,
+    whole frames in the Swapper and 9:16 result tiles from thumbnails, dashboard counts and storage,
+    Settings buttons and tables, the Credits chart without spend."""
+    from playwright.sync_api import expect
+
+    from jobs import lora_api
+    from media import batches
+    from media.characters.catalog import import_diagram
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    image_id = _import(samples, tmp_path, "photos/obama.jpg", "image")
+    dataset = lora_api.build_lora_dataset([image_id], "ohwx", {"name": "e2e-dataset"})
+    portrait = tmp_path / "diagram.png"
+    shutil.copyfile(samples / "photos" / "lin-manuel-miranda.png", portrait)
+    import_diagram(portrait, "Lin")
+    batch_id = _finished_batch(samples, tmp_path)
+    page.reload()
+    page.get_by_role("tab", name="Dashboard").wait_for()
+
+    # LoRA Creator: both pickers come from the catalog after a reload ...
+    open_tab(page, "LoRA Creator")
+    pick_option(page, "…or library images / character diagrams", re.compile(r"image: obama"))
+    page.locator("#lora-train-dataset input").click()
+    page.get_by_role("option", name=re.compile(r"e2e-dataset")).first.click()
+    expect(page.locator("#lora-train-dataset input")).to_have_value(re.compile(r"e2e-dataset"))
+    # ... and an image added elsewhere since shows up when the picker is opened again.
+    _import(samples, tmp_path, "photos/astronaut.png", "image")
+    pick_option(page, "…or library images / character diagrams", re.compile(r"image: astronaut"))
+    expect(page.locator("#lora-dataset-picks")).to_contain_text("astronaut")
+    assert dataset["count"] == 1
+    shot(page, "10_lora_pickers")
+
+    # Swapper: the "Selected" preview shows the whole frame, not a zoomed crop.
+    open_tab(page, "Swapper")
+    pick_option(page, "Videos to swap (one job each)", re.compile(re.escape(VIDEO_SAMPLE)))
+    thumb = page.locator("#swap-selected img").first
+    thumb.wait_for()
+    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=thumb.element_handle())
+    selected = thumb.evaluate(TILE_JS)
+    assert selected["fit"] == "contain", selected  # the frame letterboxed in its tile, not cropped
+    assert selected["inside"], f"the tile runs past the gallery's visible area: {selected}"
+    shot(page, "11_swapper_selected")
+
+    # Variants: a reopened batch shows frames (thumbnails), in 9:16 tiles that crop nothing.
+    open_tab(page, "Variants")
+    pick_option(page, "Open batch", re.compile(re.escape(batch_id[:8])))
+    tile_img = page.locator("#variants-results img").first
+    tile_img.wait_for()
+    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=tile_img.element_handle())
+    frame = tile_img.evaluate(TILE_JS)
+    shot(page, "12_variants_reopened")
+    assert page.locator("#variants-results video").count() == 0, "tiles must be frames, not video icons"
+    assert abs(frame["nh"] / frame["nw"] - 16 / 9) < 0.02, frame  # the variant's own 9:16 frame
+    assert abs(frame["th"] / frame["tw"] - 16 / 9) < 0.1, frame  # a 9:16 tile, not a square
+    assert frame["fit"] == "contain", frame
+    assert frame["inside"], f"the tile runs past the gallery's visible area: {frame}"
+    assert len(batches.batch_results(batch_id)) >= 1
+
+    # Dashboard: Videos = what Library > Videos lists; a character's files count under Characters.
+    from media.library import list_items
+
+    open_tab(page, "Dashboard")
+    page.locator("#dash-refresh").click()
+    expect(page.locator('#novai-counts [data-kind="videos"] .novai-card-n')).to_have_text(
+        str(len(list_items("video"))))
+    characters_row = page.locator("#dash-storage").get_by_role("row").filter(has_text="Characters").first
+    expect(characters_row).to_contain_text(re.compile(r"\d+(\.\d)? [KM]iB"))  # not "0 B"
+    shot(page, "13_dashboard_apart")
+
+    # Settings: the key buttons look like buttons; the tables fit the page (no cut-off right column).
+    panel = open_tab(page, "Settings")
+    for name in ("Save key", "Forget saved key", "Test connection"):
+        button = shown(panel.get_by_role("button", name=name))
+        assert _looks_like_a_button(button), f"{name!r} looks like plain text"
+    for label in ("Output defaults", "Price tables (units in each setting's name)"):
+        block = block_with_label(page, label)
+        overflow = block.evaluate("""b => { const t = b.querySelector('table');
+            const r = b.getBoundingClientRect(); const last = t.querySelector('thead th:last-child');
+            return {right: last.getBoundingClientRect().right, edge: r.right}; }""")
+        assert overflow["right"] <= overflow["edge"] + 1, f"{label}: right-hand column cut off {overflow}"
+    shot(page, "14_settings_buttons")
+
+    # Credits without spend: no empty chart (its legend read "NaN"), a sentence instead.
+    panel = open_tab(page, "Credits")
+    shown(panel.get_by_text(re.compile(r"No spend recorded in the last 30 days"))).wait_for()
+    expect(page.locator("#credits-chart")).to_be_hidden()
+    assert "NaN" not in shown(page.locator("[role=tabpanel]")).inner_text()
+    shot(page, "15_credits_empty")

@@ -35,10 +35,10 @@ def test_a_dummy_provider_is_one_module_and_one_line(monkeypatch, fresh_data_dir
 
 
 def test_swap_and_character_providers_come_from_the_registry():
-    assert swap_providers.PROVIDERS == {p.id: p.impl for p in providers.providers("swap")}
-    assert swap_providers.PROVIDER_KEYS["fal"] == ("fal_key", "FAL_KEY")
-    assert "local" not in swap_providers.PROVIDER_KEYS
-    assert character_providers.PROVIDER_NAMES == ("local", "gemini")
+    assert swap_providers.implementations() == {p.id: p.impl for p in providers.providers("swap")}
+    assert swap_providers.provider_keys()["fal"] == ("fal_key", "FAL_KEY")
+    assert "local" not in swap_providers.provider_keys()
+    assert character_providers.provider_names() == ("local", "gemini")
     assert type(character_providers.get_provider("local")).__name__ == "LocalCharacterProvider"
     with pytest.raises(ValueError, match="unknown character provider 'x'"):
         character_providers.get_provider("x")
@@ -194,3 +194,28 @@ def test_no_tool_compares_provider_ids_outside_the_registry():
              for path in (ROOT / folder).rglob("*.py") if "providers" not in path.parts
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert found == []
+
+
+def test_a_new_character_or_swap_provider_is_picked_up_from_its_registry_line(monkeypatch):
+    import types
+
+    from jobs import character_tasks
+
+    entry = types.ModuleType("tests.jobs.sheet_provider")
+    entry.PROVIDER = providers.Provider(id="sheet2", label="Second sheet", tool="character", key_variables=(),
+                                        settings_fields=(),
+                                        impl="jobs.character_providers.local:LocalCharacterProvider")
+    swap = types.ModuleType("tests.jobs.swap2_provider")
+    swap.PROVIDER = providers.Provider(id="swap2", label="Second swap", tool="swap",
+                                       settings_fields=("fal_key",), impl="jobs.swap_providers.fal_swap:FalSwapProvider")
+    monkeypatch.setitem(sys.modules, "tests.jobs.sheet_provider", entry)
+    monkeypatch.setitem(sys.modules, "tests.jobs.swap2_provider", swap)
+    with pytest.raises(ValueError, match="unknown character provider 'sheet2'"):
+        character_tasks._registry_entry("sheet2")
+    _with(monkeypatch, "tests.jobs.sheet_provider", "tests.jobs.swap2_provider")
+    assert character_providers.provider_names() == ("local", "gemini", "sheet2")
+    assert character_tasks._registry_entry("sheet2").label == "Second sheet"
+    assert type(character_providers.get_provider("sheet2")).__name__ == "LocalCharacterProvider"
+    assert "swap2" in swap_providers.provider_names()
+    assert swap_providers.provider_keys()["swap2"] == ("fal_key", "FAL_KEY")
+    assert type(swap_providers.load_provider("swap2")).__name__ == "FalSwapProvider"

@@ -161,7 +161,17 @@ def test_bad_requests_are_refused(fresh_data_dir, immediate, faceless_clip, samp
 
 
 def test_missing_provider_module_is_named(fresh_data_dir, monkeypatch):
-    monkeypatch.setitem(swap_providers.PROVIDERS, "ghost", "jobs.swap_providers.ghost:GhostProvider")
+    import sys
+    import types
+
+    from jobs import providers
+
+    entry = types.ModuleType("tests.jobs.ghost_provider")  # a registry module whose engine is absent
+    entry.PROVIDER = providers.Provider(id="ghost", label="Ghost", tool="swap", key_variables=(),
+                                        settings_fields=(), impl="jobs.swap_providers.ghost:GhostProvider")
+    monkeypatch.setitem(sys.modules, "tests.jobs.ghost_provider", entry)
+    monkeypatch.setattr(providers, "PROVIDER_MODULES", (*providers.PROVIDER_MODULES, "tests.jobs.ghost_provider"))
+    assert "ghost" in swap_providers.provider_names()
     with pytest.raises(swap_providers.ProviderUnavailable, match="module jobs.swap_providers.ghost is missing"):
         swap_providers.load_provider("ghost")
 

@@ -48,7 +48,9 @@ def test_palette_samples_the_right_regions(obama):
     top, chin = lm[FOREHEAD_TOP], lm[CHIN]
     w, h, cx = np.ptp(lm[:, 0]), chin[1] - top[1], lm[:, 0].mean()
     painted[int(top[1] - 0.3 * h):int(top[1] - 0.03 * h), int(cx - 0.3 * w):int(cx + 0.3 * w)] = (20, 200, 30)
-    painted[int(chin[1] + 0.4 * h):int(chin[1] + 1.5 * h), int(cx - 0.8 * w):int(cx + 0.8 * w)] = (30, 40, 220)
+    shoulders = slice(int(chin[1] + 0.15 * h), int(chin[1] + 1.3 * h))  # both sides of the neck
+    painted[shoulders, int(cx - 1.1 * w):int(cx - 0.5 * w)] = (30, 40, 220)
+    painted[shoulders, int(cx + 0.5 * w):int(cx + 1.1 * w)] = (30, 40, 220)
     skin, hair, clothing = face_palette(painted, lm)
     assert (skin.label, hair.label, clothing.label) == ("skin", "hair", "clothing")
     assert np.abs(np.subtract(hair.rgb, (20, 200, 30))).max() < 12
@@ -81,3 +83,48 @@ def test_check_image_bytes_refuses_non_images():
         check_image_bytes(b"%PDF-1.7 not an image", "answer")
     with pytest.raises(ImageFileError, match="empty"):
         check_image_bytes(b"", "answer")
+
+
+@pytest.mark.parametrize("photo_name", ["lin-manuel-miranda.png", "obama.jpg", "astronaut.png"])
+def test_closeup_is_a_real_close_up_with_clean_edges(samples, photo_name):
+    from media.characters.align import FOREHEAD_TOP as TOP
+
+    rgb = load_rgb(samples / "photos" / photo_name)
+    [face] = detect_faces(rgb, max_faces=1)
+    closeup = align_face(Image.fromarray(rgb), face.landmarks, size=512)
+    # the crop's four corners lie inside the photo: nothing filled in, no slanted border
+    theta = math.radians(closeup.angle_deg)
+    rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+    half = closeup.side_px / 2
+    corners = [np.asarray(closeup.center) + rot @ np.array([sx * half, sy * half])
+               for sx in (-1, 1) for sy in (-1, 1)]
+    height, width = rgb.shape[:2]
+    assert all(0 <= x <= width and 0 <= y <= height for x, y in corners), corners
+    # the face fills most of it (the photo-like old crop: 55 % of the height, forehead top to chin)
+    [again] = detect_faces(np.asarray(closeup.image), max_faces=1)
+    face_h = again.landmarks[CHIN][1] - again.landmarks[TOP][1]
+    assert face_h > 0.65 * 512, face_h
+    assert again.landmarks[CHIN][1] < 512 - 5  # the chin is not cut
+
+
+def test_a_dark_suit_is_measured_as_clothing(samples):
+    rgb = load_rgb(samples / "photos" / "lin-manuel-miranda.png")  # the photo ends soon below the chin
+    [face] = detect_faces(rgb, max_faces=1)
+    *_, clothing = face_palette(rgb, face.landmarks)
+    assert clothing.rgb is not None and max(clothing.rgb) < 90, clothing  # dark grey suit
+
+
+def test_sheet_leaves_out_a_swatch_the_photo_does_not_show(obama):
+    from media.characters.palette import Swatch
+    from media.characters.sheet import PALETTE_BOX
+
+    rgb, face = obama
+    photo = Image.fromarray(rgb)
+    closeup = align_face(photo, face.landmarks).image
+    swatches = [Swatch("skin", (200, 150, 120)), Swatch("hair", None), Swatch("clothing", (20, 30, 200))]
+    sheet = np.asarray(compose_sheet(photo, closeup, swatches, "Ada", date(2026, 3, 4)))
+    x, y, w, _ = PALETTE_BOX
+    second = sheet[y + 250 + 85, x + w // 2]
+    assert np.abs(second.astype(int) - (20, 30, 200)).max() < 4  # clothing moved up into the second slot
+    third = sheet[y + 500 + 85, x + w // 2]
+    assert tuple(third) == BACKGROUND

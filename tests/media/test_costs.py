@@ -70,6 +70,20 @@ def test_settings_limit_applies_and_can_only_tighten_the_environment(fresh_data_
         costs.set_daily_limit(-5)
 
 
+def test_the_limit_is_kept_in_the_catalog_and_an_older_preferences_file_moves_there(fresh_data_dir):
+    import json
+
+    from media.stored_settings import read_setting
+
+    costs.set_daily_limit(321)
+    assert read_setting(costs.PREFERENCES_SETTING) == {costs.LIMIT_KEY: 321}
+    assert not (fresh_data_dir / costs.PREFERENCES_FILE_NAME).exists()
+    (fresh_data_dir / costs.PREFERENCES_FILE_NAME).write_text(json.dumps({costs.LIMIT_KEY: 99, "other": 1}))
+    assert costs.daily_limit().ui == 321  # the catalog's value wins; the file's other entries are kept
+    assert read_setting(costs.PREFERENCES_SETTING) == {costs.LIMIT_KEY: 321, "other": 1}
+    assert not (fresh_data_dir / costs.PREFERENCES_FILE_NAME).exists()
+
+
 def test_costs_per_day_and_tool(fresh_data_dir):
     _cost("lora_train", 450)
     _cost("lora_train", 45)

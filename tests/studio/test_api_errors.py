@@ -63,3 +63,28 @@ def test_display_names_are_capped():
     assert display_name("  ok  ") == "ok"
     with pytest.raises(InvalidInput, match=f"the most is {NAME_MAX_CHARS}"):
         display_name("x" * (NAME_MAX_CHARS + 1))
+
+
+def test_what_a_creator_can_fix_derives_from_the_one_base(fresh_data_dir):
+    """LoRA, character and daily-limit checks raise StudioError subclasses, so the tabs catch the base
+    (studio.common.user_errors maps it) instead of ad-hoc tuples of builtins."""
+    from jobs import character_tasks, lora_api
+    from media import costs
+    from media.characters import catalog as characters
+    from media.errors import InvalidInput, NotFound, StudioError
+    from media.lora_dataset import validate_trigger_word
+    from studio import settings_tab
+
+    cases = [
+        (lambda: lora_api.build_lora_dataset([], "ohwx"), InvalidInput, "no images given"),
+        (lambda: lora_api.build_lora_dataset(["nope"], "ohwx"), NotFound, "no library image or character"),
+        (lambda: validate_trigger_word(""), InvalidInput, "trigger word is empty"),
+        (lambda: character_tasks.create_character("nope", "Ana", "local", ""), NotFound, "library image"),
+        (lambda: characters.clean_name(""), InvalidInput, "give the character a name"),
+        (lambda: costs.set_daily_limit(-1), InvalidInput, "daily limit must be a whole number"),
+        (lambda: settings_tab.parse_dollars("five"), InvalidInput, "not an amount in dollars"),
+    ]
+    for call, kind, text in cases:
+        with pytest.raises(StudioError, match=text) as caught:
+            call()
+        assert isinstance(caught.value, kind), (text, type(caught.value))

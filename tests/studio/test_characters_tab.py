@@ -41,3 +41,13 @@ def test_handlers_report_bad_input(data, tmp_path, uploaded):
     assert job_id == "" and "pick a library image" in status and not timer.active
     assert "select a character first" in tab._rename(None, "Y")[0]
     assert "confirm" in tab._delete("someid", False)[0]
+
+
+def test_picking_a_library_photo_suggests_its_name_without_the_extension(data, samples):
+    from media import library
+
+    photo = samples / "photos" / "lin-manuel-miranda.png"
+    image_id = library.import_file(photo, "image").id  # the Library keeps the file name as its name
+    path, name = tab._pick_source(image_id, "")
+    assert Path(path).is_file() and name == "lin-manuel-miranda"
+    assert tab._pick_source(image_id, "Lin")[1] == "Lin"  # a typed name is kept

@@ -16,7 +16,8 @@ def test_settings_save_key_never_returns_it(fresh_data_dir):
     box, line, message = settings_tab.save_key("fal", "fal-fake-key-abcdef123456")
     assert box == "" and message.startswith("Key saved")
     assert "fal-fake-key" not in line and "••••••••3456" in line and "saved here" in line
-    assert stat.S_IMODE((fresh_data_dir / keys.KEYS_FILE_NAME).stat().st_mode) == 0o600
+    assert stat.S_IMODE((fresh_data_dir / "catalog.sqlite3").stat().st_mode) == 0o600
+    assert keys.read_saved_keys() == {"fal": "fal-fake-key-abcdef123456"}
     box, line, message = settings_tab.save_key("fal", "")
     assert message == "Not saved: no fal.ai key entered"
     line, message = settings_tab.forget_key("fal")

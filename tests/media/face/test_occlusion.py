@@ -1,0 +1,90 @@
+"""The offline engine keeps what covers a face: the target's occluders stay in front of the swap, the
+photo's occluders (a microphone) are never pasted, and a character sheet gives only its face."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from media.face.landmarks import detect_faces, load_rgb
+from media.face.mesh import FACE_OVAL, face_size
+from media.face.swapper import prepare_source, swap_face
+
+BLUE = np.array([20, 40, 235])
+
+
+def _oval(shape, landmarks, shrink: int = 0) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[list(FACE_OVAL)]).astype(np.int32)], 255)
+    return cv2.erode(mask, np.ones((2 * shrink + 1,) * 2, np.uint8)) if shrink else mask
+
+
+@pytest.fixture(scope="module")
+def obama(samples):
+    rgb = load_rgb(samples / "photos" / "obama.jpg")
+    return rgb, detect_faces(rgb)[0]
+
+
+@pytest.fixture(scope="module")
+def target(samples):
+    rgb = load_rgb(samples / "photos" / "biden_portrait.jpg")
+    return rgb, detect_faces(rgb)[0].landmarks
+
+
+def test_target_glasses_stay_in_front_of_the_swap(obama, target):
+    frame, landmarks = target
+    covered = frame.copy()
+    # Dark glasses: a thick bar across both eyes, drawn onto the target frame.
+    left, right = landmarks[33], landmarks[263]
+    thickness = int(0.08 * face_size(landmarks))
+    cv2.line(covered, tuple(int(v) for v in left), tuple(int(v) for v in right), (25, 25, 30), thickness)
+    bar = np.zeros(frame.shape[:2], np.uint8)
+    cv2.line(bar, tuple(int(v) for v in left), tuple(int(v) for v in right), 255, thickness // 2)
+    out = covered.copy()
+    assert swap_face(out, prepare_source(*obama), landmarks) is not None
+    diff = np.abs(out.astype(int) - covered).sum(axis=2)
+    assert diff[_oval(frame.shape, landmarks, 20) > 0].mean() > 15  # the face was swapped
+    assert np.median(diff[bar > 0]) < 20  # the glasses were not
+
+
+def test_photo_microphone_is_never_pasted(obama, target):
+    rgb, face = obama
+    with_mic = rgb.copy()
+    size = face_size(face.landmarks)
+    chin, mouth_corner = face.landmarks[152], face.landmarks[291]
+    # A blue microphone across the chin and one mouth corner, as in the issue's character sheet.
+    cv2.line(with_mic, tuple(int(v) for v in chin + (0, 0.05 * size)), tuple(int(v) for v in mouth_corner),
+             tuple(int(v) for v in BLUE), int(0.07 * size))
+    frame, landmarks = target
+    out = frame.copy()
+    assert swap_face(out, prepare_source(with_mic, face), landmarks) is not None
+    face_pixels = out[_oval(frame.shape, landmarks) > 0].astype(int)
+    blueish = np.abs(face_pixels - BLUE).sum(axis=1) < 120
+    assert blueish.mean() < 0.002
+
+
+def test_character_sheet_gives_its_face_only(samples, target, tmp_path):
+    """The offline character sheet of a photo holding a microphone: the face is found on the sheet (the
+    close-up panel is its largest face) and swapping with it pastes no microphone or sheet background."""
+    from jobs.character_providers.base import CharacterRequest
+    from jobs.character_providers.local import LocalCharacterProvider
+    from jobs.swap_providers.local import pick_source_face
+    from media.characters.sheet import CLOSEUP_BOX
+
+    photo = load_rgb(samples / "photos" / "lin-manuel-miranda.png")
+    request = CharacterRequest(photo=photo, face=detect_faces(photo)[0], name="Lin")
+    path = tmp_path / "sheet.png"
+    path.write_bytes(LocalCharacterProvider().generate(request, lambda *_: None).image_bytes)
+    rgb, face = pick_source_face(path)
+    x, y, w, h = CLOSEUP_BOX
+    cx, cy = face.center
+    assert x <= cx <= x + w and y <= cy <= y + h
+    frame, landmarks = target
+    out = frame.copy()
+    assert swap_face(out, prepare_source(rgb, face), landmarks) is not None
+    inside = _oval(frame.shape, landmarks) > 0
+    # The microphone is near-black; the target's face had almost none of it, and the swap adds none.
+    dark_before = (frame[inside].max(axis=1) < 45).mean()
+    dark_after = (out[inside].max(axis=1) < 45).mean()
+    assert dark_after < dark_before + 0.01
