@@ -94,7 +94,14 @@ def browser_timings(repeats: int) -> None:
     from studio.app import build_app
 
     demo = build_app()
-    _, url, _ = demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    for attempt in range(3):  # Gradio refuses to start when its own check of the URL times out (busy machine)
+        try:
+            _, url, _ = demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+            break
+        except ValueError:
+            demo.close()
+            if attempt == 2:
+                raise
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
