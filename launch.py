@@ -154,10 +154,12 @@ def main(argv: list[str] | None = None) -> None:
 
         consumer = start_consumer(workers=settings.workers)
 
+    from studio.common import launch_blocks
+
     demo = build_app()
     try:
-        demo.queue(default_concurrency_limit=8).launch(
-            **launch_options(args, auth, str(settings.media_dir), settings.max_upload_mb))
+        launch_blocks(demo.queue(default_concurrency_limit=8),
+                      **launch_options(args, auth, str(settings.media_dir), settings.max_upload_mb))
     finally:
         if consumer is not None:
             from jobs.consumer import stop_consumer

@@ -120,3 +120,26 @@ def dropdown_update(choices: list[tuple[str, str]], keep: list[str] | str | None
     if isinstance(keep, list):
         return gr.update(choices=choices, value=[v for v in keep if v in values])
     return gr.update(choices=choices, value=keep if keep in values else None)
+
+
+LAUNCH_ATTEMPTS = 3
+
+
+def launch_blocks(demo: gr.Blocks, attempts: int = LAUNCH_ATTEMPTS, **options: Any) -> Any:
+    """``demo.launch(**options)``, tried up to ``attempts`` times.
+
+    Gradio 6 checks its own URL once with a 3 s HEAD request (``gradio.networking.url_ok``) and raises
+    ``ValueError("When localhost is not accessible, a shareable link must be created ...")`` when that
+    request times out, which happens on a busy machine although the server is up. That error closes the
+    server and launches again; any other error, and the last attempt's, is raised as is.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return demo.launch(**options)
+        except ValueError as exc:
+            if "localhost is not accessible" not in str(exc) or attempt == attempts:
+                raise
+            log.warning("Gradio could not reach its own URL (attempt %d of %d); launching again", attempt,
+                        attempts)
+            demo.close()
+    return None

@@ -12,6 +12,8 @@ from jobs.providers import all_providers, providers
 from studio.common import api
 
 HEADERS = ["tool", "id", "label", "configured", "key variables", "settings", "price", "endpoint"]
+# Fixed shares (long cells wrap) so the right-hand columns stay on screen, as the other Settings tables.
+WIDTHS = ["8%", "10%", "16%", "8%", "14%", "14%", "12%", "18%"]
 
 
 def list_providers(tool: str = "") -> list[dict]:
@@ -59,7 +61,7 @@ def _rows() -> list[list[Any]]:
 def build() -> None:
     """The Providers table and the ``list_providers`` endpoint."""
     gr.Markdown("### Providers (registry)\nEvery tool's providers, one module each in `jobs/providers/`.")
-    table = gr.Dataframe(_rows(), headers=HEADERS, interactive=False, wrap=True)
+    table = gr.Dataframe(_rows(), headers=HEADERS, interactive=False, wrap=True, column_widths=WIDTHS)
     demo = gr.context.Context.root_block
     if demo is not None:
         demo.load(_rows, outputs=table, api_visibility="private")

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 import gradio as gr
 from gradio_client import Client
 
+from studio.common import launch_blocks
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
@@ -23,7 +25,7 @@ def served(demo: gr.Blocks) -> Iterator[Client]:
     from media.settings import get_settings
 
     port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+    launch_blocks(demo.queue(), server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                         allowed_paths=[str(get_settings().media_dir)], quiet=True)
     try:
         yield Client(f"http://127.0.0.1:{port}/", verbose=False)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import launch
+from studio.common import launch_blocks
 from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,7 @@ def test_gradio_serves_media_files_behind_login_and_nothing_else(tmp_path):
     args = launch.parse_args(["--port", str(free_port())])
     with gr.Blocks() as demo:
         gr.Markdown("hello")
-    demo.launch(**launch.launch_options(args, ("ana", "pw"), str(media), 10), prevent_thread_lock=True,
+    launch_blocks(demo, **launch.launch_options(args, ("ana", "pw"), str(media), 10), prevent_thread_lock=True,
                 quiet=True)
     try:
         base = f"http://127.0.0.1:{args.port}"
@@ -125,3 +126,32 @@ def test_gradio_serves_media_files_behind_login_and_nothing_else(tmp_path):
             assert "outside the media folder" not in escaped.text
     finally:
         demo.close()
+
+
+def test_launch_is_tried_again_when_gradio_cannot_reach_its_own_url(monkeypatch):
+    """Gradio's one 3 s self-check times out on a busy machine; the studio launches again."""
+    import gradio as gr
+    from gradio import networking
+
+    real_url_ok, answers = networking.url_ok, []
+
+    def first_check_times_out(url: str) -> bool:
+        answers.append(url)
+        return len(answers) > 1 and real_url_ok(url)
+
+    monkeypatch.setattr(networking, "url_ok", first_check_times_out)
+    with gr.Blocks() as demo:
+        gr.Markdown("hello")
+    port = free_port()
+    launch_blocks(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        assert len(answers) == 2
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=20).status_code == 200
+    finally:
+        demo.close()
+    monkeypatch.setattr(networking, "url_ok", lambda url: False)
+    with gr.Blocks() as never:
+        gr.Markdown("hello")
+    with pytest.raises(ValueError, match="localhost is not accessible"):
+        launch_blocks(never, attempts=2, server_name="127.0.0.1", server_port=free_port(),
+                      prevent_thread_lock=True, quiet=True)

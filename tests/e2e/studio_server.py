@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.common import launch_blocks
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -58,7 +60,7 @@ def running_studio(data_dir: Path) -> Iterator[RunningStudio]:
     args = launch.parse_args(["--port", str(port)])
     demo = build_app()
     try:
-        demo.queue(default_concurrency_limit=8).launch(
+        launch_blocks(demo.queue(default_concurrency_limit=8),
             **launch.launch_options(args, None, str(settings.media_dir), settings.max_upload_mb),
             prevent_thread_lock=True, quiet=True)
         yield RunningStudio(f"http://127.0.0.1:{port}/", settings.data_dir)

@@ -13,6 +13,7 @@ from gradio_client import Client, handle_file
 from jobs.queue import huey
 from media.settings import get_settings
 from studio import lora_tab
+from studio.common import launch_blocks
 from tests.fakes.fal_server import FakeFal
 from tests.jobs.test_lora_training import TRAINER, script_trainer
 from tests.media.test_lora_import import write_lora
@@ -29,7 +30,7 @@ def client(fresh_data_dir):
     with gr.Blocks() as demo:
         lora_tab.build()
     port = _free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+    launch_blocks(demo.queue(), server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                         allowed_paths=[str(get_settings().media_dir)], quiet=True)
     huey.immediate = True
     try:

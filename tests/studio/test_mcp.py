@@ -17,6 +17,7 @@ from mcp.client.streamable_http import streamablehttp_client
 import launch
 from jobs.queue import huey
 from media import library
+from studio.common import launch_blocks
 from studio.mcp_auth import basic_header
 from tests.serving import free_port
 
@@ -29,7 +30,7 @@ def _launch(argv: list[str]):
     auth = launch.resolve_auth(args)
     options = launch.launch_options(args, auth, str(get_settings().media_dir), 64)
     demo = build_app()
-    demo.queue().launch(prevent_thread_lock=True, quiet=True, **options)
+    launch_blocks(demo.queue(), prevent_thread_lock=True, quiet=True, **options)
     return demo, f"http://127.0.0.1:{args.port}/gradio_api/mcp/"
 
 

@@ -19,6 +19,7 @@ import launch
 from media.db import session_scope
 from media.job_store import record_cost
 from media.models import Job, utcnow
+from studio.common import launch_blocks
 from studio.mcp_auth import basic_header
 from tests.serving import free_port
 
@@ -133,7 +134,7 @@ def test_metrics_need_the_studios_password_when_it_has_one(fresh_data_dir):
     args = launch.parse_args(["--port", str(free_port())])
     with gr.Blocks() as demo:
         gr.Markdown("hello")
-    demo.launch(**launch.launch_options(args, ("ana", "pw"), str(fresh_data_dir), 10),
+    launch_blocks(demo, **launch.launch_options(args, ("ana", "pw"), str(fresh_data_dir), 10),
                 prevent_thread_lock=True, quiet=True)
     try:
         url = f"http://127.0.0.1:{args.port}/metrics"

@@ -9,6 +9,7 @@ import pytest
 from media import costs, keys
 from media.job_store import create_job, record_cost, report_progress, start_job
 from studio import credits_tab, dashboard_tab, settings_tab
+from studio.common import launch_blocks
 from tests.serving import free_port
 
 
@@ -127,7 +128,7 @@ def test_stats_and_costs_api_through_gradio_client(fresh_data_dir):
         with gr.Tab("Settings"):
             settings_tab.build()
     port = free_port()
-    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True)
+    launch_blocks(demo, server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         result = client.predict(api_name="/stats")
