@@ -124,6 +124,33 @@ class Farm:
             raise RuntimeError(f"submit failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    def start_ui(self, timeout_s: float = 180) -> tuple[subprocess.Popen, str]:
+        """Start the UI alone (``python launch.py --no-worker``, no password on loopback) on a free port;
+        returns the process and its URL once it answers. Raises RuntimeError with its log if it does not."""
+        import httpx
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        log_path = self.root / "ui.log"
+        log = open(log_path, "ab")  # noqa: SIM115 - closed by the process's end
+        proc = subprocess.Popen([sys.executable, "launch.py", "--no-worker", "--no-auth", "--host", "127.0.0.1",
+                                 "--port", str(port)], cwd=ROOT, env=self.env(NOVAI_SCRATCH_DIR=str(self.scratch(99))),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.workers.append(proc)
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    return proc, url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"the UI did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+
     def kill(self, proc: subprocess.Popen) -> None:
         """``kill -9`` a worker and every process of its session (its FFmpeg runs), as a machine dies."""
         try:
@@ -177,6 +204,22 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, str] | None:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("redis-server did not answer PING")
+
+
+def submit_through_ui(url: str, sources: dict[str, list[Path]], per_video: int) -> dict:
+    """Upload the sources, add the hooks and queue a batch through the UI's API (gradio_client), as a
+    creator's browser or script does; returns ``{batch_id, total, job_ids}``."""
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False)
+    videos = client.predict([handle_file(str(p)) for p in sources["videos"]], "video", "", api_name="/upload_media")
+    audios = client.predict([handle_file(str(p)) for p in sources["audios"]], "audio", "", api_name="/upload_media")
+    failed = [row["error"] for row in videos + audios if row.get("error")]
+    if failed:
+        raise RuntimeError(f"upload failed: {failed}")
+    hook_ids = [h["id"] for h in client.predict("\n".join(HOOKS), "", api_name="/add_hooks")]
+    return client.predict([v["id"] for v in videos], [a["id"] for a in audios], hook_ids, per_video,
+                          {"hook_duration_s": 1.0}, [], "", api_name="/create_variant_batch")
 
 
 def _submit(spec: dict) -> None:

@@ -1,4 +1,5 @@
-"""The render farm end to end (issue 13): a 24-variant batch, 3 worker processes (``python -m jobs.worker``)
+"""The render farm end to end (issue 13): the UI alone (``python launch.py --no-worker``) takes the uploads and
+queues a 24-variant batch through its API; 3 worker processes (``python -m jobs.worker``)
 with separate scratch folders and one shared media folder; one worker is killed (``kill -9``, its FFmpeg
 runs too) while it renders. Every variant must complete exactly once: 24 rows, 24 files, no duplicates,
 nothing left ``processing``, the killed job re-queued by the lease sweep and rendered again in time.
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from tests.farm.cluster import Farm, cut_sources
+from tests.farm.cluster import Farm, cut_sources, submit_through_ui
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,8 @@ def _run_farm(tmp_path: Path, sources, database_url: str = "", queue_url: str = 
 def _check_farm(farm: Farm, sources) -> None:
     workers = [farm.start_worker(i) for i in range(3)]  # all at once: schema and queue tables made once
     farm.wait_ready(workers)
-    created = farm.submit(sources, VARIANTS // len(sources["videos"]))
+    ui, ui_url = farm.start_ui()
+    created = submit_through_ui(ui_url, sources, VARIANTS // len(sources["videos"]))
     assert created["total"] == VARIANTS
     farm.point_here()
     from media import store
@@ -129,6 +131,12 @@ def _check_farm(farm: Farm, sources) -> None:
     print(f"farm ({farm.database_url.split(':')[0] or 'sqlite'} catalog, {farm.queue_url.split(':')[0] or 'sqlite'} "
           f"queue): job {killed_job[:8]} of the killed worker re-rendered; all {VARIANTS} done "
           f"{finished_s:.1f} s after the kill (lease {LEASE_S:.0f} s)")
+    from gradio_client import Client
+
+    shown = Client(ui_url, verbose=False).predict(batch_id, api_name="/batch_status")
+    assert (shown["status"], shown["done"], shown["total"]) == ("completed", VARIANTS, VARIANTS)  # the UI sees it
+    ui_id = farm.worker_id(ui)
+    assert all(j.worker != ui_id for j in jobs.values())  # --no-worker: the UI rendered nothing
     codes = farm.stop_all(graceful=True)
     assert codes[0] == 0 and codes[2] == 0, _logs(farm)  # SIGTERM: a graceful stop
 
