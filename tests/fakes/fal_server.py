@@ -446,3 +446,22 @@ def fal_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeFal]:
         for name, value in saved.items():
             setattr(fal_wire, name, value)
         reset_settings()
+
+
+def cancel_while_in_progress(fake: FakeFal, task: Any, job_id: str, timeout_s: float = 30) -> Submission:
+    """Run the Huey ``task`` of job ``job_id`` in a thread, cancel the job (``media.job_store.cancel_job``)
+    once the fake reports the request ``IN_PROGRESS`` (or after ``timeout_s`` seconds), wait for the task to
+    end and return the one submission the fake received."""
+    import time
+
+    from media import job_store
+
+    worker = threading.Thread(target=task.call_local, args=(job_id,))
+    worker.start()
+    deadline = time.monotonic() + timeout_s
+    while not any("IN_PROGRESS" in s.states for s in fake.submissions.values()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job_store.cancel_job(job_id)
+    worker.join(timeout_s)
+    (sub,) = fake.submissions.values()
+    return sub

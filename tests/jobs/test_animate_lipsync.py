@@ -4,9 +4,6 @@ restart re-attach, cancel, timeout, spend limit; costs in cost_records."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from PIL import Image as PILImage
 
@@ -18,7 +15,7 @@ from jobs.runner import retry_job
 from media import costs, job_store, library, store
 from media.errors import InvalidInput
 from media.settings import reset_settings
-from tests.fakes.fal_server import FakeFal
+from tests.fakes.fal_server import FakeFal, cancel_while_in_progress
 
 LUCY = "decart/lucy-14b/image-to-video"
 KLING = "fal-ai/kling-video/v2.1/standard/image-to-video"
@@ -146,14 +143,7 @@ def test_cancel_stops_the_request_on_fal(studio, samples):
     huey.immediate = False
     created = animate_tasks.create_animation(image.id, "smiles")
     huey.flush()
-    worker = threading.Thread(target=animate_tasks.animate_task.call_local, args=(created["job_id"],))
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not any("IN_PROGRESS" in s.states for s in fake.submissions.values()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    job_store.cancel_job(created["job_id"])
-    worker.join(30)
-    (sub,) = fake.submissions.values()
+    sub = cancel_while_in_progress(fake, animate_tasks.animate_task, created["job_id"])
     assert sub.canceled and job_store.get_job(created["job_id"]).status == "canceled"
     assert _costs(created["job_id"]) == []
 

@@ -4,9 +4,6 @@ re-attach, cancel, timeout and the daily limit; costs in cost_records at the reg
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from jobs import fal, lipsync_tasks
@@ -16,6 +13,7 @@ from jobs.recovery import recover_interrupted_jobs
 from jobs.runner import retry_job
 from media import costs, job_store, library
 from media.settings import reset_settings
+from tests.fakes.fal_server import cancel_while_in_progress
 
 LIPSYNC = "fal-ai/sync-lipsync/v2"
 
@@ -102,14 +100,7 @@ def test_cancel_stops_the_request_on_fal(pair, samples):
     huey.immediate = False
     created = lipsync_tasks.create_lipsync(video, audio)
     huey.flush()
-    worker = threading.Thread(target=lipsync_tasks.lipsync_task.call_local, args=(created["job_id"],))
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not any("IN_PROGRESS" in s.states for s in fake.submissions.values()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    job_store.cancel_job(created["job_id"])
-    worker.join(30)
-    (sub,) = fake.submissions.values()
+    sub = cancel_while_in_progress(fake, lipsync_tasks.lipsync_task, created["job_id"])
     assert sub.canceled and job_store.get_job(created["job_id"]).status == "canceled"
     assert _costs(created["job_id"]) == []
 
