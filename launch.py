@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     auth = resolve_auth(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # its set-up chatter at start
 
     from jobs.recovery import recover_interrupted_jobs
     from media.errors import StudioError

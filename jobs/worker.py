@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s %(levelname)s [{worker_id()}] %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # its set-up chatter at start
     settings = get_settings()
     workers = args.workers or settings.workers
     from jobs.queue import huey
