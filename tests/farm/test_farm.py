@@ -82,9 +82,9 @@ def _check_farm(farm: Farm, sources) -> None:
     victim_id = farm.worker_id(victim)
     killed_job = None
     deadline = time.monotonic() + 120
-    while killed_job is None and time.monotonic() < deadline:  # catch the victim mid-render
+    while killed_job is None and time.monotonic() < deadline:  # catch the victim mid-render (not normalising)
         with session_scope() as session:
-            killed_job = session.exec(select(Job.id).where(Job.worker == victim_id,
+            killed_job = session.exec(select(Job.id).where(Job.worker == victim_id, Job.type == "variant",
                                                            Job.status == "processing")).first()
         if killed_job is None:
             time.sleep(0.05)
