@@ -53,6 +53,17 @@ def mark_queued(job_id: str, task_id: str | None) -> Job:
     return update_job(job_id, status="queued", task_id=task_id, message="waiting for a worker")
 
 
+def _uncanceled_job(session: Any, job_id: str) -> Job:
+    """The row of job ``job_id`` in ``session``; raises :class:`JobNotFound`, or :class:`JobCanceled`
+    when it was canceled (a cancel is never overwritten by a later write of the task)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise JobNotFound(f"no job with id {job_id}")
+    if job.status == "canceled":
+        raise JobCanceled(job_id)
+    return job
+
+
 def start_job(job_id: str, worker: str | None = None) -> Job:
     """Mark a job ``processing``; raises :class:`JobCanceled` if it was canceled while queued.
 
@@ -61,11 +72,7 @@ def start_job(job_id: str, worker: str | None = None) -> Job:
     sweep or start-up takes it for interrupted.
     """
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise JobNotFound(f"no job with id {job_id}")
-        if job.status == "canceled":
-            raise JobCanceled(job_id)
+        job = _uncanceled_job(session, job_id)
         job.status = "processing"
         job.started_at = utcnow()
         job.attempts += 1
@@ -119,11 +126,7 @@ def report_progress(job_id: str, progress: float, message: str | None = None) ->
 
 def _write_progress(job_id: str, progress: float, message: str | None) -> None:
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise JobNotFound(f"no job with id {job_id}")
-        if job.status == "canceled":
-            raise JobCanceled(job_id)
+        job = _uncanceled_job(session, job_id)
         job.progress = int(max(0, min(100, progress)))
         if message is not None:
             job.message = message
@@ -143,11 +146,7 @@ def complete_job(job_id: str, output_payload: dict[str, Any] | None = None, mess
     overwritten by a late completion. Raises :class:`JobNotFound`.
     """
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise JobNotFound(f"no job with id {job_id}")
-        if job.status == "canceled":
-            raise JobCanceled(job_id)
+        job = _uncanceled_job(session, job_id)
         job.status, job.progress, job.message = "completed", 100, message
         job.output_payload, job.completed_at = output_payload or {}, utcnow()
         session.add(job)
