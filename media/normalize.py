@@ -127,8 +127,15 @@ def load_normalized(folder: Path) -> NormalizedVideo | None:
 
 
 def parameter_sets(segment: Path) -> frozenset[bytes]:
-    """The H.264 SPS and PPS NAL units (Annex B, in-band) of a segment's first packet."""
-    with av.open(str(segment)) as container:
+    """The H.264 SPS and PPS NAL units (Annex B, in-band) of a segment's first packet (remembered per
+    file version: cached segments are written once and renamed into place)."""
+    stat = Path(segment).stat()
+    return _parameter_sets(str(segment), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=1024)
+def _parameter_sets(segment: str, size: int, mtime_ns: int) -> frozenset[bytes]:
+    with av.open(segment) as container:
         data = next((bytes(p) for p in container.demux(video=0) if p.size), b"")
     nals = (n.rstrip(b"\x00") for n in data.split(b"\x00\x00\x01") if n)
     return frozenset(n for n in nals if n and n[0] & 0x1F in (7, 8))
@@ -143,6 +150,17 @@ def decode_delay_s(segment: Path) -> float:
         if first is None or first.dts is None:
             return 0.0
         return float((first.pts - first.dts) * stream.time_base)
+
+
+def segment_facts(segment: Path) -> tuple[int, float]:
+    """(video packets = frames, earliest presentation time in seconds with :data:`MPEGTS_MUX_DELAY_S`
+    taken off) of one MPEG-TS segment, in one demux pass (no decoding)."""
+    with av.open(str(segment)) as container:
+        stream = container.streams.video[0]
+        pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
+    if not pts:
+        return 0, 0.0
+    return len(pts), float(min(pts) * stream.time_base) - MPEGTS_MUX_DELAY_S
 
 
 def count_frames(segment: Path) -> int:
@@ -484,11 +502,11 @@ def _build_copy(source: Path, info, fit: str, codec: canonical.VideoCodec, key: 
         progress(5.0, f"cutting {source.name} at its keyframes (stream copy)")
     run_ffmpeg(fb.copy_segments_args(source, tmp / "seg_%05d.ts"), f"cutting {source.name}")
     segments = sorted(p.name for p in tmp.glob("seg_*.ts"))
-    counts = [count_frames(tmp / name) for name in segments]
+    facts = [segment_facts(tmp / name) for name in segments]
+    counts, starts = [n for n, _ in facts], [t for _, t in facts]
     expected = max(1, round(info.duration_s * FPS))
     if not segments or abs(sum(counts) - expected) > 1 or max(counts) > MAX_COPY_GOP_FRAMES:
         raise MediaError(f"stream copy of {source.name} gave segments of {counts} frames")
-    starts = [segment_start_s(tmp / name) for name in segments]
     spacing = [round((b - a) * FPS) for a, b in itertools.pairwise(starts)]
     if spacing != counts[:-1] or starts[0] < 0:
         raise MediaError(f"stream copy of {source.name}: segment timestamps {starts} do not follow")
