@@ -140,7 +140,7 @@ def server_timings(repeats: int) -> None:
         for title, took in spent.items():
             per_tab.setdefault(title, []).append(took)
     if fills:
-        print(f"{len(fills)} fills inside the page-open event (seconds, server side):")
+        print(f"{len(fills)} fills inside the page-open events (seconds, server side):")
         for name, times in sorted(per_fill.items(), key=lambda kv: -statistics.median(kv[1])):
             print(f"  {name:<48} p50 {statistics.median(times):6.3f}  p95 {pct(times, 0.95):6.3f}")
     print("first paint per tab (its page-open fills + events of selecting it; seconds, server side):")

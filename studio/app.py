@@ -25,7 +25,7 @@ def build_app() -> gr.Blocks:
     """Lay out every tab and register the named API endpoints (see docs/API.md)."""
     with gr.Blocks(title="NOVAI Studio") as demo:
         gr.Markdown("# NOVAI Studio")
-        with gr.Tabs(), page_open.merged(demo) as fills:  # every tab's page-open fill in one load event
+        with gr.Tabs(), page_open.merged(demo) as fills:  # the tabs' page-open fills: 2 load events, not 22
             for tab in TABS:
                 fills.tab = tab.TITLE
                 with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):

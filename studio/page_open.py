@@ -1,4 +1,4 @@
-"""What the tabs fill when a page opens, sent to the browser by ONE load event (issue 15).
+"""What the tabs fill when a page opens, sent to the browser by two load events, not 22 (issue 15).
 
 Every page open runs the tabs' fills (pickers, tables, status lines) so that nothing shown is stale:
 media uploaded or imported since the last open is listed. Gradio sends one request per load event,
@@ -7,8 +7,10 @@ component that any event has touched so far. With 22 separate load events a page
 library spent ~6 s of browser main-thread time on that before the Variants pickers showed their
 choices (``bench/library_scale.py --browser``). Merged, the choices come with the page's first reply.
 
-Inside :func:`merged` (``studio.app.build_app``) each :func:`on_page_open` joins the one load event; a tab
-built on its own (``with gr.Blocks(): lora_tab.build()``, as tests do) gets a load event per fill.
+Inside :func:`merged` (``studio.app.build_app``) the fills become two load events: first the pickers' (fills
+that only set dropdowns: small, and what a creator picks from), then the rest (galleries and tables, whose
+paint costs the browser most), so the choices are not held back by the Library's 200 thumbnails. A tab built
+on its own (``with gr.Blocks(): lora_tab.build()``, as tests do) gets a load event per fill.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _unique(components: Sequence[Any]) -> list[Any]:
 
 
 class PageOpenFills:
-    """The function of the merged load event: runs every fill in the order they were registered.
+    """The function of a merged load event: runs every fill in the order they were registered.
 
     It takes the values of :attr:`inputs` (every fill's inputs, each component once) and returns one value
     per component of :attr:`outputs` (each once; when two fills write the same component the later one
@@ -65,6 +67,14 @@ class PageOpenFills:
     @property
     def outputs(self) -> list[Any]:
         return _unique([c for fill in self.fills for c in fill.outputs])
+
+    def parts(self) -> list[PageOpenFills]:
+        """The pickers' fills (every output a dropdown), then the others; empty parts left out."""
+        pickers, others = PageOpenFills(), PageOpenFills()
+        for fill in self.fills:
+            picker = bool(fill.outputs) and all(isinstance(c, gr.Dropdown) for c in fill.outputs)
+            (pickers if picker else others).fills.append(fill)
+        return [part for part in (pickers, others) if part.fills]
 
     def run_fill(self, fill: Fill, values: dict[int, Any]) -> list[Any]:
         """The outputs' values of one fill, given the input values by component ``id()``."""
@@ -113,15 +123,16 @@ def on_page_open(fn: Callable[..., Any], inputs: Sequence[Any] | Any = None,
 
 @contextmanager
 def merged(demo: gr.Blocks) -> Iterator[PageOpenFills]:
-    """Collect the :func:`on_page_open` fills of the tabs built inside, then wire them on ``demo`` as one
-    load event: read-only and column-only, so it has no concurrency limit (page opens of several
-    creators do not wait for each other) and shows no progress animation over every tab."""
+    """Collect the :func:`on_page_open` fills of the tabs built inside, then wire them on ``demo`` as two
+    load events (:meth:`PageOpenFills.parts`, pickers first): read-only and column-only, so they have no
+    concurrency limit (page opens of several creators do not wait for each other) and show no progress
+    animation over every tab."""
     fills = PageOpenFills()
     token = _active.set(fills)
     try:
         yield fills
     finally:
         _active.reset(token)
-    if fills.fills:
-        demo.load(fills, fills.inputs, fills.outputs, api_visibility="private", show_progress="hidden",
+    for part in fills.parts():
+        demo.load(part, part.inputs, part.outputs, api_visibility="private", show_progress="hidden",
                   concurrency_limit=None)
