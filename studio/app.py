@@ -11,6 +11,7 @@ from studio import (
     jobs_tab,
     library_tab,
     lora_tab,
+    page_open,
     settings_tab,
     swapper_tab,
     variants_tab,
@@ -24,8 +25,9 @@ def build_app() -> gr.Blocks:
     """Lay out every tab and register the named API endpoints (see docs/API.md)."""
     with gr.Blocks(title="NOVAI Studio") as demo:
         gr.Markdown("# NOVAI Studio")
-        with gr.Tabs():
+        with gr.Tabs(), page_open.merged(demo) as fills:  # the tabs' page-open fills: 2 load events, not 22
             for tab in TABS:
+                fills.tab = tab.TITLE
                 with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
                     tab.build()
     return demo

@@ -10,6 +10,7 @@ import pandas as pd
 from media import costs as media_costs
 from media import validate
 from studio.common import api
+from studio.page_open import on_page_open
 
 TITLE = "Credits"
 
@@ -81,7 +82,5 @@ def build() -> None:
     days.change(show, inputs=days, outputs=outputs, api_visibility="private")
     refresh.click(show, inputs=days, outputs=outputs, api_visibility="private")
     export_button.click(export, inputs=days, outputs=csv_file, api_visibility="private")
-    demo = gr.context.Context.root_block
-    if demo is not None:
-        demo.load(show, inputs=days, outputs=outputs, api_visibility="private")
+    on_page_open(show, days, outputs)
     api(costs, "costs")

@@ -14,6 +14,7 @@ import gradio as gr
 from media import costs as media_costs
 from media import stats as media_stats
 from studio.common import api
+from studio.page_open import on_page_open
 
 TITLE = "Dashboard"
 
@@ -120,8 +121,6 @@ def build() -> None:
     storage_timer.tick(refresh_storage, outputs=storage, api_visibility="private", show_progress="hidden")
     refresh.click(refresh_live, outputs=live_outputs, api_visibility="private").then(
         refresh_storage, outputs=storage, api_visibility="private")
-    demo = gr.context.Context.root_block
-    if demo is not None:
-        demo.load(refresh_live, outputs=live_outputs, api_visibility="private")
-        demo.load(refresh_storage, outputs=storage, api_visibility="private")
+    on_page_open(refresh_live, None, live_outputs)
+    on_page_open(refresh_storage, None, storage)
     api(stats, "stats")

@@ -15,6 +15,7 @@ from media.db import session_scope
 from media.errors import StudioError
 from media.models import LoraModel
 from studio.common import api, file_name, file_path, fmt_bytes, fmt_seconds, notice
+from studio.page_open import on_page_open
 
 TITLE = "Library"
 FILE_TYPES = {"video": ["video", ".mp4", ".mov", ".mkv", ".webm"], "audio": ["audio", ".mp3", ".wav", ".m4a",
@@ -376,10 +377,8 @@ def build() -> None:
             _LOADERS.append((_models_table, [], [models]))
         with gr.Tab("Collections"):
             _collections_section()
-    # Fill every list when the page opens.
-    blocks = gr.context.Context.root_block
-    for fn, inputs, outputs in _LOADERS:
-        blocks.load(fn, inputs, outputs, api_visibility="private")
+    for fn, inputs, outputs in _LOADERS:  # fill every list when the page opens
+        on_page_open(fn, inputs, outputs)
     api(upload_media, "upload_media")
     api(list_media, "list_media")
     api(add_hooks, "add_hooks")

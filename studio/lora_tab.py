@@ -27,6 +27,7 @@ from studio.common import (
     progress_html,
     user_errors,
 )
+from studio.page_open import on_page_open
 
 TITLE = "LoRA Creator"
 
@@ -300,9 +301,8 @@ def build() -> None:
         imp_btn = gr.Button("Import")
         imp_status = gr.Markdown()
     with gr.Accordion("Models library", open=True):
-        models_gallery = gr.Gallery(value=lambda: _models()[1], label="Models", columns=6, height=220)
-        models_table = gr.Dataframe(value=lambda: _models()[0], headers=MODEL_HEADERS, interactive=False,
-                                    wrap=True)
+        models_gallery = gr.Gallery(label="Models", columns=6, height=220)
+        models_table = gr.Dataframe(headers=MODEL_HEADERS, interactive=False, wrap=True)
         with gr.Row():
             model_pick = gr.Dropdown(label="Model", choices=[])
             refresh_btn = gr.Button("Refresh")
@@ -330,11 +330,11 @@ def build() -> None:
     # The pickers come from the catalog when the page opens and again when opened (another tab may have
     # added images, characters or datasets since), as the Characters tab's source picker does.
     private = {"api_visibility": "private"}
-    gr.context.Context.root_block.load(lambda p, d: (_source_picker(p), _dataset_picker(d)),
-                                       [ds["picks"], tr["dataset"]], [ds["picks"], tr["dataset"]], **private)
+    on_page_open(lambda p, d: (_source_picker(p), _dataset_picker(d)), [ds["picks"], tr["dataset"]],
+                 [ds["picks"], tr["dataset"]])
     ds["picks"].focus(_source_picker, ds["picks"], ds["picks"], **private)
     tr["dataset"].focus(_dataset_picker, tr["dataset"], tr["dataset"], **private)
-    gr.context.Context.root_block.load(lambda: _models()[2], None, model_pick, **private)
+    on_page_open(_models, None, [models_table, models_gallery, model_pick])
 
     api(build_lora_dataset, "build_lora_dataset")
     api(train_lora, "train_lora")

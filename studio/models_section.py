@@ -13,6 +13,7 @@ import gradio as gr
 
 from media import model_store
 from studio.common import user_errors
+from studio.page_open import on_page_open
 
 MODEL_HEADERS = ["Model", "What it is", "Size (MB)", "Licence", "Commercial use", "Source URL", "Status"]
 
@@ -72,6 +73,4 @@ def build() -> None:
     choice.change(lambda _: False, inputs=choice, outputs=accept, api_visibility="private")
     download_button.click(download, inputs=[choice, accept], outputs=[table, details], api_visibility="private")
     delete_button.click(delete, inputs=choice, outputs=[table, details], api_visibility="private")
-    demo = gr.context.Context.root_block
-    if demo is not None:
-        demo.load(model_store.catalog_rows, outputs=table, api_visibility="private")
+    on_page_open(model_store.catalog_rows, None, table)

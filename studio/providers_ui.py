@@ -10,6 +10,7 @@ import gradio as gr
 
 from jobs.providers import all_providers, providers
 from studio.common import api
+from studio.page_open import on_page_open
 
 HEADERS = ["tool", "id", "label", "configured", "key variables", "settings", "price", "endpoint"]
 # Fixed shares (long cells wrap) so the right-hand columns stay on screen, as the other Settings tables.
@@ -62,7 +63,5 @@ def build() -> None:
     """The Providers table and the ``list_providers`` endpoint."""
     gr.Markdown("### Providers (registry)\nEvery tool's providers, one module each in `jobs/providers/`.")
     table = gr.Dataframe(_rows(), headers=HEADERS, interactive=False, wrap=True, column_widths=WIDTHS)
-    demo = gr.context.Context.root_block
-    if demo is not None:
-        demo.load(_rows, outputs=table, api_visibility="private")
+    on_page_open(_rows, None, table)
     api(list_providers, "list_providers")

@@ -17,6 +17,7 @@ from media import keys as media_keys
 from media.errors import InvalidInput, StudioError
 from media.settings import Settings, get_settings, hide_url_password
 from studio import models_section, providers_ui
+from studio.page_open import on_page_open
 
 TITLE = "Settings"
 
@@ -226,10 +227,8 @@ def build() -> None:
     with gr.Accordion("Other settings", open=False):
         other = gr.Dataframe(other_rows, headers=SETTINGS_HEADERS, interactive=False, wrap=True,
                              column_widths=SETTINGS_WIDTHS)
-    demo = gr.context.Context.root_block
-    if demo is not None:
-        demo.load(refresh_tables, outputs=[output, providers, prices, other], api_visibility="private")
-        demo.load(limit_markdown, outputs=limit_status, api_visibility="private")
-        for provider, line in key_lines.items():
-            demo.load(lambda p=provider: key_markdown(p), outputs=line, api_visibility="private")
+    on_page_open(refresh_tables, None, [output, providers, prices, other])
+    on_page_open(limit_markdown, None, limit_status)
+    for provider, line in key_lines.items():
+        on_page_open(lambda p=provider: key_markdown(p), None, line)
     providers_ui.build()

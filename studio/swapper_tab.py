@@ -17,6 +17,7 @@ from media.settings import get_settings
 from media.swap_catalog import list_faces
 from studio import lipsync_ui
 from studio.common import api, fmt_seconds, notice, short_id, user_errors
+from studio.page_open import on_page_open
 
 TITLE = "Swapper"
 SELECTIONS = [("One face (the largest)", "one"), ("Many faces (every face)", "many"),
@@ -252,7 +253,7 @@ def build() -> None:
         return selection_v, rx, ry, rt, max(int(index or 1) - 1, 0)
 
     refresh_btn.click(_reload, videos, [videos, faces, face_ids], api_visibility="private")
-    gr.context.Context.root_block.load(_reload, videos, [videos, faces, face_ids], api_visibility="private")
+    on_page_open(_reload, videos, [videos, faces, face_ids])
     videos.change(_selected_videos, videos, video_gallery, api_visibility="private")
     faces.select(index_of_face, face_ids, [face_id, face_label], api_visibility="private")
     preview_btn.click(

@@ -19,6 +19,7 @@ from media.variant_options import VariantOptions, field_spec
 from media.variant_render import preview_frame
 from studio import csv_batch_ui
 from studio.common import api, fmt_seconds, notice, progress_html, short_id, user_errors
+from studio.page_open import on_page_open
 
 TITLE = "Variants"
 RESULT_HEADERS = ["status", "error / warning", "#", "file", "video", "audio", "hook"]  # status first: visible
@@ -469,12 +470,11 @@ def build() -> None:
                   v_ids, api_visibility="private", trigger_mode="always_last")
     h_find.change(lambda text, keep: gr.update(choices=_hook_choices(text or "", keep)), [h_find, h_ids],
                   h_ids, api_visibility="private", trigger_mode="always_last")
-    gr.context.Context.root_block.load(_reload_choices, None, choice_outputs, api_visibility="private")
+    on_page_open(_reload_choices, None, choice_outputs)
     t_btn.click(_transcribe_ui, t_media, [t_table, t_files, t_msg], api_visibility="private")
     t_save.click(_save_transcript, [t_media, t_table], [t_table, t_files, t_msg], api_visibility="private")
     reload_btn.click(lambda: gr.update(choices=_media_choices()), None, t_media, api_visibility="private")
-    gr.context.Context.root_block.load(lambda: gr.update(choices=_media_choices()), None, t_media,
-                                       api_visibility="private")
+    on_page_open(lambda: gr.update(choices=_media_choices()), None, t_media)
     start_btn.click(lambda lip, *args: _start(*args, lipsync=lip), [lipsync_pick, *plan_inputs[:7], *opt_inputs],
                     [batch_id, start_msg, batch_pick], api_visibility="private")
     batch_pick.input(lambda b: b, batch_pick, batch_id, api_visibility="private")
