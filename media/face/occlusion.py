@@ -4,7 +4,7 @@ Occlusion (glasses, a hand in a glove, a microphone, hair): a skin model of the 
 mean and covariance of (Cr, Cb) and the spread of luma Y (YCrCb, ITU-R BT.601) sampled on the cheeks,
 the nose and the forehead, the parts of a face landmarks place reliably — and every pixel inside the
 face outline whose chroma is further than ``SKIN_SIGMA`` (Mahalanobis distance) from it, or darker than
-``DARK_SHARE`` of its mean luma, is "not skin". Eyebrows, eyes and lips are not skin either but belong to
+``DARK_SHARE`` of its mean luma, is "not skin". Eyebrows, eyes, nostrils and lips are not skin either but belong to
 the face; they are exempt (eyes and the mouth opening are handled as expression below), except an eye
 that is mostly dark (over ``COVERED_EYE_DARK`` of its grown ring darker than skin can be: sunglasses,
 the dark rims of glasses, a hand): an eye has a bright white, so such an eye is covered and stays. The rest is
@@ -12,7 +12,8 @@ cleaned (opening removes specks, closing fills gaps) and feathered. Landmark vis
 mesh warp: back-facing triangles (a turned cheek) are culled there (:func:`media.face.warp.facing_triangles`).
 
 Used both ways: on the target frame (what covers the target's face stays in front of the swap) and on
-the source photo (what covers the photo's face, e.g. a microphone, is never pasted).
+the source photo (what covers the photo's face, e.g. a microphone, is never pasted; there a patch
+enclosed by the face's skin is the face: :func:`photo_visible_mask`).
 
 Expression: the mouth opening of the target frame is always kept (teeth, tongue). The eyes' shape always
 follows the target (the mesh warp puts the photo's lids on the target's), and the eye openings themselves
@@ -35,6 +36,8 @@ OUTER_LIPS: tuple[int, ...] = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291
                                39, 40, 185)
 RIGHT_BROW: tuple[int, ...] = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
 LEFT_BROW: tuple[int, ...] = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
+# The nose's lower part around the nostrils (wings, base, tip): dark nostrils are the face, not an occluder.
+NOSE_BOTTOM: tuple[int, ...] = (48, 64, 98, 97, 2, 326, 327, 294, 278, 4)
 # Skin sample patches (triangles of landmark indices): cheeks, nose bridge, forehead centre.
 SKIN_PATCHES: tuple[tuple[int, int, int], ...] = (
     (50, 101, 205), (280, 330, 425), (6, 197, 195), (151, 108, 337), (117, 118, 50), (346, 347, 280),
@@ -45,6 +48,9 @@ DARK_SHARE = 0.45
 # Share of an eye's grown ring darker than DARK_SHARE x the skin's luma above which the eye is covered
 # (open and closed eyes of the samples: 0.04-0.49, one 0.64 on a 40 px face in dim light).
 COVERED_EYE_DARK = 0.7
+# In the source photo only luma under this share of the skin's is "not skin" (a shadowed cheek, stubble
+# are the photo's face; a black microphone is far darker).
+PHOTO_DARK_SHARE = 0.3
 
 
 def _poly(mask: np.ndarray, points: np.ndarray, value: int = 255) -> None:
@@ -74,10 +80,10 @@ def skin_model(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np
 
 
 def face_parts_mask(shape: tuple[int, int], landmarks: np.ndarray, grow: float = 0.02) -> np.ndarray:
-    """uint8 0/255 mask of the eyebrows, eyes and lips (not skin, but the face), grown by ``grow`` x
-    the face size."""
+    """uint8 0/255 mask of the eyebrows, eyes, nostrils and lips (not skin, but the face), grown by
+    ``grow`` x the face size."""
     mask = np.zeros(shape, dtype=np.uint8)
-    for ring in (RIGHT_EYE, LEFT_EYE, OUTER_LIPS):
+    for ring in (RIGHT_EYE, LEFT_EYE, OUTER_LIPS, NOSE_BOTTOM):
         _poly(mask, landmarks[list(ring)])
     size = face_size(landmarks)
     for brow in (RIGHT_BROW, LEFT_BROW):
@@ -87,9 +93,10 @@ def face_parts_mask(shape: tuple[int, int], landmarks: np.ndarray, grow: float =
     return cv2.dilate(mask, _disk(grow * size))
 
 
-def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray, dark_share: float = DARK_SHARE) -> np.ndarray:
     """uint8 0/255: 255 where the face in ``image`` (RGB uint8) is not covered (skin or a face part),
-    0 where something covers it (see the module docstring). Outside the face outline: 0."""
+    0 where something covers it (see the module docstring; ``dark_share``: luma under this share of
+    the skin's is "not skin"). Outside the face outline: 0."""
     h, w = image.shape[:2]
     outline = np.zeros((h, w), dtype=np.uint8)
     _poly(outline, landmarks[list(FACE_OVAL)])
@@ -101,7 +108,7 @@ def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     d = ycc[..., 1:] - mean
     dist2 = d[..., 0] * (inv_cov[0, 0] * d[..., 0] + inv_cov[0, 1] * d[..., 1]) + \
         d[..., 1] * (inv_cov[1, 0] * d[..., 0] + inv_cov[1, 1] * d[..., 1])
-    dark = ycc[..., 0] < DARK_SHARE * y_mean
+    dark = ycc[..., 0] < dark_share * y_mean
     skin = (dist2 <= SKIN_SIGMA ** 2) & ~dark
     parts = face_parts_mask((h, w), landmarks)
     size = face_size(landmarks)
@@ -116,6 +123,21 @@ def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     visible = cv2.morphologyEx(visible, cv2.MORPH_OPEN, _disk(0.012 * size))
     visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, _disk(0.02 * size))
     return visible & outline
+
+
+def photo_visible_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """:func:`visible_skin_mask` for the source photo: what covers a photo's face (a microphone, a hand)
+    comes in from outside it, so a "not skin" patch enclosed by the face's own skin (a moustache,
+    stubble, a mole, a shadow) is the face and is kept; skin in shadow is kept down to PHOTO_DARK_SHARE
+    of the skin's luma. uint8 0/255, 0 outside the face outline."""
+    visible = visible_skin_mask(image, landmarks, dark_share=PHOTO_DARK_SHARE)
+    outline = np.zeros(visible.shape, dtype=np.uint8)
+    _poly(outline, landmarks[list(FACE_OVAL)])
+    _, labels = cv2.connectedComponents(cv2.bitwise_not(visible), connectivity=4)
+    outside = np.unique(labels[outline == 0])
+    enclosed = (visible == 0) & (outline > 0) & ~np.isin(labels, outside)
+    visible[enclosed] = 255
+    return visible
 
 
 def eye_openness(landmarks: np.ndarray) -> float:
