@@ -48,6 +48,13 @@ DARK_SHARE = 0.45
 # Share of an eye's grown ring darker than DARK_SHARE x the skin's luma above which the eye is covered
 # (open and closed eyes of the samples: 0.04-0.49, one 0.64 on a 40 px face in dim light).
 COVERED_EYE_DARK = 0.7
+# Glasses' rims (:func:`glasses_rims`): working face width (pixels), black-hat kernel and line length
+# (shares of the face width), contrast (luma levels), and the landmark (nose middle) the eye band ends at.
+RIM_FACE = 240
+RIM_KERNEL = 0.025
+RIM_LENGTH = 0.15
+RIM_CONTRAST = 18
+RIM_BAND_BOTTOM = 5
 # In the source photo only luma under this share of the skin's is "not skin" (a shadowed cheek, stubble
 # are the photo's face; a black microphone is far darker).
 PHOTO_DARK_SHARE = 0.3
@@ -123,6 +130,54 @@ def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray, dark_share: floa
     visible = cv2.morphologyEx(visible, cv2.MORPH_OPEN, _disk(0.012 * size))
     visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, _disk(0.02 * size))
     return visible & outline
+
+
+def glasses_rims(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """uint8 0/255 mask (``image``'s rows, cols) of thin dark lines across the eye band that no face
+    part explains: the rims and bridge of glasses, too thin for the skin model (its closing fills them).
+
+    Done at most RIM_FACE pixels across the face: a black-hat (closing minus image) at RIM_KERNEL of the
+    face picks dark lines thinner than it; what is darker than RIM_CONTRAST luma levels there, outside
+    the eyes, brows and nostrils, inside the face outline (less 4 % of the face: not its edge), between
+    the brows' top and the nose's middle, and forms a line
+    longer than RIM_LENGTH of the face (crow's feet and lashes are shorter) is a rim. Grown by a pixel
+    at the working scale."""
+    h, w = image.shape[:2]
+    size = face_size(landmarks)
+    scale = min(1.0, RIM_FACE / size)
+    band_top = float(landmarks[list(RIGHT_BROW + LEFT_BROW), 1].min()) - 0.02 * size
+    band_bottom = float(landmarks[RIM_BAND_BOTTOM, 1])
+    y0, y1 = max(int(band_top), 0), min(int(np.ceil(band_bottom)), h)
+    x0, x1 = max(int(landmarks[:, 0].min()), 0), min(int(np.ceil(landmarks[:, 0].max())), w)
+    out = np.zeros((h, w), dtype=np.uint8)
+    if y1 - y0 < 4 or x1 - x0 < 4:
+        return out
+    strip = image[y0:y1, x0:x1]
+    small = cv2.resize(strip, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1.0 else strip
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    k = max(int(RIM_KERNEL * size * scale), 3) | 1
+    lines = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    local = (landmarks - (x0, y0)) * scale
+    parts = np.zeros(gray.shape, dtype=np.uint8)
+    for ring in (RIGHT_EYE, LEFT_EYE, NOSE_BOTTOM, RIGHT_BROW, LEFT_BROW):
+        _poly(parts, local[list(ring)])
+    parts = cv2.dilate(parts, _disk(0.02 * size * scale))
+    inside = np.zeros(gray.shape, dtype=np.uint8)
+    _poly(inside, local[list(FACE_OVAL)])
+    inside = cv2.erode(inside, _disk(0.04 * size * scale))
+    candidates = ((lines > RIM_CONTRAST) & (parts == 0) & (inside > 0)).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    long = np.flatnonzero(np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+                          > RIM_LENGTH * size * scale)
+    long = long[long > 0]
+    if len(long) == 0:
+        return out
+    rims = np.isin(labels, long).astype(np.uint8) * 255
+    rims = cv2.dilate(rims, _disk(1))
+    if scale < 1.0:
+        rims = cv2.resize(rims, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    out[y0:y1, x0:x1] = (rims > 0).astype(np.uint8) * 255
+    return out
 
 
 def photo_visible_mask(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

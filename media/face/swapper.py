@@ -19,7 +19,13 @@ from media.face.colour import transfer_colour
 from media.face.landmarks import Face
 from media.face.mesh import INNER_LIPS, face_size, mouth_openness, swap_outline, triangulate
 from media.face.motion import MotionTransfer, soften_creases
-from media.face.occlusion import expression_mask, eye_openness, photo_visible_mask, visible_skin_mask
+from media.face.occlusion import (
+    expression_mask,
+    eye_openness,
+    glasses_rims,
+    photo_visible_mask,
+    visible_skin_mask,
+)
 from media.face.warp import Region, region_around, warp_maps
 
 BlendMode = Literal["seamless", "feather"]
@@ -190,6 +196,10 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     roi_small = cv2.resize(roi, (grid[1], grid[0]), interpolation=cv2.INTER_AREA) if scale < 1.0 else roi
     if occlusion:
         keep &= occlusion_masks(roi_small, local, eye_openness(source.levels[0][1]))
+        rims = glasses_rims(roi, target - np.array([region.x0, region.y0], dtype=np.float32))
+        if scale < 1.0:
+            rims = cv2.resize(rims, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
+        keep &= np.where(rims > 0, 0, 255).astype(np.uint8)
         source_visible = source.visible_for(size)
         if source_visible is not None:
             keep &= cv2.remap(source_visible, coords, None, interpolation=cv2.INTER_NEAREST,
