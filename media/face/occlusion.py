@@ -55,6 +55,8 @@ RIM_KERNEL = 0.025
 RIM_LENGTH = 0.15
 RIM_CONTRAST = 18
 RIM_BAND_BOTTOM = 5
+# Share of the columns between the inner eye corners a bridge must cross.
+RIM_BRIDGE = 0.6
 # In the source photo only luma under this share of the skin's is "not skin" (a shadowed cheek, stubble
 # are the photo's face; a black microphone is far darker).
 PHOTO_DARK_SHARE = 0.3
@@ -140,8 +142,9 @@ def glasses_rims(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     face picks dark lines thinner than it; what is darker than RIM_CONTRAST luma levels there, outside
     the eyes, brows and nostrils, inside the face outline (less 4 % of the face: not its edge), between
     the brows' top and the nose's middle, and forms a line
-    longer than RIM_LENGTH of the face (crow's feet and lashes are shorter) is a rim. Grown by a pixel
-    at the working scale."""
+    longer than RIM_LENGTH of the face (crow's feet and lashes are shorter) is a rim — and only when a
+    bridge crosses RIM_BRIDGE of the columns between the inner eye corners (no bridge: no glasses; a
+    wrinkled face's long crow's feet are no rims). Grown by a pixel at the working scale."""
     h, w = image.shape[:2]
     size = face_size(landmarks)
     scale = min(1.0, RIM_FACE / size)
@@ -166,6 +169,13 @@ def glasses_rims(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     _poly(inside, local[list(FACE_OVAL)])
     inside = cv2.erode(inside, _disk(0.04 * size * scale))
     candidates = ((lines > RIM_CONTRAST) & (parts == 0) & (inside > 0)).astype(np.uint8)
+    # Glasses have a bridge: a dark line across most of the columns between the inner eye corners,
+    # above the nose's middle (a frown line is vertical; crow's feet and lid creases are beside the eyes).
+    left, right = sorted((float(local[133, 0]), float(local[362, 0])))
+    top = max(int(local[list(RIGHT_BROW + LEFT_BROW), 1].min()), 0)
+    bridge = candidates[top:max(int(local[RIM_BAND_BOTTOM, 1]), top + 1), int(left):int(np.ceil(right)) + 1]
+    if bridge.size == 0 or bridge.any(axis=0).mean() < RIM_BRIDGE:
+        return out
     _, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
     long = np.flatnonzero(np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
                           > RIM_LENGTH * size * scale)
