@@ -43,8 +43,10 @@ SKIN_PATCHES: tuple[tuple[int, int, int], ...] = (
     (50, 101, 205), (280, 330, 425), (6, 197, 195), (151, 108, 337), (117, 118, 50), (346, 347, 280),
 )
 SKIN_SIGMA = 4.0
-# "Too dark to be this face's skin, even in shadow": luma under this share of the skin's mean luma.
-DARK_SHARE = 0.45
+# "Too dark to be this face's skin, even in shadow": luma under this share of the skin's mean luma (0.45
+# took the shadowed half of a side-lit face, short_hamilton_clip, for an occluder; black glasses, a
+# microphone are under 0.2).
+DARK_SHARE = 0.3
 # Share of an eye's grown ring darker than DARK_SHARE x the skin's luma above which the eye is covered
 # (open and closed eyes of the samples: 0.04-0.49, one 0.64 on a 40 px face in dim light).
 COVERED_EYE_DARK = 0.7
@@ -57,8 +59,8 @@ RIM_CONTRAST = 18
 RIM_BAND_BOTTOM = 5
 # Share of the columns between the inner eye corners a bridge must cross.
 RIM_BRIDGE = 0.6
-# In the source photo only luma under this share of the skin's is "not skin" (a shadowed cheek, stubble
-# are the photo's face; a black microphone is far darker).
+# In the source photo likewise (a shadowed cheek, stubble are the photo's face; a black microphone is far
+# darker).
 PHOTO_DARK_SHARE = 0.3
 
 
