@@ -194,12 +194,11 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     outer_small = outline_small & keep
     roi = frame[region.slices()]
     roi_small = cv2.resize(roi, (grid[1], grid[0]), interpolation=cv2.INTER_AREA) if scale < 1.0 else roi
+    rims = None
     if occlusion:
         keep &= occlusion_masks(roi_small, local, eye_openness(source.levels[0][1]))
+        # Glasses' rims are a few pixels wide: kept at full resolution, not grown with the grid's holes.
         rims = glasses_rims(roi, target - np.array([region.x0, region.y0], dtype=np.float32))
-        if scale < 1.0:
-            rims = cv2.resize(rims, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
-        keep &= np.where(rims > 0, 0, 255).astype(np.uint8)
         source_visible = source.visible_for(size)
         if source_visible is not None:
             keep &= cv2.remap(source_visible, coords, None, interpolation=cv2.INTER_NEAREST,
@@ -228,5 +227,7 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     alpha *= _soft_keep(keep, max(1, round(HOLE_GROW * size * scale)))
     if scale < 1.0:
         alpha = cv2.resize(alpha, full, interpolation=cv2.INTER_LINEAR)
+    if rims is not None and cv2.countNonZero(rims):
+        alpha *= 1.0 - cv2.GaussianBlur(rims, (0, 0), sigmaX=1.0).astype(np.float32) * (1.0 / 255.0)
     frame[region.slices()] = alpha_blend(warped, roi, alpha)
     return region
