@@ -132,13 +132,15 @@ def warp_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
     p = np.stack([xs + region.x0, ys + region.y0], axis=1).astype(np.float32)  # (P, 2)
     coords = np.full(index.shape + (2,), -1.0, dtype=np.float32)
     coords[ys, xs] = np.einsum("pi,pij->pj", p, a[:, :2, :]) + a[:, 2, :]
-    median = cv2.merge([cv2.medianBlur(channel, 3) for channel in cv2.split(coords)])
+    cx, cy = cv2.split(coords)
+    mx, my = cv2.medianBlur(cx, 3), cv2.medianBlur(cy, 3)
     slope = float(np.ptp(src[:, 0]) + np.ptp(src[:, 1])) / max(float(np.ptp(dst[:, 0]) + np.ptp(dst[:, 1])), 1e-6)
-    far = np.abs(median - coords).max(axis=2) > slope + 1.0
-    outlier = far & covered & (median.min(axis=2) >= 0)
-    coords[outlier] = median[outlier]
-    front = np.zeros(index.shape, dtype=np.uint8)
-    front[ys, xs] = facing[index[ys, xs]].astype(np.uint8) * 255
+    far = cv2.max(cv2.absdiff(mx, cx), cv2.absdiff(my, cy)) > slope + 1.0
+    outlier = far & covered & (cv2.min(mx, my) >= 0)
+    if outlier.any():
+        coords[outlier] = np.stack([mx[outlier], my[outlier]], axis=1)
+    # Front-facing coverage through a lookup (index -1, no triangle, reads the appended 0).
+    front = np.append(facing.astype(np.uint8) * 255, np.uint8(0))[index]
     return coords, front
 
 
