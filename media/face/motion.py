@@ -51,6 +51,10 @@ SIZE_JUMP = 1.3
 SOFTEN_SIGMA_SHARE = 0.012
 SOFTEN_AMOUNT = 0.5
 SOFTEN_FOLDS = False
+# A face's eyes are closing (its eye openings are kept) under this share of their open level, which
+# decays by OPEN_DECAY a frame (half in about 3 s at 25 fps) so a face that keeps squinting adapts.
+BLINK_SHARE = 0.8
+OPEN_DECAY = 0.99
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -130,12 +134,17 @@ def soften_creases(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Track:
+class FaceTrack:
+    """One target face's state within a job: where it was (frame pixels), its running mean luma in the
+    canvas (None until its first frame), frames seen, the call it was last seen at and its eyes' open
+    level (a slowly decaying maximum of :func:`media.face.occlusion.eye_openness`)."""
+
     centre: np.ndarray
     size: float
-    mean: np.ndarray
-    frames: int
     seen: int
+    mean: np.ndarray | None = None
+    frames: int = 0
+    eyes_open: float = 0.0
 
 
 class MotionTransfer:
@@ -153,12 +162,13 @@ class MotionTransfer:
         self.template = (template - template.min(axis=0)) * scale + margin
         w, h = np.ceil(self.template.max(axis=0) + margin).astype(int)
         self.canvas = (int(w), int(h))
-        self.tracks: list[_Track] = []
+        self.tracks: list[FaceTrack] = []
         self.calls = 0
 
-    def _track(self, centre: np.ndarray, size: float, canvas: np.ndarray) -> _Track | None:
-        """The track of the face at ``centre`` / ``size`` (frame pixels), or None after starting a new
-        one (its first frame has no change)."""
+    def face(self, target: np.ndarray) -> FaceTrack:
+        """The track of the face whose landmarks are ``target`` (468, 2, frame pixels): the one seen
+        near it before, else a new one. Call once per face and frame."""
+        centre, size = target.mean(axis=0), face_size(target)
         self.calls += 1
         self.tracks = [t for t in self.tracks if self.calls - t.seen <= 2 * MEAN_FRAMES]
         for track in self.tracks:
@@ -166,21 +176,31 @@ class MotionTransfer:
             if near and 1 / SIZE_JUMP < size / track.size < SIZE_JUMP:
                 track.centre, track.size, track.seen = centre, size, self.calls
                 return track
-        self.tracks.append(_Track(centre, size, canvas, 1, self.calls))
-        return None
+        track = FaceTrack(centre, size, self.calls)
+        self.tracks.append(track)
+        return track
 
-    def change(self, gray: np.ndarray, local: np.ndarray, target: np.ndarray) -> np.ndarray | None:
-        """float32 luma change (``gray``'s shape) to add to the swap of the face whose landmarks are
-        ``local`` (468, 2) in the pixels of ``gray`` (the face region, uint8, at any scale) and ``target``
-        (468, 2) in the frame's (to tell faces apart). None on a face's first frame."""
+    @staticmethod
+    def blinking(track: FaceTrack, openness: float) -> bool:
+        """Whether the face's eyes (``openness``, lid gap / eye width) are closing: under BLINK_SHARE of
+        their open level, which follows the face's widest recent opening (decaying by OPEN_DECAY a
+        frame). Face Mesh lids never meet (a full blink of liveportrait_s18 reads 0.27 against 0.43
+        open), so a blink is judged against the face's own open eyes, not a fixed threshold."""
+        track.eyes_open = max(openness, track.eyes_open * OPEN_DECAY)
+        return openness < BLINK_SHARE * track.eyes_open
+
+    def change(self, track: FaceTrack, gray: np.ndarray, local: np.ndarray) -> np.ndarray | None:
+        """float32 luma change (``gray``'s shape) to add to the swap of ``track``'s face, whose landmarks
+        are ``local`` (468, 2) in the pixels of ``gray`` (the face region, uint8, at any scale). None on
+        the face's first frame."""
         to_canvas = similarity(local[list(STABLE_POINTS)], self.template[list(STABLE_POINTS)])
         canvas = cv2.warpAffine(gray, to_canvas, self.canvas, flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        track = self._track(target.mean(axis=0), face_size(target), canvas)
-        if track is None:
+        track.frames += 1
+        if track.mean is None:
+            track.mean = canvas
             return None
         diff = canvas - track.mean
-        track.frames += 1
         cv2.accumulateWeighted(canvas, track.mean, max(1.0 / track.frames, 1.0 / MEAN_FRAMES))
         w, h = self.canvas
         factor = max(CHANGE_LOWPASS_SHARE * CANVAS_FACE, 2.0)

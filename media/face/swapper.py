@@ -150,13 +150,15 @@ EYE_CLOSING = 0.75
 EYE_SHUT = 0.16
 
 
-def occlusion_masks(roi_small: np.ndarray, local: np.ndarray, source_eyes: float = 0.0) -> np.ndarray:
+def occlusion_masks(roi_small: np.ndarray, local: np.ndarray, source_eyes: float = 0.0,
+                    blinking: bool = False) -> np.ndarray:
     """uint8 0/255 mask (grid-sized) of the target face that the swap may change: not covered by
     anything (glasses, hands, a microphone) and outside its mouth opening, and outside its eye openings
     when its eyes are less open than EYE_CLOSING x the photo's (``source_eyes``, see
-    :func:`media.face.occlusion.eye_openness`) and than EYE_SHUT."""
+    :func:`media.face.occlusion.eye_openness`) and than EYE_SHUT, or when ``blinking`` (judged against
+    the face's own open eyes over time, :meth:`media.face.motion.MotionTransfer.blinking`)."""
     keep = visible_skin_mask(roi_small, local)
-    eyes = eye_openness(local) < min(EYE_CLOSING * source_eyes, EYE_SHUT)
+    eyes = blinking or eye_openness(local) < min(EYE_CLOSING * source_eyes, EYE_SHUT)
     return keep & ~expression_mask(keep.shape, local, eyes=eyes)
 
 
@@ -182,6 +184,7 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     # Pixel centres of the grid in full-resolution coordinates match cv2.resize's (half-pixel) convention.
     local = (target - np.array([region.x0, region.y0], dtype=np.float32) + 0.5) * (sx, sy) - 0.5
     image, landmarks = source.level_for(size)
+    track = source.motion.face(target) if source.motion is not None else None
     coords, coverage = warp_maps(landmarks, local, source.triangles, Region(0, 0, grid[1], grid[0]))
     shrink = max(1, int(0.02 * size * scale))
     outline_small = _shrink(outline_mask(local, grid, coverage), shrink)
@@ -196,7 +199,8 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     roi_small = cv2.resize(roi, (grid[1], grid[0]), interpolation=cv2.INTER_AREA) if scale < 1.0 else roi
     rims = None
     if occlusion:
-        keep &= occlusion_masks(roi_small, local, eye_openness(source.levels[0][1]))
+        blinking = track is not None and source.motion.blinking(track, eye_openness(local))
+        keep &= occlusion_masks(roi_small, local, eye_openness(source.levels[0][1]), blinking)
         # Glasses' rims are a few pixels wide: kept at full resolution, not grown with the grid's holes.
         rims = glasses_rims(roi, target - np.array([region.x0, region.y0], dtype=np.float32))
         source_visible = source.visible_for(size)
@@ -214,8 +218,8 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     warped = cv2.remap(image, coords, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if colour_strength > 0:
         warped = transfer_colour(warped, roi, mask, colour_strength)
-    if source.motion is not None:
-        change = source.motion.change(cv2.cvtColor(roi_small, cv2.COLOR_RGB2GRAY), local, target)
+    if track is not None:
+        change = source.motion.change(track, cv2.cvtColor(roi_small, cv2.COLOR_RGB2GRAY), local)
         if change is not None:
             if scale < 1.0:
                 change = cv2.resize(change, full, interpolation=cv2.INTER_LINEAR)

@@ -83,8 +83,8 @@ def test_motion_change_is_zero_on_a_still_face_and_outside_mouth_and_eyes(target
     frame, landmarks = target
     gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     motion = MotionTransfer(landmarks)
-    assert motion.change(gray, landmarks, landmarks) is None  # a face's first frame
-    still = motion.change(gray, landmarks, landmarks)
+    assert motion.change(motion.face(landmarks), gray, landmarks) is None  # a face's first frame
+    still = motion.change(motion.face(landmarks), gray, landmarks)
     assert still is not None and np.abs(still).max() < 1.0
     size = face_size(landmarks)
     marked = frame.copy()
@@ -93,7 +93,7 @@ def test_motion_change_is_zero_on_a_still_face_and_outside_mouth_and_eyes(target
     forehead = (tuple(int(v) for v in landmarks[67] + (0, 0.06 * size)),
                 tuple(int(v) for v in landmarks[297] + (0, 0.06 * size)), fold[2])
     cv2.line(marked, forehead[0], forehead[1], DARK, forehead[2])
-    change = motion.change(cv2.cvtColor(marked, cv2.COLOR_RGB2GRAY), landmarks, landmarks)
+    change = motion.change(motion.face(landmarks), cv2.cvtColor(marked, cv2.COLOR_RGB2GRAY), landmarks)
     assert change[_line_mask(frame.shape, fold)].mean() < -10  # the smile fold: the target's change
     assert np.abs(change[_line_mask(frame.shape, forehead)]).mean() < 2  # the forehead: not a motion region
 
@@ -104,9 +104,38 @@ def test_faces_far_apart_keep_their_own_means(target):
     gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     motion = MotionTransfer(landmarks)
     shifted = landmarks + (3 * face_size(landmarks), 0)
-    assert motion.change(gray, landmarks, landmarks) is None
-    assert motion.change(gray, landmarks, shifted) is None  # another face: its own first frame
-    assert motion.change(gray, landmarks, landmarks) is not None
+    first = motion.face(landmarks)
+    assert motion.change(first, gray, landmarks) is None
+    other = motion.face(shifted)
+    assert other is not first and motion.change(other, gray, landmarks) is None  # its own first frame
+    assert motion.face(landmarks) is first and motion.change(first, gray, landmarks) is not None
+
+
+def _squeeze_eyes(landmarks: np.ndarray, share: float) -> np.ndarray:
+    from media.face.occlusion import LEFT_EYE, RIGHT_EYE
+
+    out = landmarks.copy()
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        pts = out[list(ring)]
+        mid = pts.mean(axis=0)
+        out[list(ring)] = mid + (pts - mid) * (1.0, share)
+    return out
+
+
+def test_a_blink_is_judged_against_the_faces_own_open_eyes(obama, target):
+    """Face Mesh lids never meet: a blink that only narrows the eyes to 0.65 of their open gap (above
+    any fixed threshold) keeps the target's eye openings; open eyes keep the photo's."""
+    from media.face.occlusion import RIGHT_EYE, eye_openness
+
+    frame, landmarks = target
+    blink = _squeeze_eyes(landmarks, 0.65)
+    assert eye_openness(blink) > 0.16
+    centre = landmarks[list(RIGHT_EYE)].mean(axis=0).astype(int)
+    source = prepare_source(*obama)
+    outs = _run(source, [frame] * 4, landmarks) + _run(source, [frame], blink)
+    diff = [int(np.abs(out[centre[1], centre[0]].astype(int) - frame[centre[1], centre[0]]).sum()) for out in outs]
+    assert diff[3] > 30  # open: the photo's eye
+    assert diff[4] < 10  # blinking: the target's eye opening
 
 
 def test_photo_crows_feet_are_softened_and_eyes_stay_sharp(obama):
