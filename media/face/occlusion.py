@@ -17,9 +17,10 @@ enclosed by the face's skin is the face: :func:`photo_visible_mask`).
 
 Expression: the mouth opening of the target frame is always kept (teeth, tongue). The eyes' shape always
 follows the target (the mesh warp puts the photo's lids on the target's), and the eye openings themselves
-(iris and white) are the target's whenever the target's eyes are less open than the photo's (blinks,
-squints: a photo's open eye squeezed shut would look pasted); an open target eye keeps the photo's iris,
-which carries much of its identity (measured with bench/swap_quality.py).
+(iris and white) are the target's when its eyes close: a blink against the face's own open eyes over
+time (:meth:`media.face.motion.MotionTransfer.blinking`), or shut (see media.face.swapper.EYE_SHUT);
+a photo's open eye squeezed shut would look pasted. An open target eye keeps the photo's iris, which
+carries much of its identity (measured with bench/swap_quality.py).
 """
 
 from __future__ import annotations
