@@ -5,10 +5,12 @@
   400 ms, ratio 20). The threshold sits 30 dB under the voice's measured loudness, so speech drives the
   compressor about 28 dB deep (quieter syllables still > 15 dB); the compressor's dry/wet ``mix`` is set so the bed drops by about
   ``duck_db`` while the voice speaks (g = 10^(-duck/20) = mix * w + (1 - mix), w the wet gain).
-- Loudness: FFmpeg's ``loudnorm`` (EBU R128) in two passes: pass 1 measures the finished mix once (cached
-  with it), pass 2 applies one linear gain to reach the target integrated loudness (default -14 LUFS, the
-  level TikTok, Reels and YouTube Shorts play at) with true peak at most -1 dBTP (``TRUE_PEAK_DB`` leaves
-  0.5 dB for the AAC encode). Each voice/track's own loudness is measured once per file (cached by
+- Loudness (EBU R128): the finished mix is measured once with FFmpeg's ``ebur128`` filter (integrated
+  loudness, true peak) and one linear gain reaches the target integrated loudness (default -14 LUFS, the
+  level TikTok, Reels and YouTube Shorts play at) when the true peak stays at most ``TRUE_PEAK_DB``
+  (-1.5 dBTP, leaving 0.5 dB for the AAC encode under -1 dBTP); when it would not, a lookahead limiter
+  (``alimiter``, :data:`LIMITER_MARGIN_DB` under it) holds the peaks, or for more than
+  :data:`MAX_LIMITED_DB` of them ``loudnorm`` normalises dynamically (with these measurements). Each voice/track's own loudness is measured once per file (cached by
   content) to place the ducking threshold.
 
 Results are cached under ``<cache_root>/audio/`` by every input that changes them.
@@ -31,9 +33,14 @@ from media.canonical import FPS
 from media.ffmpeg_run import FFmpegError, ffmpeg_exe, run_ffmpeg
 from media.normalize import NormalizedVideo, content_digest, key_lock
 
-MIX_VERSION = "m1"  # bump when the mix changes: cached tracks are keyed on it
+MIX_VERSION = "m2"  # bump when the mix changes: cached tracks are keyed on it
 TRUE_PEAK_DB = -1.5  # loudnorm target; the AAC encode can add a few tenths of a dB
 TRUE_PEAK_LIMIT_DB = -1.0  # what the output must respect
+# Peaks up to MAX_LIMITED_DB over TRUE_PEAK_DB after the gain are held by a sample-peak limiter set
+# LIMITER_MARGIN_DB lower (inter-sample peaks overshoot a sample-peak limiter by a few tenths of a dB:
+# measured -2.4 dBTP after AAC for a -2.5 dBFS limit); more than that goes through loudnorm.
+MAX_LIMITED_DB = 6.0
+LIMITER_MARGIN_DB = 1.0
 DUCK_DEPTH_DB = 30.0  # threshold under the voice's loudness: how deep speech drives the compressor
 SILENCE_LUFS = -70.0  # below this a track is treated as silent (not normalised)
 
@@ -60,6 +67,38 @@ def measure(path: Path, target_lufs: float = -14.0, true_peak_db: float = TRUE_P
     return json.loads(found[-1])
 
 
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 figures of a track: integrated loudness and its gating threshold (LUFS), loudness range
+    (LU), true peak (dBTP); ``-inf`` where FFmpeg prints it (silence)."""
+
+    integrated_lufs: float
+    threshold_lufs: float
+    lra_lu: float
+    true_peak_db: float
+
+    def as_loudnorm(self) -> dict[str, str]:
+        """The ``measured_*`` values of ``loudnorm``'s second pass (its pass-1 JSON names)."""
+        return {"input_i": f"{self.integrated_lufs:.2f}", "input_tp": f"{self.true_peak_db:.2f}",
+                "input_lra": f"{self.lra_lu:.2f}", "input_thresh": f"{self.threshold_lufs:.2f}",
+                "target_offset": "0.00"}
+
+
+def ebur128(path: Path) -> Loudness:
+    """EBU R128 measurement of ``path``'s first audio stream with FFmpeg's ``ebur128`` filter (true
+    peak 4x oversampled), a tenth of the CPU of ``loudnorm``'s pass 1. Raises FFmpegError."""
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "info", "-nostats", *fb.ebur128_args(Path(path))]
+    proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    summary = proc.stderr[proc.stderr.rfind("Summary:"):] if "Summary:" in proc.stderr else ""
+    number = r"\s*(-?[\d.]+|-inf)"
+    found = [re.search(label + number + unit, summary) for label, unit in
+             (("I:", " LUFS"), ("Threshold:", " LUFS"), ("LRA:", " LU"), ("Peak:", " dBFS"))]
+    if proc.returncode != 0 or not all(found):
+        raise FFmpegError(f"ffmpeg failed while measuring loudness of {Path(path).name}: "
+                          f"{proc.stderr.strip().splitlines()[-1:] or 'no output'}")
+    return Loudness(*(_finite(m.group(1)) for m in found))
+
+
 def loudness_of(path: Path, cache_dir: Path) -> float:
     """Integrated loudness (LUFS) of a file, measured once per file content (cached in ``cache_dir``)."""
     digest = content_digest(Path(path))
@@ -67,10 +106,10 @@ def loudness_of(path: Path, cache_dir: Path) -> float:
     if cache.is_file():
         os.utime(cache)
         return float(json.loads(cache.read_text())["input_i"])
-    values = measure(Path(path))
+    measured = ebur128(Path(path))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(values))
-    return float(values["input_i"])
+    cache.write_text(json.dumps({"input_i": measured.integrated_lufs, "input_tp": measured.true_peak_db}))
+    return measured.integrated_lufs
 
 
 def _finite(value: str) -> float:
@@ -148,12 +187,18 @@ def build_audio(norm: NormalizedVideo, track: Path | None, mode: str, cache_root
             else:
                 wav = Path(tmp) / "mix.wav"
                 render_mix(p, duration, duck_db, cache_root, wav)
-                measured = measure(wav, loudness_lufs) if loudness_lufs is not None else None
-                if measured is not None and _finite(measured["input_i"]) > SILENCE_LUFS:
-                    run_ffmpeg(fb.loudnorm_encode_args(wav, part, loudness_lufs, TRUE_PEAK_DB, measured, duration),
-                               "normalising the loudness")
-                else:
+                level = ebur128(wav) if loudness_lufs is not None else None
+                if level is None or level.integrated_lufs <= SILENCE_LUFS:
                     run_ffmpeg(fb.encode_audio_args(wav, part, duration), "encoding the audio")
+                else:
+                    gain = loudness_lufs - level.integrated_lufs
+                    over = level.true_peak_db + gain - TRUE_PEAK_DB
+                    if over <= MAX_LIMITED_DB:  # one gain, the few peaks over the limit held by a limiter
+                        limit = TRUE_PEAK_DB - LIMITER_MARGIN_DB if over > 0 else None
+                        run_ffmpeg(fb.gain_encode_args(wav, part, gain, duration, limit), "normalising the loudness")
+                    else:  # many dB of peaks over the limit: loudnorm's dynamic normalisation
+                        run_ffmpeg(fb.loudnorm_encode_args(wav, part, loudness_lufs, TRUE_PEAK_DB,
+                                                           level.as_loudnorm(), duration), "normalising the loudness")
             os.replace(part, path)
     return path
 
@@ -169,4 +214,4 @@ def render_mix(p: dict, duration_s: float, duck_db: float, cache_root: Path, out
     return out_wav
 
 
-__all__ = ["Voice", "build_audio", "duck_parameters", "loudness_of", "measure", "plan", "render_mix"]
+__all__ = ["Loudness", "Voice", "build_audio", "duck_parameters", "ebur128", "loudness_of", "measure", "plan", "render_mix"]

@@ -219,19 +219,37 @@ def overlay_hook(video: ffmpeg.Stream, png: ffmpeg.Stream, x: int, y: int, start
     return overlaid.filter("format", "yuv420p")
 
 
+THUMB_BOX = 320  # pixels: longest side of a thumbnail (media.thumbnails.THUMB_SIZE)
+
+
 def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, start_s: float,
-                      end_s: float, frames: int, ts_offset_s: float, codec: VideoCodec, out: Path) -> list[str]:
+                      end_s: float, frames: int, ts_offset_s: float, codec: VideoCodec, out: Path,
+                      dts_shift_s: float = 0.0, thumb: Path | None = None) -> list[str]:
     """Re-encode the GOP segments a hook covers with the hook overlaid, as one MPEG-TS file.
 
     ``start_s``/``end_s`` are relative to the first of ``segments``; ``ts_offset_s`` is that
     segment's own timestamp offset (:data:`TS_OFFSET_S` + its start), so the new packets carry the
     timestamps of the packets they replace. Same codec arguments as the normalisation, so the
-    SPS/PPS are identical and the stream can be joined to stream-copied segments.
+    SPS/PPS are identical and the stream can be joined to stream-copied segments. ``dts_shift_s``
+    (a window encoded without B-frames next to GOPs with them): decode timestamps are moved that many
+    seconds earlier (FFmpeg's ``setts`` bitstream filter), so they continue those of the GOP before
+    and end before the next one's. ``thumb``: also write the window's first frame there, a JPEG
+    within :data:`THUMB_BOX` pixels (the variant's thumbnail, without decoding anything again).
     """
     video = overlay_hook(ffmpeg.input(concat_url(segments))["v"], ffmpeg.input(str(hook_png))["v"],
                          x, y, start_s, end_s)
-    return _args(video, out=out, an=None, map_metadata="-1", **{"frames:v": str(frames)},
-                 **_options(canonical.video_codec_args(codec)), output_ts_offset=_num(ts_offset_s), f="mpegts")
+    shift = {"bsf:v": f"setts=dts=DTS-round({_num(dts_shift_s)}/TB)"} if dts_shift_s > 0 else {}
+    if thumb is not None:
+        split = video.filter_multi_output("split")
+        video, still = split[0], split[1]
+    window = ffmpeg.output(video, str(out), an=None, map_metadata="-1", **{"frames:v": str(frames)},
+                           **_options(canonical.video_codec_args(codec)), **shift,
+                           output_ts_offset=_num(ts_offset_s), f="mpegts")
+    if thumb is None:
+        return window.get_args()
+    small = still.filter("scale", THUMB_BOX, THUMB_BOX, force_original_aspect_ratio="decrease")
+    return ffmpeg.merge_outputs(window, ffmpeg.output(small, str(thumb), **{"frames:v": "1", "q:v": "3"},
+                                                      map_metadata="-1", f="image2")).get_args()
 
 
 def remux_args(segments: Sequence[Path], audio: Path, out: Path, in_band: bool = False) -> list[str]:
@@ -369,6 +387,30 @@ def loudness_measure_args(source: Path, target_lufs: float, true_peak_db: float)
     audio = ffmpeg.input(str(source))["a:0"].filter("loudnorm", I=_num(target_lufs), TP=_num(true_peak_db),
                                                     LRA=11, print_format="json")
     return _args(audio, out="-", f="null")
+
+
+def ebur128_args(source: Path) -> list[str]:
+    """EBU R128 measurement of ``source``'s first audio stream with FFmpeg's ``ebur128`` filter
+    (integrated loudness and true peak, 4x oversampled; the summary is printed on stderr at log level
+    info). A tenth of the CPU of ``loudnorm``'s pass 1, which resamples to 192 kHz."""
+    audio = ffmpeg.input(str(source))["a:0"].filter("ebur128", peak="true", framelog="quiet")
+    return _args(audio, out="-", f="null")
+
+
+def gain_encode_args(source: Path, out: Path, gain_db: float, duration_s: float,
+                     limit_db: float | None = None) -> list[str]:
+    """``source`` scaled by ``gain_db`` dB (one linear gain: what ``loudnorm`` with ``linear=true``
+    does), as the canonical AAC track, ``duration_s`` long. ``limit_db``: sample peaks above that many
+    dBFS are held down by FFmpeg's ``alimiter`` (lookahead limiter, attack 5 ms, release 50 ms, no
+    make-up gain, its lookahead delay compensated so the track stays in sync)."""
+    audio = ffmpeg.input(str(source))["a:0"].filter("volume", f"{gain_db:.3f}dB")
+    if limit_db is not None:
+        audio = audio.filter("alimiter", limit=f"{10 ** (limit_db / 20):.4f}", attack=5, release=50, level="false",
+                             latency="true")
+    audio = _audio_format(audio)
+    audio = audio.filter("atrim", end=_num(duration_s))
+    return _args(audio, out=out, vn=None, map_metadata="-1", **_options(canonical.audio_codec_args()),
+                 t=_num(duration_s), f="mp4")
 
 
 def loudnorm_encode_args(source: Path, out: Path, target_lufs: float, true_peak_db: float,

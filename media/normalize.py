@@ -134,6 +134,17 @@ def parameter_sets(segment: Path) -> frozenset[bytes]:
     return frozenset(n for n in nals if n and n[0] & 0x1F in (7, 8))
 
 
+def decode_delay_s(segment: Path) -> float:
+    """Seconds by which a segment's first video packet is decoded before it is shown (PTS - DTS: the
+    B-frame reordering delay of its encoder; 0 without B-frames)."""
+    with av.open(str(segment)) as container:
+        stream = container.streams.video[0]
+        first = next((p for p in container.demux(stream) if p.size and p.pts is not None), None)
+        if first is None or first.dts is None:
+            return 0.0
+        return float((first.pts - first.dts) * stream.time_base)
+
+
 def count_frames(segment: Path) -> int:
     """Video packets (= frames) in one MPEG-TS segment (demux only, no decoding)."""
     with av.open(str(segment)) as container:
@@ -174,8 +185,8 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
     folder = base / key
     with key_lock(key):
         found = load_normalized(folder)
-        if found is None:  # probe (validate) only when there is work to do
-            info = probe(source)
+        if found is None:  # probe (validate) only when there is work to do; the build decodes what it
+            info = probe(source, check_decode=False)  # keeps (the copy its last GOP, the transcode all)
             if not info.has_video:
                 raise MediaError(f"no video stream in {source.name}")
             base.mkdir(parents=True, exist_ok=True)
@@ -266,7 +277,10 @@ def _publish(tmp: Path, folder: Path) -> None:
 
 def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
            progress: Progress | None) -> None:
-    verdict = conformance(source, info)
+    try:
+        verdict = conformance(source, info)
+    except (av.FFmpegError, OSError) as exc:  # unreadable packets: the probe below names the problem
+        verdict = Conformance(False, f"unreadable ({exc})")
     if verdict.ok:
         try:
             _build_copy(source, info, fit, codec, key, tmp, verdict, progress)
@@ -275,6 +289,7 @@ def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, 
             log.info("stream copy of %s not usable (%s): transcoding", source.name, exc)
             for leftover in tmp.iterdir():
                 leftover.unlink()
+    info = probe(source)  # its first frame and its end decode (a truncated file fails here, by name)
     _build_transcode(source, info, fit, codec, key, tmp, progress)
 
 

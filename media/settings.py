@@ -36,9 +36,9 @@ class Settings(BaseSettings):
     output_crf: int = Field(default=20, ge=0, le=51, description="x264 CRF of rendered video")
     output_preset: str = Field(default="veryfast", description="x264 preset of rendered video")
     hook_window_preset: str = Field(
-        default="superfast",
-        description="x264 preset of the re-encoded hook window (fast path); used only when its SPS/PPS "
-        "equal the canonical preset's, else the canonical preset is used; empty = the canonical preset",
+        default="ultrafast",
+        description="x264 preset of the re-encoded hook window (fast path; deblocking on); its SPS/PPS go "
+        "in-band under their own id, so any preset joins; empty = the canonical preset",
     )
     # Captions, voice-over and the audio mix (issue 11).
     asr_model: str = Field(

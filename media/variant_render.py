@@ -36,7 +36,14 @@ from media.canonical import FPS
 from media.captions import CaptionLook, band_size, build_track, place_band
 from media.ffmpeg_builder import FitMode
 from media.ffmpeg_run import run_ffmpeg
-from media.normalize import NormalizedVideo, check_decodes, key_lock, normalize_video, parameter_sets
+from media.normalize import (
+    NormalizedVideo,
+    check_decodes,
+    decode_delay_s,
+    key_lock,
+    normalize_video,
+    parameter_sets,
+)
 from media.probe import MediaError, probe
 from media.settings import get_settings
 from media.text_render import (
@@ -135,52 +142,51 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
         fd, name = tempfile.mkstemp(prefix=f".tmp-{key}-", suffix=".ts", dir=folder)
         os.close(fd)
         tmp = Path(name)
+        tmp_thumb = tmp.with_suffix(".jpg")
+        in_band_id = f"sps-id={IN_BAND_SPS_ID}"
         try:
             for codec, joins in _window_plan(norm, segments, win):
+                shift = decode_delay_s(segments[0]) if in_band_id in codec.x264 else 0.0
                 args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
-                                            norm.ts_offset_s(win.first_gop), codec, tmp)
+                                            norm.ts_offset_s(win.first_gop), codec, tmp, shift, tmp_thumb)
                 run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
                 if joins(tmp):
                     break
-                if not norm.copied:
-                    _MISMATCHED.add(codec.key)  # this preset's headers differ: use the canonical one
             else:
                 raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} cannot be joined")
+            os.replace(tmp_thumb, path.with_suffix(".jpg"))  # the thumbnail first: a cached window has one
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+            tmp_thumb.unlink(missing_ok=True)
         return path, frames
-
-
-_MISMATCHED: set[str] = set()
 
 
 class HeaderMismatch(RuntimeError):
     """A re-encoded window cannot be joined to the stream-copied GOPs (the full render is used)."""
 
 
-def _window_codecs() -> list[canonical.VideoCodec]:
-    """Codecs to try for a hook window: the faster hook-window preset (unless its SPS/PPS were
-    seen to differ), then the canonical codec, whose headers match by construction."""
-    fast, exact = canonical.hook_window_codec(), canonical.current_codec()
-    return [exact] if fast == exact or fast.key in _MISMATCHED else [fast, exact]
-
-
-IN_BAND_SPS_ID = 7  # SPS/PPS id of a window that carries its own parameter sets in a copied source
+IN_BAND_SPS_ID = canonical.IN_BAND_SPS_ID
 
 
 def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
     """``(codec, joins(encoded) -> bool)`` to try in order for a hook window.
 
-    Transcoded copy: the codecs of :func:`_window_codecs`; a window joins when its SPS/PPS equal the
-    copy's. Stream-copied source (issue 15): first the source's own x264 options (identical
-    SPS/PPS), then the canonical codec under SPS/PPS id :data:`IN_BAND_SPS_ID`, its parameter sets
-    in-band at the window's IDR so decoders switch cleanly and back at the next copied IDR; either
-    joins only when the window decodes with FFmpeg silent between its copied neighbours."""
-    if not norm.copied:
-        want = parameter_sets(segments[0])
-        return [(codec, lambda enc: parameter_sets(enc) == want) for codec in _window_codecs()]
-    window = canonical.hook_window_codec()
+    When the hook-window preset is the canonical one and the copy was transcoded, the window is
+    encoded exactly as the copy was (same SPS/PPS by construction, checked). Otherwise (issue 15) first
+    :func:`media.canonical.in_band_window_codec` (default ``ultrafast`` with deblocking, half the CPU
+    of ``veryfast``): its own parameter sets under SPS/PPS id :data:`IN_BAND_SPS_ID`, in-band at the
+    window's IDR, so decoders switch cleanly and back at the next IDR of the copy; then, for a
+    stream-copied source, its own x264 options (identical SPS/PPS), and for a transcoded copy the
+    canonical codec. An in-band window joins only when it decodes with FFmpeg silent between its
+    neighbours (proved once per copy and codec)."""
+    exact, window = canonical.current_codec(), canonical.hook_window_codec()
+
+    def same_headers(enc: Path) -> bool:
+        return parameter_sets(enc) == parameter_sets(segments[0])
+
+    if not norm.copied and window == exact:
+        return [(exact, same_headers)]
     before = list(norm.segments[max(0, win.first_gop - 1):win.first_gop])
     after = list(norm.segments[win.end_gop:win.end_gop + 1])
     frames = sum(norm.segment_frames[max(0, win.first_gop - 1):win.end_gop + 1])
@@ -197,18 +203,20 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
                 check_decodes([*before, enc, *after], frames, f"hook window of {norm.source_name}")
             except MediaError:
                 return False
-            proof.write_text("decoded cleanly between its stream-copied neighbours\n")
+            proof.write_text("decoded cleanly between its neighbours\n")
             return True
         return check
 
-    in_band = canonical.VideoCodec(window.crf, window.preset,
-                                   f"{canonical.x264_params()}:crf={window.crf}:sps-id={IN_BAND_SPS_ID}")
+    in_band = canonical.in_band_window_codec()
+    if not norm.copied:  # the transcoded copy's colour tags (the canonical encode writes BT.709)
+        in_band = canonical.VideoCodec(in_band.crf, in_band.preset,
+                                       f"{in_band.x264}:colorprim=bt709:transfer=bt709:colormatrix=bt709")
+        return [(in_band, decodes(in_band)), (exact, same_headers)]
     plan = [(in_band, decodes(in_band))]
     if norm.x264:  # the source's own settings: same SPS/PPS, but slower to encode than the canonical ones
-        want = parameter_sets(segments[0])
         matched = canonical.VideoCodec(window.crf, window.preset, norm.x264)
         matched_decodes = decodes(matched)
-        plan.append((matched, lambda enc: parameter_sets(enc) == want and matched_decodes(enc)))
+        plan.append((matched, lambda enc: same_headers(enc) and matched_decodes(enc)))
     return plan
 
 
@@ -239,7 +247,7 @@ def one_pass_better(source: Path, fit: str, audio_mode: str, cache_root: Path) -
     folder = Path(cache_root) / "normalized" / cache_key(source, fit, canonical.current_codec())
     if load_normalized(folder) is not None:
         return False
-    return not conformance(source, probe(source)).ok
+    return not conformance(source, probe(source, check_decode=False)).ok
 
 
 def _render_one_pass(source: Path, audio: Path | None, text: str, options: VariantOptions, out_path: Path,
@@ -346,7 +354,7 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
             audio_path = pending.finish()
             if progress:
                 progress(92.0, "joining")
-            in_band = norm.copied and mode == "fast" and parameter_sets(segments[win.first_gop]) != \
+            in_band = mode == "fast" and parameter_sets(segments[win.first_gop]) != \
                 parameter_sets(norm.segments[0])  # a window with its own SPS/PPS: mux as avc3
             run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out, in_band), "joining the variant")
         os.replace(tmp_out, out_path)
@@ -383,9 +391,14 @@ def variant_facts(result: RenderResult):
 
 def variant_thumbnail(result: RenderResult, dest: Path) -> Path:
     """The variant's thumbnail from the first frame (an IDR) of a segment it was joined from: the
-    hook window when there is one. Decodes that one frame, not the finished MP4."""
+    hook window when there is one (its encode wrote that frame as a JPEG beside it: nothing is decoded),
+    else that one frame is decoded, not the finished MP4."""
     from media.thumbnails import save_thumbnail, video_frame
 
+    if result.thumb_segment is not None and result.thumb_segment.with_suffix(".jpg").is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)  # written by the window's encode (a hook window)
+        shutil.copyfile(result.thumb_segment.with_suffix(".jpg"), dest)
+        return dest
     source = result.thumb_segment if result.thumb_segment and result.thumb_segment.is_file() else result.path
     return save_thumbnail(video_frame(source, 0.0), dest)
 

@@ -9,7 +9,6 @@ import av
 import numpy as np
 import pytest
 
-from media import variant_render
 from media.normalize import normalize_video, parameter_sets
 from media.probe import probe
 from media.settings import reset_settings
@@ -115,12 +114,12 @@ def test_two_workers_normalising_at_once_share_one_copy(silent_vertical_src, ren
 
 
 def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeypatch):
-    """With the production-like ``veryfast`` preset (B-frames, CABAC) the re-encoded hook GOP carries
-    the same timestamps as the GOP it replaces and the join decodes cleanly."""
+    """With the production presets (copy ``veryfast``: B-frames, CABAC; window ``ultrafast``: neither, its
+    own SPS/PPS in-band) the re-encoded hook GOP carries the same timestamps as the GOP it replaces and
+    the join decodes cleanly."""
     monkeypatch.setenv("NOVAI_OUTPUT_PRESET", "veryfast")
-    monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "superfast")  # same SPS/PPS as veryfast
+    monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "ultrafast")
     reset_settings()
-    variant_render._MISMATCHED.clear()
     try:
         cache = tmp_path / "cache"
         norm = normalize_video(silent_vertical_src, "blur", cache)
@@ -130,7 +129,6 @@ def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeyp
         monkeypatch.undo()
         reset_settings()
     assert res.render_path == "fast" and res.reencoded_s == pytest.approx(1.0)
-    assert not variant_render._MISMATCHED  # the superfast window was accepted
     assert decode_warnings(res.path) == ""
     out = framemd5(str(res.path))
     ref = framemd5("concat:" + "|".join(map(str, norm.segments)))
@@ -151,27 +149,38 @@ def test_bframe_preset_joins_cleanly(silent_vertical_src, sax, tmp_path, monkeyp
         assert c.streams.video[0].codec_context.has_b_frames
 
 
-def test_hook_window_preset_with_other_headers_falls_back(silent_vertical_src, tmp_path, monkeypatch):
-    """ultrafast canonical (no CABAC, no B-frames) + superfast window: SPS/PPS differ, so the window is
-    re-encoded with the canonical preset and the join stays valid."""
+def _sps_id(sps: bytes) -> int:
+    """seq_parameter_set_id of an SPS NAL unit (ue(v) after profile, constraint flags and level)."""
+    bits = "".join(f"{b:08b}" for b in sps[4:12])
+    zeros = bits.index("1")
+    return int(bits[zeros:2 * zeros + 1], 2) - 1
+
+
+def test_hook_window_with_other_headers_carries_them_in_band(silent_vertical_src, tmp_path, monkeypatch):
+    """ultrafast copy (no CABAC, no B-frames) + superfast window: the window's SPS/PPS differ, so it
+    carries its own under id 7 at its IDR, the MP4 is tagged avc3, the join is proved once per copy and
+    every frame outside the window is the copy's."""
     monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "superfast")
     reset_settings()
-    variant_render._MISMATCHED.clear()
     try:
         cache = tmp_path / "cache"
         norm = normalize_video(silent_vertical_src, "crop", cache)
         res = render_variant(silent_vertical_src, None, "Rate this transition from 1 to 10 👇",
                              VariantOptions(hook_duration_s=1, fit="crop"), tmp_path / "f.mp4", cache)
-        assert len(variant_render._MISMATCHED) == 1
     finally:
-        variant_render._MISMATCHED.clear()
         monkeypatch.undo()
         reset_settings()
     hook_ts = next((cache / "hooks" / norm.key).glob("*.ts"))
-    assert parameter_sets(hook_ts) == parameter_sets(norm.segments[0])
+    window, copy = parameter_sets(hook_ts), parameter_sets(norm.segments[0])
+    assert window != copy and {_sps_id(n) for n in window if n[0] & 0x1F == 7} == {7}
+    assert {_sps_id(n) for n in copy if n[0] & 0x1F == 7} == {0}
+    assert list(norm.folder.glob("joins-*.ok"))  # the decode proof of this copy and codec
     assert decode_warnings(res.path) == ""
+    with av.open(str(res.path)) as c:
+        assert c.streams.video[0].codec_context.codec_tag == "avc3"
     out, ref = framemd5(str(res.path)), framemd5("concat:" + "|".join(map(str, norm.segments)))
-    assert [m for _, m in out[30:]] == [m for _, m in ref[30:]]
+    assert len(out) == len(ref) and [m for _, m in out[30:]] == [m for _, m in ref[30:]]
+    assert all(out[i][1] != ref[i][1] for i in range(0, 30, 5))  # the hook is drawn in the window
 
 
 def test_naive_baseline_renders_the_same_format(silent_vertical_src, sax, tmp_path):
