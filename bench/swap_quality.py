@@ -156,7 +156,12 @@ def main() -> None:
                     result = provider.swap(request, SwapContext(progress=lambda p, m: None))
                     fps = result.frames_total / (time.perf_counter() - start)
                     d_src, d_tgt = [], []
-                    for before, after in zip(originals[video], _frames(out, args.step)):
+                    outputs = _frames(out, args.step)
+                    if len(outputs) < len(originals[video]):
+                        print(f"{engine:6s} {video.name:24s} {photo.name:22s} warning: the output has "
+                              f"{result.frames_total} frames ({len(outputs)} sampled), the cut more "
+                              f"({len(originals[video])} sampled)", flush=True)
+                    for before, after in zip(originals[video], outputs):
                         rect = identity.largest_face(before)
                         if rect is None:
                             continue

@@ -91,16 +91,19 @@ def facing_triangles(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) ->
 
 
 def triangle_index_map(dst: np.ndarray, triangles: np.ndarray, region: Region,
-                       keep: np.ndarray | None = None) -> np.ndarray:
+                       keep: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
     """int32 map (region.height, region.width): index of the triangle covering each pixel, -1 for none.
 
-    ``keep`` (M,) bool leaves triangles out (their pixels stay -1).
+    ``keep`` (M,) bool leaves triangles out (their pixels stay -1); ``order`` (indices) draws only
+    these triangles, in this order (a later one wins where they overlap).
     """
     index = np.full((region.height, region.width), -1, dtype=np.int32)
     # fillConvexPoly with 4 bits of sub-pixel precision; colours are triangle ids.
     shift = 4
     pts = np.round((dst[triangles] - (region.x0, region.y0)) * (1 << shift)).astype(np.int32)
     ids = range(len(triangles)) if keep is None else np.flatnonzero(keep)
+    if order is not None:
+        ids = order
     for k in ids:
         cv2.fillConvexPoly(index, pts[k], int(k), lineType=cv2.LINE_8, shift=shift)
     return index
@@ -109,8 +112,19 @@ def triangle_index_map(dst: np.ndarray, triangles: np.ndarray, region: Region,
 def warp_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
               region: Region) -> tuple[np.ndarray, np.ndarray]:
     """Remap coordinates for ``region``: a (region.height, region.width, 2) float32 map of source-image
-    (x, y) for ``cv2.remap``, and a uint8 mask (255 where a front-facing triangle covers the pixel)."""
-    index = triangle_index_map(dst, triangles, region, keep=facing_triangles(src, dst, triangles))
+    (x, y) for ``cv2.remap``, and a uint8 mask (255 where a front-facing triangle covers the pixel).
+
+    Back-facing triangles are drawn first and front-facing ones over them, so a pixel that only a
+    back-facing triangle covers (a nose wing turned away) still gets plausible source coordinates:
+    the map has no -1 holes inside the face that upsampling would smear into wrong samples. Elsewhere
+    (no triangle) the map is -1. A sample further than a pixel's worth of the mesh's scale (+ 1) from the
+    3x3 median of its neighbours (which equals it wherever the map is linear, inside a triangle) takes
+    that median: the lone far-off samples of edge pixels of sliver triangles (dark specks along a nose
+    wing or a fold) go."""
+    facing = facing_triangles(src, dst, triangles)
+    back = ~facing & (np.abs(signed_areas(dst, triangles)) > 1e-3)
+    order = np.concatenate([np.flatnonzero(back), np.flatnonzero(facing)])
+    index = triangle_index_map(dst, triangles, region, order=order)
     covered = index >= 0
     affines = triangle_affines(src, dst, triangles).astype(np.float32)
     ys, xs = np.nonzero(covered)
@@ -118,7 +132,16 @@ def warp_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray,
     p = np.stack([xs + region.x0, ys + region.y0], axis=1).astype(np.float32)  # (P, 2)
     coords = np.full(index.shape + (2,), -1.0, dtype=np.float32)
     coords[ys, xs] = np.einsum("pi,pij->pj", p, a[:, :2, :]) + a[:, 2, :]
-    return coords, covered.astype(np.uint8) * 255
+    cx, cy = cv2.split(coords)
+    mx, my = cv2.medianBlur(cx, 3), cv2.medianBlur(cy, 3)
+    slope = float(np.ptp(src[:, 0]) + np.ptp(src[:, 1])) / max(float(np.ptp(dst[:, 0]) + np.ptp(dst[:, 1])), 1e-6)
+    far = cv2.max(cv2.absdiff(mx, cx), cv2.absdiff(my, cy)) > slope + 1.0
+    outlier = far & covered & (cv2.min(mx, my) >= 0)
+    if outlier.any():
+        coords[outlier] = np.stack([mx[outlier], my[outlier]], axis=1)
+    # Front-facing coverage through a lookup (index -1, no triangle, reads the appended 0).
+    front = np.append(facing.astype(np.uint8) * 255, np.uint8(0))[index]
+    return coords, front
 
 
 def warp_face(source: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray, triangles: np.ndarray,

@@ -88,3 +88,72 @@ def test_character_sheet_gives_its_face_only(samples, target, tmp_path):
     dark_before = (frame[inside].max(axis=1) < 45).mean()
     dark_after = (out[inside].max(axis=1) < 45).mean()
     assert dark_after < dark_before + 0.01
+
+
+def test_photo_moustache_is_face_not_occluder(obama):
+    """A dark patch enclosed by the photo's skin (a moustache) is the photo's face: kept visible, while
+    a dark bar that comes in from outside the face (a microphone) is not."""
+    from media.face.occlusion import photo_visible_mask
+
+    rgb, face = obama
+    landmarks = face.landmarks
+    size = face_size(landmarks)
+    marked = rgb.copy()
+    lip_top, nose = landmarks[0], landmarks[2]
+    centre = tuple(int(v) for v in (lip_top + nose) / 2)
+    cv2.ellipse(marked, centre, (int(0.12 * size), int(0.02 * size)), 0, 0, 360, (35, 25, 20), -1)
+    chin = landmarks[152]
+    cv2.line(marked, tuple(int(v) for v in chin + (0, 0.1 * size)), tuple(int(v) for v in chin - (0, 0.08 * size)),
+             (35, 25, 20), int(0.06 * size))
+    visible = photo_visible_mask(marked, landmarks)
+    assert visible[centre[1], centre[0]] == 255
+    inside_bar = tuple(int(v) for v in chin - (0, 0.04 * size))
+    assert visible[inside_bar[1], inside_bar[0]] == 0
+
+
+def test_target_eyes_kept_only_when_shut(target):
+    """An open target eye less open than the photo's still takes the photo's eye (its identity); a shut
+    one keeps the target's."""
+    from media.face.occlusion import LEFT_EYE, RIGHT_EYE, eye_openness
+    from media.face.swapper import occlusion_masks
+
+    frame, landmarks = target
+    centre = landmarks[list(RIGHT_EYE)].mean(axis=0)
+    x, y = int(centre[0]), int(centre[1])
+    assert eye_openness(landmarks) < 0.75 * 0.4
+    assert occlusion_masks(frame, landmarks, source_eyes=0.4)[y, x] == 255
+    shut = landmarks.copy()
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        ring_pts = shut[list(ring)]
+        mid = ring_pts.mean(axis=0)
+        shut[list(ring)] = mid + (ring_pts - mid) * (1.0, 0.6)
+    assert eye_openness(shut) < 0.16
+    assert occlusion_masks(frame, shut, source_eyes=0.4)[y, x] == 0
+
+
+def test_thin_glasses_rims_stay_in_front_of_the_swap(obama, target):
+    """Thin dark rims and a bridge across the eye band (too thin for the skin model) are kept; a face
+    without glasses (biden_portrait.jpg: deep crow's feet) has none."""
+    from media.face.occlusion import LEFT_EYE, RIGHT_EYE, glasses_rims
+
+    frame, landmarks = target
+    size = face_size(landmarks)
+    assert not glasses_rims(frame, landmarks).any()
+    with_rims = frame.copy()
+    rims = np.zeros(frame.shape[:2], np.uint8)
+    thickness = max(int(0.006 * size), 2)
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        pts = landmarks[list(ring)]
+        centre = pts.mean(axis=0)
+        axes = (int(0.75 * np.ptp(pts[:, 0])), int(2.2 * np.ptp(pts[:, 1])))
+        for image, colour in ((with_rims, (30, 30, 35)), (rims, 255)):
+            cv2.ellipse(image, tuple(int(v) for v in centre), axes, 0, 180, 360, colour, thickness)
+    bridge = [tuple(int(v) for v in landmarks[k] - (0, 0.03 * size)) for k in (133, 362)]
+    for image, colour in ((with_rims, (30, 30, 35)), (rims, 255)):
+        cv2.line(image, bridge[0], bridge[1], colour, thickness)
+    found = glasses_rims(with_rims, landmarks)
+    assert (found[rims > 0] > 0).mean() > 0.3  # less the parts over the brows (face parts, exempt)
+    out = with_rims.copy()
+    assert swap_face(out, prepare_source(*obama), landmarks) is not None
+    diff = np.abs(out.astype(int) - with_rims).sum(axis=2)
+    assert np.median(diff[(rims > 0) & (found > 0)]) < 30
