@@ -5,26 +5,12 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
-from media.face.landmarks import detect_faces, load_rgb
 from media.face.mesh import face_size
 from media.face.motion import MotionTransfer, similarity, soften_creases
 from media.face.swapper import prepare_source, swap_face
 
 DARK = (40, 30, 30)
-
-
-@pytest.fixture(scope="module")
-def obama(samples):
-    rgb = load_rgb(samples / "photos" / "obama.jpg")
-    return rgb, detect_faces(rgb)[0]
-
-
-@pytest.fixture(scope="module")
-def target(samples):
-    rgb = load_rgb(samples / "photos" / "biden_portrait.jpg")
-    return rgb, detect_faces(rgb)[0].landmarks
 
 
 def _fold(landmarks: np.ndarray) -> tuple[tuple[int, int], tuple[int, int], int]:

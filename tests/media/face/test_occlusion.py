@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
 from media.face.landmarks import detect_faces, load_rgb
 from media.face.mesh import FACE_OVAL, face_size
@@ -18,18 +17,6 @@ def _oval(shape, landmarks, shrink: int = 0) -> np.ndarray:
     mask = np.zeros(shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(landmarks[list(FACE_OVAL)]).astype(np.int32)], 255)
     return cv2.erode(mask, np.ones((2 * shrink + 1,) * 2, np.uint8)) if shrink else mask
-
-
-@pytest.fixture(scope="module")
-def obama(samples):
-    rgb = load_rgb(samples / "photos" / "obama.jpg")
-    return rgb, detect_faces(rgb)[0]
-
-
-@pytest.fixture(scope="module")
-def target(samples):
-    rgb = load_rgb(samples / "photos" / "biden_portrait.jpg")
-    return rgb, detect_faces(rgb)[0].landmarks
 
 
 def test_target_glasses_stay_in_front_of_the_swap(obama, target):
