@@ -51,7 +51,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from media import asr, tts
-    from media.normalize import normalize_video
+    from media.normalize import normalize_video, synced_audio
     from media.probe import probe
     from media.subtitles import shift_words
     from media.variant_options import VariantOptions
@@ -66,10 +66,10 @@ def main() -> None:
           f"{os.cpu_count()} CPUs visible")
 
     t0 = time.perf_counter()
-    transcript = asr.transcribe_file(norm.audio)
+    transcript = asr.transcribe_file(synced_audio(norm))
     asr_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    asr.transcribe_file(norm.audio)
+    asr.transcribe_file(synced_audio(norm))
     asr_warm = time.perf_counter() - t0
     print(f"ASR tiny.en int8: {len(transcript.words)} words in {asr_s:.2f} s incl. model load, {asr_warm:.2f} s "
           f"warm -> real-time factor {asr_warm / norm.duration_s:.3f} (audio {norm.duration_s:.1f} s)")

@@ -31,7 +31,7 @@ from pathlib import Path
 from media import ffmpeg_builder as fb
 from media.canonical import FPS
 from media.ffmpeg_run import FFmpegError, ffmpeg_exe, run_ffmpeg
-from media.normalize import NormalizedVideo, content_digest, key_lock
+from media.normalize import NormalizedVideo, content_digest, key_lock, synced_audio
 
 MIX_VERSION = "m2"  # bump when the mix changes: cached tracks are keyed on it
 TRUE_PEAK_DB = -1.5  # loudnorm target; the AAC encode can add a few tenths of a dB
@@ -139,21 +139,21 @@ def plan(norm: NormalizedVideo, track: Path | None, mode: str, voice: Voice | No
     original. With a voice-over it is the speech, over the track (replace/mix) or the original (keep; or
     when there is no track).
     """
-    original = norm.audio if norm.has_audio else None
+    original = norm.has_audio  # extracted from the source only where it is used (synced_audio)
     speech = bed = None
     bed_loop, bed_gain = False, 1.0
     if voice is not None:
         speech = voice.path
         if track is not None and mode in ("replace", "mix"):
             bed, bed_loop = track, True
-        elif original is not None:
-            bed = original
-    elif mode == "mix" and track is not None and original is not None:
-        speech, bed, bed_loop, bed_gain = original, track, True, fb.MIX_TRACK_GAIN
+        elif original:
+            bed = synced_audio(norm)
+    elif mode == "mix" and track is not None and original:
+        speech, bed, bed_loop, bed_gain = synced_audio(norm), track, True, fb.MIX_TRACK_GAIN
     elif mode in ("replace", "mix") and track is not None:
         bed, bed_loop = track, True
-    elif original is not None:
-        speech = original
+    elif original:
+        speech = synced_audio(norm)
     return {"speech": speech, "speech_offset": voice.start_s if voice else 0.0,
             "speech_gain": 10 ** ((voice.gain_db if voice else 0.0) / 20), "bed": bed, "bed_loop": bed_loop,
             "bed_gain": bed_gain}

@@ -20,7 +20,7 @@ from typing import Literal
 from media import ffmpeg_builder as fb
 from media.canonical import FPS
 from media.ffmpeg_run import FFmpegProcess
-from media.normalize import NormalizedVideo, content_digest
+from media.normalize import NormalizedVideo, content_digest, synced_audio
 from media.probe import MediaError, probe
 
 AudioMode = Literal["replace", "mix", "keep"]
@@ -77,7 +77,7 @@ def start_variant_audio(norm: NormalizedVideo, track: Path | None, mode: str, ca
     """Start (or find in the cache) the audio for a variant of ``norm``; call ``finish()`` for the path."""
     mode, track = resolve_mode(mode, track, norm)
     if mode == "keep":
-        return PendingAudio(path=norm.audio)
+        return PendingAudio(path=synced_audio(norm))
     duration = norm.frames / FPS
     parts = [mode, str(norm.frames)]
     if track is not None:
@@ -99,7 +99,7 @@ def start_variant_audio(norm: NormalizedVideo, track: Path | None, mode: str, ca
     if mode == "replace":
         args = fb.replace_audio_args(Path(track), tmp, duration)
     elif mode == "mix":
-        args = fb.mix_audio_args(norm.audio, Path(track), tmp, duration)
+        args = fb.mix_audio_args(synced_audio(norm), Path(track), tmp, duration)
     else:
         args = fb.silent_audio_args(tmp, duration)
     return PendingAudio(path=path, process=FFmpegProcess(args, f"encoding the {mode} audio"), tmp=tmp)

@@ -54,6 +54,8 @@ class NormalizedVideo:
     copied: bool = False  # stream-copied from a conforming source (issue 15), not transcoded
     segment_starts: tuple[float, ...] = ()  # each segment's first timestamp (s, TS_OFFSET_S based)
     x264: str = ""  # the copied source's x264 options (hook windows encode with them), "" = none known
+    source: Path | None = None  # the source file (not stored): the synced audio is extracted from it when used
+    audio_offset_s: float = 0.0  # the source's audio start - video start, seconds
 
     @property
     def frames(self) -> int:
@@ -110,20 +112,48 @@ def cache_key(source: Path, fit: str, codec: canonical.VideoCodec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def load_normalized(folder: Path) -> NormalizedVideo | None:
-    """The normalised copy in ``folder``, or None when it is absent or incomplete."""
+def load_normalized(folder: Path, source: Path | None = None) -> NormalizedVideo | None:
+    """The normalised copy in ``folder`` (of ``source``, from which its synced audio is extracted when a
+    variant first uses it), or None when it is absent or incomplete."""
     try:
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         return None
     segments = tuple(folder / name for name in meta["segments"])
     audio = folder / meta["audio"] if meta.get("audio") else None
-    if not all(p.is_file() for p in segments) or (audio is not None and not audio.is_file()):
+    lazy = "audio_offset_s" in meta  # extracted on first use (issue 15), not with the video
+    if not all(p.is_file() for p in segments) or (audio is not None and not lazy and not audio.is_file()):
         return None
     return NormalizedVideo(key=meta["key"], folder=folder, segments=segments,
                            segment_frames=tuple(meta["segment_frames"]), fit=meta["fit"], audio=audio,
                            source_name=meta.get("source_name", ""), copied=bool(meta.get("copied")),
-                           segment_starts=tuple(meta.get("segment_starts", ())), x264=meta.get("x264", ""))
+                           segment_starts=tuple(meta.get("segment_starts", ())), x264=meta.get("x264", ""),
+                           source=Path(source) if source is not None else None,
+                           audio_offset_s=float(meta.get("audio_offset_s", 0.0)))
+
+
+def synced_audio(norm: NormalizedVideo) -> Path | None:
+    """The source's own audio in sync with the normalised video (AAC, exactly its length), extracted
+    from the source the first time a variant keeps or mixes it (a replaced track never needs it);
+    None when the source has no audio. Raises MediaError when it must be extracted and the source
+    is gone, FFmpegError when FFmpeg fails."""
+    if norm.audio is None or norm.audio.is_file():
+        return norm.audio
+    if norm.source is None or not norm.source.is_file():
+        raise MediaError(f"the original audio of {norm.source_name} is not in the cache and the source "
+                         "file is not available")
+    with key_lock(f"{norm.key}-audio"):
+        if not norm.audio.is_file():
+            fd, name = tempfile.mkstemp(prefix=".tmp-audio-", suffix=".m4a", dir=norm.folder)
+            os.close(fd)
+            tmp = Path(name)
+            try:
+                run_ffmpeg(fb.original_audio_args(norm.source, tmp, norm.frames / FPS, norm.audio_offset_s),
+                           f"extracting the audio of {norm.source_name}")
+                os.replace(tmp, norm.audio)
+            finally:
+                tmp.unlink(missing_ok=True)
+    return norm.audio
 
 
 def parameter_sets(segment: Path) -> frozenset[bytes]:
@@ -175,7 +205,8 @@ def cached_normalized(source: Path, fit: str, cache_root: Path) -> NormalizedVid
     source = Path(source)
     if fit not in fb.FIT_MODES or not source.is_file():
         return None
-    found = load_normalized(Path(cache_root) / "normalized" / cache_key(source, fit, canonical.current_codec()))
+    found = load_normalized(Path(cache_root) / "normalized" / cache_key(source, fit, canonical.current_codec()),
+                            source)
     if found is not None:
         _touch(found.folder / "meta.json")
     return found
@@ -202,7 +233,7 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
     base = Path(cache_root) / "normalized"
     folder = base / key
     with key_lock(key):
-        found = load_normalized(folder)
+        found = load_normalized(folder, source)
         if found is None:  # probe (validate) only when there is work to do; the build decodes what it
             info = probe(source, check_decode=False)  # keeps (the copy its last GOP, the transcode all)
             if not info.has_video:
@@ -216,7 +247,7 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
                 _publish_from(tmp, base, folder, key)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-            found = load_normalized(folder)
+            found = load_normalized(folder, source)
             if found is None:
                 raise MediaError(f"normalised copy of {source.name} is incomplete in the cache")
     _touch(found.folder / "meta.json")
@@ -332,17 +363,13 @@ def _build_transcode(source: Path, info, fit: str, codec: canonical.VideoCodec, 
 
 def _finish(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
             segments: list[str], counts: list[int], extra: dict, progress: Progress | None) -> None:
-    """Extract the synced audio and write ``meta.json`` (last step of both builds)."""
-    audio_name = None
+    """Write ``meta.json`` (last step of both builds). The synced audio is extracted when a variant
+    first keeps or mixes it (:func:`synced_audio`): a replaced track, the common case, never needs it."""
+    audio = {}
     if info.has_audio:
-        if progress:
-            progress(90.0, f"normalising the audio of {source.name}")
-        offset = info.audio_start_s - info.video_start_s
-        run_ffmpeg(fb.original_audio_args(source, tmp / "audio.m4a", sum(counts) / FPS, offset),
-                   f"extracting the audio of {source.name}")
-        audio_name = "audio.m4a"
+        audio = {"audio": "audio.m4a", "audio_offset_s": info.audio_start_s - info.video_start_s}
     meta = {"key": key, "fit": fit, "codec": codec.key, "source_name": source.name, "segments": segments,
-            "segment_frames": counts, "audio": audio_name, **extra}
+            "segment_frames": counts, "audio": None, **audio, **extra}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -480,13 +507,15 @@ def segment_start_s(segment: Path) -> float:
 
 def check_decodes(segments: list[Path], frames: int, what: str) -> None:
     """Join ``segments`` as a variant is joined (MPEG-TS back to back, stream-copied into MP4), then
-    decode the MP4: FFmpeg must print no warning and give ``frames`` frames. Raises
+    decode the MP4 (one decoder thread: about a fifth less CPU than frame threads for a check nobody
+    waits on frame by frame): FFmpeg must print no warning and give ``frames`` frames. Raises
     :class:`MediaError` naming ``what`` otherwise."""
     with tempfile.TemporaryDirectory(prefix="join-check-") as folder:
         joined = Path(folder) / "joined.mp4"
         run_ffmpeg(["-i", fb.concat_url(segments), "-map", "0:v:0", "-c", "copy", "-f", "mp4", str(joined)],
                    f"joining {what}")
-        res = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "warning", "-i", str(joined),
+        res = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "warning", "-threads", "1",
+                              "-i", str(joined),
                               "-map", "0:v:0", "-progress", "pipe:1", "-nostats", "-f", "null", "-"],
                              check=False, capture_output=True, text=True)
     counts = [line.partition("=")[2] for line in res.stdout.splitlines() if line.startswith("frame=")]

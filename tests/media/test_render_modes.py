@@ -213,3 +213,22 @@ def test_prune_cache_removes_only_entries_unused_for_long(silent_vertical_src, t
     freed = prune_cache(cache, 3600)
     assert freed > 0 and not entries[0].exists() and not entries[1].exists() and entries[2].exists()
     assert res.path.exists()  # outputs are never touched
+
+
+def test_the_synced_audio_is_extracted_only_when_a_variant_uses_it(square_src, sax, tmp_path):
+    """A replaced track never needs the source's own audio (issue 15: 0.55 CPU s a source saved); the
+    first variant that keeps it extracts it once, in sync; without the source it is a clear error."""
+    from media.normalize import load_normalized, synced_audio
+    from media.probe import MediaError
+
+    cache = tmp_path / "cache"
+    render_variant(square_src, sax, "Replaced track", VariantOptions(hook_duration_s=1), tmp_path / "r.mp4", cache)
+    norm = normalize_video(square_src, "blur", cache)
+    assert norm.has_audio and not norm.audio.exists()
+    res = render_variant(square_src, None, None, VariantOptions(audio_mode="keep"), tmp_path / "k.mp4", cache)
+    assert norm.audio.is_file() and probe(res.path).has_audio
+    assert probe(norm.audio).duration_s == pytest.approx(norm.duration_s, abs=0.03)
+    norm.audio.unlink()
+    orphan = load_normalized(norm.folder)  # no source known: nothing to extract from
+    with pytest.raises(MediaError, match="original audio of retalking_face_2.mp4"):
+        synced_audio(orphan)
