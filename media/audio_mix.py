@@ -54,19 +54,6 @@ class Voice:
     gain_db: float = 0.0
 
 
-def measure(path: Path, target_lufs: float = -14.0, true_peak_db: float = TRUE_PEAK_DB) -> dict[str, str]:
-    """loudnorm pass 1 of ``path``'s first audio stream: ``{input_i, input_tp, input_lra, input_thresh,
-    target_offset, ...}`` as FFmpeg prints them (LUFS, dBTP, LU). Raises FFmpegError."""
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "info", "-nostats",
-            *fb.loudness_measure_args(Path(path), target_lufs, true_peak_db)]
-    proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-    found = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", proc.stderr)
-    if proc.returncode != 0 or not found:
-        raise FFmpegError(f"ffmpeg failed while measuring loudness of {Path(path).name}: "
-                          f"{proc.stderr.strip().splitlines()[-1:] or 'no output'}")
-    return json.loads(found[-1])
-
-
 @dataclass(frozen=True)
 class Loudness:
     """EBU R128 figures of a track: integrated loudness and its gating threshold (LUFS), loudness range
@@ -214,4 +201,4 @@ def render_mix(p: dict, duration_s: float, duck_db: float, cache_root: Path, out
     return out_wav
 
 
-__all__ = ["Loudness", "Voice", "build_audio", "duck_parameters", "ebur128", "loudness_of", "measure", "plan", "render_mix"]
+__all__ = ["Loudness", "Voice", "build_audio", "duck_parameters", "ebur128", "loudness_of", "plan", "render_mix"]

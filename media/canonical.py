@@ -41,6 +41,12 @@ class VideoCodec:
     x264: str = ""  # when set: the x264 options of a stream-copied source (its hook windows match it)
 
     @property
+    def in_band(self) -> bool:
+        """Whether this codec writes its own SPS/PPS under id :data:`IN_BAND_SPS_ID` (a hook window of
+        :func:`in_band_window_codec`)."""
+        return f"sps-id={IN_BAND_SPS_ID}" in self.x264.split(":")
+
+    @property
     def key(self) -> str:
         """Short identity used in cache keys (segments from different codecs never mix)."""
         if self.x264:

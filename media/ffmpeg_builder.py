@@ -219,9 +219,6 @@ def overlay_hook(video: ffmpeg.Stream, png: ffmpeg.Stream, x: int, y: int, start
     return overlaid.filter("format", "yuv420p")
 
 
-THUMB_BOX = 320  # pixels: longest side of a thumbnail (media.thumbnails.THUMB_SIZE)
-
-
 def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, start_s: float,
                       end_s: float, frames: int, ts_offset_s: float, codec: VideoCodec, out: Path,
                       dts_shift_s: float = 0.0, thumb: Path | None = None) -> list[str]:
@@ -234,7 +231,7 @@ def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, 
     (a window encoded without B-frames next to GOPs with them): decode timestamps are moved that many
     seconds earlier (FFmpeg's ``setts`` bitstream filter), so they continue those of the GOP before
     and end before the next one's. ``thumb``: also write the window's first frame there, a JPEG
-    within :data:`THUMB_BOX` pixels (the variant's thumbnail, without decoding anything again).
+    within :data:`media.thumbnails.THUMB_SIZE` pixels (the variant's thumbnail, without decoding anything again).
     """
     video = overlay_hook(ffmpeg.input(concat_url(segments))["v"], ffmpeg.input(str(hook_png))["v"],
                          x, y, start_s, end_s)
@@ -247,7 +244,9 @@ def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, 
                            output_ts_offset=_num(ts_offset_s), f="mpegts")
     if thumb is None:
         return window.get_args()
-    small = still.filter("scale", THUMB_BOX, THUMB_BOX, force_original_aspect_ratio="decrease")
+    from media.thumbnails import THUMB_SIZE
+
+    small = still.filter("scale", *THUMB_SIZE, force_original_aspect_ratio="decrease")
     return ffmpeg.merge_outputs(window, ffmpeg.output(small, str(thumb), **{"frames:v": "1", "q:v": "3"},
                                                       map_metadata="-1", f="image2")).get_args()
 
@@ -380,13 +379,6 @@ def mix_args(speech: Path | None, speech_offset_s: float, speech_gain: float, be
     if fade and bed is not None and bed_loop:
         mixed = _fade(mixed, duration_s)
     return _args(mixed, out=out, vn=None, map_metadata="-1", **{"c:a": "pcm_f32le"}, t=dur, f="wav")
-
-
-def loudness_measure_args(source: Path, target_lufs: float, true_peak_db: float) -> list[str]:
-    """Pass 1 of ``loudnorm``: measure ``source`` (printed as JSON on stderr at log level info)."""
-    audio = ffmpeg.input(str(source))["a:0"].filter("loudnorm", I=_num(target_lufs), TP=_num(true_peak_db),
-                                                    LRA=11, print_format="json")
-    return _args(audio, out="-", f="null")
 
 
 def ebur128_args(source: Path) -> list[str]:

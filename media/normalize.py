@@ -195,9 +195,7 @@ def segment_facts(segment: Path) -> tuple[int, float]:
 
 def count_frames(segment: Path) -> int:
     """Video packets (= frames) in one MPEG-TS segment (demux only, no decoding)."""
-    with av.open(str(segment)) as container:
-        stream = container.streams.video[0]
-        return sum(1 for packet in container.demux(stream) if packet.size)
+    return segment_facts(segment)[0]
 
 
 def cached_normalized(source: Path, fit: str, cache_root: Path) -> NormalizedVideo | None:
@@ -494,15 +492,6 @@ def conformance(source: Path, info) -> Conformance:
     if max(gops) > MAX_COPY_GOP_FRAMES:
         return Conformance(False, f"GOPs of up to {max(gops)} frames")
     return Conformance(True, x264=matching_x264_params(sei))
-
-
-def segment_start_s(segment: Path) -> float:
-    """The earliest presentation timestamp of a segment's video, in the seconds the muxer was given
-    (:data:`MPEGTS_MUX_DELAY_S` taken off again)."""
-    with av.open(str(segment)) as container:
-        stream = container.streams.video[0]
-        first = min(p.pts for p in container.demux(stream) if p.size and p.pts is not None)
-        return float(first * stream.time_base) - MPEGTS_MUX_DELAY_S
 
 
 def check_decodes(segments: list[Path], frames: int, what: str) -> None:

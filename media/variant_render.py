@@ -143,10 +143,9 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
         os.close(fd)
         tmp = Path(name)
         tmp_thumb = tmp.with_suffix(".jpg")
-        in_band_id = f"sps-id={IN_BAND_SPS_ID}"
         try:
             for codec, joins in _window_plan(norm, segments, win):
-                shift = decode_delay_s(segments[0]) if in_band_id in codec.x264 else 0.0
+                shift = decode_delay_s(segments[0]) if codec.in_band else 0.0
                 args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
                                             norm.ts_offset_s(win.first_gop), codec, tmp, shift, tmp_thumb)
                 run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
@@ -166,16 +165,13 @@ class HeaderMismatch(RuntimeError):
     """A re-encoded window cannot be joined to the stream-copied GOPs (the full render is used)."""
 
 
-IN_BAND_SPS_ID = canonical.IN_BAND_SPS_ID
-
-
 def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
     """``(codec, joins(encoded) -> bool)`` to try in order for a hook window.
 
     When the hook-window preset is the canonical one and the copy was transcoded, the window is
     encoded exactly as the copy was (same SPS/PPS by construction, checked). Otherwise (issue 15) first
     :func:`media.canonical.in_band_window_codec` (default ``ultrafast`` with deblocking, half the CPU
-    of ``veryfast``): its own parameter sets under SPS/PPS id :data:`IN_BAND_SPS_ID`, in-band at the
+    of ``veryfast``): its own parameter sets under SPS/PPS id :data:`media.canonical.IN_BAND_SPS_ID`, in-band at the
     window's IDR, so decoders switch cleanly and back at the next IDR of the copy; then, for a
     stream-copied source, its own x264 options (identical SPS/PPS), and for a transcoded copy the
     canonical codec. An in-band window joins only when it decodes with FFmpeg silent between its
