@@ -13,8 +13,9 @@ For each source and each batch size N the two sides are timed in pairs, alternat
 - naive: N full re-encodes with ``drawtext`` at the studio's own x264 preset and CRF (one command per
   variant: decode, fit, draw the hook, encode, new audio) - what a user would script by hand;
 - studio: an empty cache, then N calls of what a variant job does: :func:`render_variant`
-  (normalisation included in the first; ``one_pass`` when N = 1, as the planner marks a source's only
-  variant) and the cataloguing facts + thumbnail (:func:`catalog_facts`).
+  (normalisation included in the first, which also encodes its siblings' hook windows together,
+  :func:`prepare_hook_windows`, as the first variant job of a source does; ``one_pass`` when N = 1, as
+  the planner marks a source's only variant) and the cataloguing facts + thumbnail (:func:`catalog_facts`).
 CPU seconds (this process + its FFmpeg children, ``getrusage``) are the figure to compare on a shared
 machine; wall seconds and the load average are printed beside them. "first" = seconds until the
 first variant is finished. Every studio output is checked: it decodes with ``ffmpeg -v warning``
@@ -122,6 +123,12 @@ def main() -> None:
     from media.probe import probe
     from media.variant_render import VariantOptions, render_naive, render_variant
 
+    try:  # issue 15: the first variant job of a source encodes its siblings' hook windows together
+        from media.variant_render import prepare_hook_windows as prepare
+    except ImportError:
+        prepare = None
+    from media.variant_render import normalize_video
+
     global ONE_PASS
     ONE_PASS = "one_pass" in inspect.signature(render_variant).parameters  # the planner's choice (issue 15)
     try:
@@ -163,6 +170,9 @@ def main() -> None:
                                  out / f"naive_{j}.mp4", preset=codec.preset)
 
                 def studio(j: int, out=out, tag=tag, source=source, paths=paths, n=n) -> None:
+                    if j == 0 and n > 1 and prepare is not None:  # as the first variant job does
+                        norm = normalize_video(source, options.fit, work / "cache" / tag)
+                        prepare(norm, [(hooks[i % len(hooks)], options) for i in range(n)], work / "cache" / tag)
                     res = render_variant(source, tracks[j % len(tracks)], hooks[j % len(hooks)], options,
                                          out / f"studio_{j}.mp4", work / "cache" / tag,
                                          **({"one_pass": True} if n == 1 and ONE_PASS else {}))

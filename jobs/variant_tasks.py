@@ -24,6 +24,7 @@ from media.variant_render import (
     VariantOptions,
     normalize_video,
     one_pass_better,
+    prepare_hook_windows,
     render_variant,
     variant_facts,
     variant_thumbnail,
@@ -101,6 +102,10 @@ def _render(job_id: str, variant_id: str) -> dict:
     dest = store.media_root() / "variants" / batch.id / variant.file_name
     with store.work_dir("variant-") as work:  # this machine's scratch; only finished files reach dest
         norm = None if one_pass else normalized_for(video, options.fit, _progress(job_id, 0, 60), scratch=work)
+        if norm is not None:  # the windows of this source's other variants in the same FFmpeg run as its own
+            siblings = [(text, VariantOptions.from_dict(opts)) for text, opts in batches.sibling_hooks(variant_id)]
+            prepare_hook_windows(norm, siblings, cache_root(video.id), scratch=work,
+                                 progress=_progress(job_id, 60, 70))
         voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
         words = [] if norm is None else voices.caption_words(options, video, audio, voice, norm.duration_s,
                                                               hook_text, variant.snapshot.get("script"))

@@ -146,6 +146,23 @@ def batch_variants(batch_id: str) -> list[Variant]:
         return list(session.exec(select(Variant).where(Variant.batch_id == batch_id).order_by(Variant.index)))
 
 
+def sibling_hooks(variant_id: str) -> list[tuple[str | None, dict[str, Any]]]:
+    """``(hook text, render options)`` of the variants of the same batch and source video as
+    ``variant_id`` (itself included) that are not finished yet, in batch order: what a worker can render
+    together for that source (:func:`media.variant_render.prepare_hook_windows`). Raises
+    :class:`BatchError` for an unknown variant."""
+    variant = get_variant(variant_id)
+    batch = get_batch(variant.batch_id)
+    with session_scope() as session:
+        rows = list(session.exec(select(Variant).where(Variant.batch_id == variant.batch_id,
+                                                       Variant.video_id == variant.video_id,
+                                                       col(Variant.status).not_in(["completed", "canceled", "failed"]))
+                                 .order_by(Variant.index)))
+        hooks = _rows_by_id(session, Hook, {row.hook_id for row in rows if row.hook_id})
+    return [(hooks[row.hook_id].text if row.hook_id in hooks else row.snapshot.get("hook"),
+             variant_options(row, batch)) for row in rows]
+
+
 def update_variant(variant_id: str, **fields: Any) -> Variant:
     """Set columns of a variant row, then refresh its batch's status."""
     variant = update_row(Variant, variant_id, BatchError, "variant", **fields)

@@ -19,6 +19,7 @@ concat protocol and mov ``faststart``: https://ffmpeg.org/ffmpeg-formats.html.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -219,36 +220,69 @@ def overlay_hook(video: ffmpeg.Stream, png: ffmpeg.Stream, x: int, y: int, start
     return overlaid.filter("format", "yuv420p")
 
 
+@dataclass(frozen=True)
+class WindowOverlay:
+    """One hook on a re-encoded window: the PNG at (``x``, ``y``) pixels on frames with
+    ``start_s`` <= t < ``end_s`` (seconds from the window's first frame), written to ``out`` (MPEG-TS)
+    and, when ``thumb`` is set, the window's first frame to ``thumb`` (JPEG)."""
+
+    png: Path
+    x: int
+    y: int
+    start_s: float
+    end_s: float
+    out: Path
+    thumb: Path | None = None
+
+
+def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverlay], frames: int,
+                       ts_offset_s: float, codec: VideoCodec, dts_shift_s: float = 0.0) -> list[str]:
+    """Re-encode the GOP segments a hook covers once per overlay, in one FFmpeg run: the segments are
+    decoded once and ``split`` into one overlay + encoder per hook (issue 15: the sibling variants of
+    a source share that decode), each written as one MPEG-TS file of ``frames`` frames.
+
+    Times are relative to the first of ``segments``; ``ts_offset_s`` is that segment's own timestamp
+    offset (:data:`TS_OFFSET_S` + its start), so the new packets carry the timestamps of the packets
+    they replace. ``codec``: the normalisation's own (identical SPS/PPS, the window joins the copy) or
+    an in-band one. ``dts_shift_s`` (a window encoded without B-frames next to GOPs with them): decode
+    timestamps are moved that many seconds earlier (FFmpeg's ``setts`` bitstream filter), so they
+    continue those of the GOP before and end before the next one's. A ``thumb``: the window's first
+    frame (only that one is scaled) as a JPEG within :data:`media.thumbnails.THUMB_SIZE` pixels, the
+    variant's thumbnail without decoding anything again. Raises ValueError for no overlays.
+    """
+    from media.thumbnails import THUMB_SIZE
+
+    if not overlays:
+        raise ValueError("no hook to overlay")
+    decoded = ffmpeg.input(concat_url(segments))["v"]
+    split = decoded.filter_multi_output("split", len(overlays)) if len(overlays) > 1 else None
+    sources = [split[i] for i in range(len(overlays))] if split is not None else [decoded]
+    shift = {"bsf:v": f"setts=dts=DTS-round({_num(dts_shift_s)}/TB)"} if dts_shift_s > 0 else {}
+    outputs = []
+    for video, hook in zip(sources, overlays):
+        video = overlay_hook(video, ffmpeg.input(str(hook.png))["v"], hook.x, hook.y, hook.start_s, hook.end_s)
+        still = None
+        if hook.thumb is not None:
+            split = video.filter_multi_output("split")
+            video, still = split[0], split[1]
+        outputs.append(ffmpeg.output(video, str(hook.out), an=None, map_metadata="-1", **{"frames:v": str(frames)},
+                                     **_options(canonical.video_codec_args(codec)), **shift,
+                                     output_ts_offset=_num(ts_offset_s), f="mpegts"))
+        if still is not None:  # only the first frame is scaled down
+            small = still.filter("trim", end_frame=1).filter("scale", *THUMB_SIZE,
+                                                             force_original_aspect_ratio="decrease")
+            outputs.append(ffmpeg.output(small, str(hook.thumb), **{"frames:v": "1", "q:v": "3"},
+                                         map_metadata="-1", f="image2"))
+    return (outputs[0] if len(outputs) == 1 else ffmpeg.merge_outputs(*outputs)).get_args()
+
+
 def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, start_s: float,
                       end_s: float, frames: int, ts_offset_s: float, codec: VideoCodec, out: Path,
                       dts_shift_s: float = 0.0, thumb: Path | None = None) -> list[str]:
-    """Re-encode the GOP segments a hook covers with the hook overlaid, as one MPEG-TS file.
-
-    ``start_s``/``end_s`` are relative to the first of ``segments``; ``ts_offset_s`` is that
-    segment's own timestamp offset (:data:`TS_OFFSET_S` + its start), so the new packets carry the
-    timestamps of the packets they replace. Same codec arguments as the normalisation, so the
-    SPS/PPS are identical and the stream can be joined to stream-copied segments. ``dts_shift_s``
-    (a window encoded without B-frames next to GOPs with them): decode timestamps are moved that many
-    seconds earlier (FFmpeg's ``setts`` bitstream filter), so they continue those of the GOP before
-    and end before the next one's. ``thumb``: also write the window's first frame there, a JPEG
-    within :data:`media.thumbnails.THUMB_SIZE` pixels (the variant's thumbnail, without decoding anything again).
-    """
-    video = overlay_hook(ffmpeg.input(concat_url(segments))["v"], ffmpeg.input(str(hook_png))["v"],
-                         x, y, start_s, end_s)
-    shift = {"bsf:v": f"setts=dts=DTS-round({_num(dts_shift_s)}/TB)"} if dts_shift_s > 0 else {}
-    if thumb is not None:
-        split = video.filter_multi_output("split")
-        video, still = split[0], split[1]
-    window = ffmpeg.output(video, str(out), an=None, map_metadata="-1", **{"frames:v": str(frames)},
-                           **_options(canonical.video_codec_args(codec)), **shift,
-                           output_ts_offset=_num(ts_offset_s), f="mpegts")
-    if thumb is None:
-        return window.get_args()
-    from media.thumbnails import THUMB_SIZE
-
-    small = still.filter("scale", *THUMB_SIZE, force_original_aspect_ratio="decrease")
-    return ffmpeg.merge_outputs(window, ffmpeg.output(small, str(thumb), **{"frames:v": "1", "q:v": "3"},
-                                                      map_metadata="-1", f="image2")).get_args()
+    """:func:`hook_segments_args` for one hook: the PNG ``hook_png`` at (``x``, ``y``) from ``start_s``
+    to ``end_s``, written to ``out`` (and its first frame to ``thumb``)."""
+    return hook_segments_args(segments, [WindowOverlay(hook_png, x, y, start_s, end_s, out, thumb)], frames,
+                              ts_offset_s, codec, dts_shift_s)
 
 
 def remux_args(segments: Sequence[Path], audio: Path, out: Path, in_band: bool = False) -> list[str]:

@@ -127,38 +127,115 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
                   cache_root: Path, work: Path, progress: Progress | None) -> tuple[Path, int]:
     """The cached re-encoded hook segment (path, frames encoded now: 0 when it was cached)."""
     key = _hook_key(norm, text, options, win)
-    folder = Path(cache_root) / "hooks" / norm.key
-    path = folder / f"{key}.ts"
+    path = Path(cache_root) / "hooks" / norm.key / f"{key}.ts"
     with key_lock(key):
         if path.is_file():
             os.utime(path)  # recently used: kept by prune_cache
             return path, 0
-        folder.mkdir(parents=True, exist_ok=True)
-        hook = render_hook(text, options.style, options.hook_position)
-        png = work / f"{key}.png"
-        hook.image.save(png)
         segments = norm.segments[win.first_gop:win.end_gop]
-        frames = sum(norm.segment_frames[win.first_gop:win.end_gop])
-        fd, name = tempfile.mkstemp(prefix=f".tmp-{key}-", suffix=".ts", dir=folder)
-        os.close(fd)
-        tmp = Path(name)
-        tmp_thumb = tmp.with_suffix(".jpg")
-        try:
-            for codec, joins in _window_plan(norm, segments, win):
-                shift = decode_delay_s(segments[0]) if codec.in_band else 0.0
-                args = fb.hook_segment_args(segments, png, hook.x, hook.y, win.start_s, win.end_s, frames,
-                                            norm.ts_offset_s(win.first_gop), codec, tmp, shift, tmp_thumb)
-                run_ffmpeg(args, "encoding the hook window", frames / FPS, _fraction(progress, "encoding hook"))
-                if joins(tmp):
-                    break
-            else:
-                raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} cannot be joined")
-            os.replace(tmp_thumb, path.with_suffix(".jpg"))  # the thumbnail first: a cached window has one
+        for codec, joins in _window_plan(norm, segments, win):
+            if _encode_windows(norm, win, [(key, text, options)], codec, joins, cache_root, work,
+                               _fraction(progress, "encoding hook")):
+                return path, sum(norm.segment_frames[win.first_gop:win.end_gop])
+        raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} cannot be joined")
+
+
+def _encode_windows(norm: NormalizedVideo, win: HookWindow, hooks: list[tuple[str, str, VariantOptions]],
+                    codec: canonical.VideoCodec, joins: Callable[[Path], bool], cache_root: Path, work: Path,
+                    report: Callable[[float], None] | None = None) -> bool:
+    """Encode the window ``win`` once per ``(cache key, hook text, options)`` of ``hooks`` in one FFmpeg
+    run (the caller holds the keys' locks; every hook's own times lie within ``win``'s GOPs) and
+    publish each, its thumbnail first, as ``<cache_root>/hooks/<copy>/<key>.ts`` when ``joins`` accepts
+    the first (the others share its codec and cut points). False, nothing kept, when it does not."""
+    folder = Path(cache_root) / "hooks" / norm.key
+    folder.mkdir(parents=True, exist_ok=True)
+    segments = norm.segments[win.first_gop:win.end_gop]
+    frames = sum(norm.segment_frames[win.first_gop:win.end_gop])
+    overlays, made = [], []
+    try:
+        for key, text, options in hooks:
+            own = hook_window(options.hook_start_s, options.hook_duration_s, norm)
+            hook = render_hook(text, options.style, options.hook_position)
+            png = work / f"{key}.png"
+            hook.image.save(png)
+            fd, name = tempfile.mkstemp(prefix=f".tmp-{key}-", suffix=".ts", dir=folder)
+            os.close(fd)
+            tmp = Path(name)
+            made.append((tmp, folder / f"{key}.ts"))
+            overlays.append(fb.WindowOverlay(png, hook.x, hook.y, own.start_s, own.end_s, tmp, tmp.with_suffix(".jpg")))
+        shift = decode_delay_s(segments[0]) if codec.in_band else 0.0
+        run_ffmpeg(fb.hook_segments_args(segments, overlays, frames, norm.ts_offset_s(win.first_gop), codec, shift),
+                   "encoding the hook window" if len(hooks) == 1 else f"encoding {len(hooks)} hook windows",
+                   frames / FPS, report)
+        if not all(joins(tmp) for tmp, _ in made):
+            return False
+        for tmp, path in made:
+            os.replace(tmp.with_suffix(".jpg"), path.with_suffix(".jpg"))  # a cached window has its thumbnail
             os.replace(tmp, path)
-        finally:
+        return True
+    finally:
+        for tmp, _ in made:
             tmp.unlink(missing_ok=True)
-            tmp_thumb.unlink(missing_ok=True)
-        return path, frames
+            tmp.with_suffix(".jpg").unlink(missing_ok=True)
+
+
+MAX_WINDOWS_PER_RUN = 6
+"""Hook windows encoded together by :func:`prepare_hook_windows` (one decode of the window, one overlay
+and x264 encoder per hook): more would delay a batch's first result and hold more encoders' memory."""
+
+
+def prepare_hook_windows(norm: NormalizedVideo, hooks: list[tuple[str | None, VariantOptions]],
+                         cache_root: Path, scratch: Path | None = None, progress: Progress | None = None) -> int:
+    """Encode the hook windows that several variants of one normalised source will use, those sharing a
+    GOP range together (up to :data:`MAX_WINDOWS_PER_RUN` per FFmpeg run), so the GOPs are decoded once
+    for all of them instead of once per variant (issue 15); each variant's :func:`render_variant` then
+    finds its window cached.
+
+    ``hooks``: ``(hook text, options)`` of the variants (a batch's variants of this source). Skipped:
+    no hook, a hook on the whole video, captions (rendered another way), windows already cached or
+    being encoded by another thread, and ranges with a single window (the variant encodes it). The
+    first codec of the window plan is used; a window that would not join leaves its group to the
+    variants (each tries its whole plan). ``scratch``: folder for the hook PNGs (default
+    ``<cache_root>/tmp``); ``progress(percent, message)`` as for :func:`render_variant`. Returns the
+    number of windows encoded. Raises MediaError (FFmpeg failure, naming the step).
+    """
+    groups: dict[tuple[int, int], dict[str, tuple[str, VariantOptions, HookWindow]]] = {}
+    for text, options in hooks:
+        text = (text or "").strip()
+        if not text or options.hook_duration_s == 0 or options.captions != "off" or options.fit != norm.fit:
+            continue
+        win = hook_window(options.hook_start_s, options.hook_duration_s, norm)
+        if win is None:
+            continue
+        key = _hook_key(norm, text, options, win)
+        if not (Path(cache_root) / "hooks" / norm.key / f"{key}.ts").is_file():
+            groups.setdefault((win.first_gop, win.end_gop), {})[key] = (text, options, win)
+    encoded = 0
+    for found in groups.values():
+        items = list(found.items())
+        for at in range(0, len(items), MAX_WINDOWS_PER_RUN):
+            chunk = items[at:at + MAX_WINDOWS_PER_RUN]
+            if len(chunk) < 2:
+                continue
+            held = [(key, value) for key, value in chunk if key_lock(key).acquire(blocking=False)]
+            try:
+                todo = [(key, text, options) for key, (text, options, _) in held
+                        if not (Path(cache_root) / "hooks" / norm.key / f"{key}.ts").is_file()]
+                if len(todo) < 2:
+                    continue
+                win = held[0][1][2]
+                codec, joins = _window_plan(norm, norm.segments[win.first_gop:win.end_gop], win)[0]
+                work = Path(tempfile.mkdtemp(prefix="windows-", dir=scratch or _tmp_root(cache_root)))
+                try:
+                    report = _fraction(progress, f"encoding {len(todo)} hook windows together")
+                    if _encode_windows(norm, win, todo, codec, joins, cache_root, work, report):
+                        encoded += len(todo)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+            finally:
+                for key, _ in held:
+                    key_lock(key).release()
+    return encoded
 
 
 class HeaderMismatch(RuntimeError):

@@ -113,3 +113,18 @@ def test_unknown_ids_are_refused(fresh_data_dir):
     combos = assign(["missing"], [], [], 1)
     with pytest.raises(batches.BatchError, match="unknown video"):
         batches.create_batch(combos, {})
+
+
+def test_sibling_hooks_are_the_unfinished_variants_of_the_same_source(planned):
+    batch, video, samples = planned
+    other = library.import_file(samples / "videos" / "liveportrait_d13.mp4", "video").id
+    more = batches.create_batch(assign([video, other], [], [h.id for h in hooks.add_hooks("A\nB")],
+                                       variants_per_video=2), {"fit": "crop", "hook_duration_s": 2})
+    mine = [v for v in batches.batch_variants(more.id) if v.video_id == video]
+    assert len(mine) == 2
+    found = batches.sibling_hooks(mine[0].id)
+    assert sorted(text for text, _ in found) == sorted(batches.get_variant(v.id).snapshot["hook"] for v in mine)
+    assert all(opts["fit"] == "crop" and opts["hook_duration_s"] == 2 for _, opts in found)
+    batches.update_variant(mine[1].id, status="completed")
+    assert len(batches.sibling_hooks(mine[0].id)) == 1  # finished ones are left out
+    assert len(batches.sibling_hooks(batches.batch_variants(batch.id)[0].id)) == 2  # the other batch's own

@@ -289,3 +289,19 @@ def test_drawtext_paths_are_escaped_for_both_filtergraph_levels():
     # option level: ' and : get a backslash; graph level: that backslash, ' [ and ] get one more
     assert "fontfile=/a b/it\\\\\\'s\\\\:\\[wght\\].ttf:" in drawtext
     assert "enable" not in drawtext
+
+
+def test_hook_segments_args_decode_once_for_every_hook():
+    segs = [Path("/n/seg_00002.ts"), Path("/n/seg_00003.ts")]
+    overlays = [fb.WindowOverlay(Path(f"/w/h{i}.png"), 100 + i, 200, 0.5, 2.0, Path(f"/h/{i}.ts"),
+                                 Path(f"/h/{i}.jpg") if i != 1 else None) for i in range(3)]
+    args = fb.hook_segments_args(segs, overlays, 60, 3.0, CODEC, 0.1)
+    assert args.count("-i") == 4 and value(args, "-i", 0) == "concat:/n/seg_00002.ts|/n/seg_00003.ts"
+    graph = value(args, "-filter_complex")
+    assert graph.count("split=3") == 1 and graph.count("overlay=") == 3 and graph.count("trim=end_frame=1") == 2
+    outs = [a for a in args if a.startswith("/h/")]
+    assert outs == ["/h/0.ts", "/h/0.jpg", "/h/1.ts", "/h/2.ts", "/h/2.jpg"]
+    assert args.count("-f") == 5 and args.count("mpegts") == 3 and args.count("-frames:v") == 5
+    assert args.count("setts=dts=DTS-round(0.1/TB)") == 3 and args.count("-output_ts_offset") == 3
+    with pytest.raises(ValueError):
+        fb.hook_segments_args(segs, [], 60, 3.0, CODEC)

@@ -8,6 +8,7 @@ import threading
 import av
 import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from media.normalize import normalize_video, parameter_sets
 from media.probe import probe
@@ -232,3 +233,30 @@ def test_the_synced_audio_is_extracted_only_when_a_variant_uses_it(square_src, s
     orphan = load_normalized(norm.folder)  # no source known: nothing to extract from
     with pytest.raises(MediaError, match="original audio of retalking_face_2.mp4"):
         synced_audio(orphan)
+
+
+def test_sibling_hook_windows_are_encoded_together_and_used_by_each_variant(silent_vertical_src, tmp_path):
+    """Three variants of one source: prepare_hook_windows encodes their windows in one run (the GOPs
+    decoded once); each variant then finds its window cached and its frames are those a variant
+    encoding its own window alone gets."""
+    from media.thumbnails import THUMB_SIZE
+    from media.variant_render import prepare_hook_windows
+    hooks = ["POV: the first try", "Wait for the end 👀", "Nobody talks about this"]
+    opts = VariantOptions(hook_duration_s=1, fit="crop")
+    cache = tmp_path / "together"
+    norm = normalize_video(silent_vertical_src, "crop", cache)
+    assert prepare_hook_windows(norm, [(hooks[0], opts)], cache) == 0  # one window: the variant encodes it
+    assert prepare_hook_windows(norm, [(h, opts) for h in hooks] + [(None, opts)], cache) == 3
+    windows = sorted((cache / "hooks" / norm.key).glob("*.ts"))
+    thumbs = [PILImage.open(w.with_suffix(".jpg")) for w in windows]
+    assert len(windows) == 3 and all(t.width <= THUMB_SIZE[0] and t.height <= THUMB_SIZE[1] for t in thumbs)
+    assert len({t.tobytes() for t in thumbs}) == 3  # each shows its own hook
+    assert prepare_hook_windows(norm, [(h, opts) for h in hooks], cache) == 0  # all cached now
+    alone = tmp_path / "alone"
+    for i, text in enumerate(hooks):
+        res = render_variant(silent_vertical_src, None, text, opts, tmp_path / f"t{i}.mp4", cache)
+        ref = render_variant(silent_vertical_src, None, text, opts, tmp_path / f"a{i}.mp4", alone)
+        assert res.render_path == ref.render_path == "fast"
+        assert res.reencoded_s == 0 and ref.reencoded_s > 0  # cached by the run of all three
+        assert decode_warnings(res.path) == ""
+        assert framemd5(str(res.path)) == framemd5(str(ref.path))
