@@ -10,7 +10,9 @@ then each tab's fills inside the one page-open event (``studio.page_open``) and 
 (its fills plus the events that selecting it runs). With ``--browser`` (Playwright + /usr/bin/chromium)
 it also serves the app and measures, in a real page, the seconds until the page is shown (its Variants
 tab clicked) and until the Variants tab's video and hook pickers show their first choice (from
-``goto``), the renderer main thread's busy seconds until then and the number of queued event requests.
+``goto``), the renderer main thread's busy seconds until then and the number of queued event requests: for
+a first visit (a fresh browser context, nothing cached) and for a returning creator (one context that has
+opened the page before, so the front end's script and style files come from the browser's HTTP cache).
 """
 
 from __future__ import annotations
