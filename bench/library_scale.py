@@ -10,7 +10,9 @@ then each tab's fills inside the one page-open event (``studio.page_open``) and 
 (its fills plus the events that selecting it runs). With ``--browser`` (Playwright + /usr/bin/chromium)
 it also serves the app and measures, in a real page, the seconds until the page is shown (its Variants
 tab clicked) and until the Variants tab's video and hook pickers show their first choice (from
-``goto``), the renderer main thread's busy seconds until then and the number of queued event requests.
+``goto``), the renderer main thread's busy seconds until then and the number of queued event requests: for
+a first visit (a fresh browser context, nothing cached) and for a returning creator (one context that has
+opened the page before, so the front end's script and style files come from the browser's HTTP cache).
 """
 
 from __future__ import annotations
@@ -154,7 +156,24 @@ def _main_thread_s(cdp) -> float:
     return float(metrics.get("TaskDuration", 0.0))
 
 
+def _open_variants(page, url: str, figures: dict[str, list[float]]) -> None:
+    """Open the page, click the Variants tab, open its video then hook picker; append the seconds (from
+    ``goto``) until the page is shown and until each picker shows its first choice."""
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.get_by_role("tab", name="Variants").click()
+    figures["page shown"].append(time.perf_counter() - t0)  # the app's page is up
+    for label, what in (("…and/or single videos", "video choices"), ("…and/or single hooks", "hook choices")):
+        page.get_by_label(label).click()
+        page.get_by_role("option").first.wait_for(timeout=120_000)
+        figures[what].append(time.perf_counter() - t0)
+        page.keyboard.press("Escape")
+
+
 def browser_timings(repeats: int) -> None:
+    """Two kinds of page open, ``repeats`` each: a first visit (a fresh browser context: nothing cached, the
+    front end's ~130 script and style files all fetched) and a returning creator's (one context that has
+    opened the page once: those files come from the browser's HTTP cache or are revalidated)."""
     from playwright.sync_api import sync_playwright
 
     from studio.app import build_app
@@ -171,34 +190,31 @@ def browser_timings(repeats: int) -> None:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-            figures: dict[str, list[float]] = {"page shown": [], "video choices": [], "hook choices": []}
-            busy: list[float] = []
-            requests: list[int] = []
-            for _ in range(repeats):
-                page = browser.new_page()
-                cdp = page.context.new_cdp_session(page)
-                cdp.send("Performance.enable")
-                joins: list[str] = []
-                page.on("request", lambda r, joins=joins: joins.append(r.url) if "/queue/join" in r.url else None)
-                t0 = time.perf_counter()
-                page.goto(url)
-                page.get_by_role("tab", name="Variants").click()
-                figures["page shown"].append(time.perf_counter() - t0)  # the app's page is up
-                for label, what in (("…and/or single videos", "video choices"), ("…and/or single hooks", "hook choices")):
-                    box = page.get_by_label(label)
-                    box.click()
-                    page.get_by_role("option").first.wait_for(timeout=120_000)
-                    figures[what].append(time.perf_counter() - t0)
-                    page.keyboard.press("Escape")
-                busy.append(_main_thread_s(cdp))
-                requests.append(len(joins))
-                page.close()
+            returning = browser.new_context()
+            _open_variants(returning.new_page(), url, {"page shown": [], "video choices": [], "hook choices": []})
+            for kind in ("first visit", "returning"):
+                figures: dict[str, list[float]] = {"page shown": [], "video choices": [], "hook choices": []}
+                busy: list[float] = []
+                requests: list[int] = []
+                for _ in range(repeats):
+                    page = browser.new_page() if kind == "first visit" else returning.new_page()
+                    cdp = page.context.new_cdp_session(page)
+                    cdp.send("Performance.enable")
+                    joins: list[str] = []
+                    page.on("request", lambda r, joins=joins: joins.append(r.url) if "/queue/join" in r.url else None)
+                    _open_variants(page, url, figures)
+                    busy.append(_main_thread_s(cdp))
+                    requests.append(len(joins))
+                    page.close()
+                print(f"  browser, {kind} ({'fresh context, nothing cached' if kind == 'first visit' else 'HTTP cache of an earlier visit'}):")
+                for what, times in figures.items():
+                    print(f"  browser: {what:<15} visible after p50 {statistics.median(times):6.2f} s  "
+                          f"p95 {pct(times, 0.95):6.2f} s")
+                print(f"  browser: main thread busy until hook choices p50 {statistics.median(busy):6.2f} s  "
+                      f"p95 {pct(busy, 0.95):6.2f} s (CPU time, less load-dependent than the wall-clock figures)")
+                print(f"  browser: queued event requests until then p50 {statistics.median(requests):.0f}")
+            returning.close()
             browser.close()
-        for what, times in figures.items():
-            print(f"  browser: {what:<15} visible after p50 {statistics.median(times):6.2f} s  p95 {pct(times, 0.95):6.2f} s")
-        print(f"  browser: main thread busy until hook choices p50 {statistics.median(busy):6.2f} s  "
-              f"p95 {pct(busy, 0.95):6.2f} s (CPU time, less load-dependent than the wall-clock figures)")
-        print(f"  browser: queued event requests until then p50 {statistics.median(requests):.0f}")
     finally:
         demo.close()
 
