@@ -18,6 +18,7 @@ from media.db import session_scope
 from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
 from media.normalize import cached_normalized, prune_cache
+from media.probe import MediaError
 from media.settings import get_settings
 from media.subtitles import to_srt
 from media.variant_render import (
@@ -104,8 +105,11 @@ def _render(job_id: str, variant_id: str) -> dict:
         norm = None if one_pass else normalized_for(video, options.fit, _progress(job_id, 0, 60), scratch=work)
         if norm is not None:  # the windows of this source's other variants in the same FFmpeg run as its own
             siblings = [(text, VariantOptions.from_dict(opts)) for text, opts in batches.sibling_hooks(variant_id)]
-            prepare_hook_windows(norm, siblings, cache_root(video.id), scratch=work,
-                                 progress=_progress(job_id, 60, 70))
+            try:
+                prepare_hook_windows(norm, siblings, cache_root(video.id), scratch=work,
+                                     progress=_progress(job_id, 60, 70))
+            except (MediaError, ValueError) as exc:  # a saving only: each variant still renders its own window
+                log.warning("hook windows of the variants of %s not encoded together: %s", video.name, exc)
         voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
         words = [] if norm is None else voices.caption_words(options, video, audio, voice, norm.duration_s,
                                                               hook_text, variant.snapshot.get("script"))
