@@ -60,7 +60,9 @@ def test_bundled_model_is_the_pinned_tiny_en():
 
 def test_transcription_of_a_known_sentence(spoken):
     result = asr.transcribe_file(spoken)
-    assert wer(SENTENCE, result.text) <= 0.2, result.text
+    # tiny.en, greedy, on espeak-ng's voice: 2 or 3 of the 13 words differ with the package builds
+    # (2026-12-03: "brown fox jumps" heard as "round -foc jump"); a broken pipeline gets most words wrong
+    assert wer(SENTENCE, result.text) <= 0.25, result.text
     starts = [w["start_s"] for w in result.words]
     assert starts == sorted(starts) and all(w["end_s"] >= w["start_s"] for w in result.words)
     assert 0 <= starts[0] < 1.0 and result.words[-1]["end_s"] <= 5.0 and result.language == "en"
