@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -59,6 +60,7 @@ from media.variant_options import VariantOptions
 
 Progress = Callable[[float, str], None]
 RenderPath = Literal["fast", "full", "copy", "captioned", "single"]
+log = logging.getLogger(__name__)
 HOOK_RENDER_VERSION = "h2"  # bump when text rendering changes: cached hook segments are keyed on it
 
 __all__ = ["AudioMode", "FitMode", "HookPosition", "NormalizedVideo", "RenderResult", "TextStyle",
@@ -192,8 +194,8 @@ def prepare_hook_windows(norm: NormalizedVideo, hooks: list[tuple[str | None, Va
     finds its window cached.
 
     ``hooks``: ``(hook text, options)`` of the variants (a batch's variants of this source). Skipped:
-    no hook, a hook on the whole video, captions (rendered another way), windows already cached or
-    being encoded by another thread, and ranges with a single window (the variant encodes it). The
+    no hook, a hook on the whole video, captions (rendered another way), windows already cached, a
+    group another thread is encoding, and ranges with a single window (the variant encodes it). The
     first codec of the window plan is used; a window that would not join leaves its group to the
     variants (each tries its whole plan). ``scratch``: folder for the hook PNGs (default
     ``<cache_root>/tmp``); ``progress(percent, message)`` as for :func:`render_variant`. Returns the
@@ -210,15 +212,26 @@ def prepare_hook_windows(norm: NormalizedVideo, hooks: list[tuple[str | None, Va
         key = _hook_key(norm, text, options, win)
         if not (Path(cache_root) / "hooks" / norm.key / f"{key}.ts").is_file():
             groups.setdefault((win.first_gop, win.end_gop), {})[key] = (text, options, win)
+    log.info("hook windows for %d variants of %s: %d not cached yet", len(hooks), norm.source_name,
+             sum(len(found) for found in groups.values()))
     encoded = 0
     for found in groups.values():
-        items = list(found.items())
+        items = sorted(found.items(), key=lambda item: item[0])  # key order: see the gate below
         for at in range(0, len(items), MAX_WINDOWS_PER_RUN):
             chunk = items[at:at + MAX_WINDOWS_PER_RUN]
             if len(chunk) < 2:
                 continue
-            held = [(key, value) for key, value in chunk if key_lock(key).acquire(blocking=False)]
+            # the first key is the gate: another thread preparing this group (it holds it) encodes them all;
+            # the others are taken in key order (a variant encoding its own window is waited for), so two
+            # threads never wait on each other
+            if not key_lock(chunk[0][0]).acquire(blocking=False):
+                log.info("hook windows of %s: being encoded by another thread", norm.source_name)
+                continue
+            held = [chunk[0]]
             try:
+                for key, value in chunk[1:]:
+                    key_lock(key).acquire()
+                    held.append((key, value))
                 todo = [(key, text, options) for key, (text, options, _) in held
                         if not (Path(cache_root) / "hooks" / norm.key / f"{key}.ts").is_file()]
                 if len(todo) < 2:
@@ -230,6 +243,7 @@ def prepare_hook_windows(norm: NormalizedVideo, hooks: list[tuple[str | None, Va
                     report = _fraction(progress, f"encoding {len(todo)} hook windows together")
                     if _encode_windows(norm, win, todo, codec, joins, cache_root, work, report):
                         encoded += len(todo)
+                        log.info("%d hook windows of %s encoded in one run", len(todo), norm.source_name)
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
             finally:

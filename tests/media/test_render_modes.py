@@ -252,6 +252,16 @@ def test_sibling_hook_windows_are_encoded_together_and_used_by_each_variant(sile
     assert len(windows) == 3 and all(t.width <= THUMB_SIZE[0] and t.height <= THUMB_SIZE[1] for t in thumbs)
     assert len({t.tobytes() for t in thumbs}) == 3  # each shows its own hook
     assert prepare_hook_windows(norm, [(h, opts) for h in hooks], cache) == 0  # all cached now
+    twice = tmp_path / "twice"  # two workers preparing the same siblings at once: each window made once
+    norm2 = normalize_video(silent_vertical_src, "crop", twice)
+    counts: list[int] = []
+    workers = [threading.Thread(target=lambda: counts.append(prepare_hook_windows(norm2, [(h, opts) for h in hooks],
+                                                                                   twice))) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(counts) == [0, 3] and len(list((twice / "hooks" / norm2.key).glob("*.ts"))) == 3
     alone = tmp_path / "alone"
     for i, text in enumerate(hooks):
         res = render_variant(silent_vertical_src, None, text, opts, tmp_path / f"t{i}.mp4", cache)
