@@ -125,11 +125,21 @@ def _hook_key(norm: NormalizedVideo, text: str, options: VariantOptions, win: Ho
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
+def _windows_folder(cache_root: Path, norm: NormalizedVideo) -> Path:
+    """Folder of the cached hook windows of the copy ``norm``."""
+    return Path(cache_root) / "hooks" / norm.key
+
+
+def _window_path(cache_root: Path, norm: NormalizedVideo, key: str) -> Path:
+    """Where the hook window of cache key ``key`` in the copy ``norm`` is cached (its thumbnail beside it, .jpg)."""
+    return _windows_folder(cache_root, norm) / f"{key}.ts"
+
+
 def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win: HookWindow,
                   cache_root: Path, work: Path, progress: Progress | None) -> tuple[Path, int]:
     """The cached re-encoded hook segment (path, frames encoded now: 0 when it was cached)."""
     key = _hook_key(norm, text, options, win)
-    path = Path(cache_root) / "hooks" / norm.key / f"{key}.ts"
+    path = _window_path(cache_root, norm, key)
     with key_lock(key):
         if path.is_file():
             os.utime(path)  # recently used: kept by prune_cache
@@ -149,7 +159,7 @@ def _encode_windows(norm: NormalizedVideo, win: HookWindow, hooks: list[tuple[st
     run (the caller holds the keys' locks; every hook's own times lie within ``win``'s GOPs) and
     publish each, its thumbnail first, as ``<cache_root>/hooks/<copy>/<key>.ts`` when ``joins`` accepts
     the first (the others share its codec and cut points). False, nothing kept, when it does not."""
-    folder = Path(cache_root) / "hooks" / norm.key
+    folder = _windows_folder(cache_root, norm)
     folder.mkdir(parents=True, exist_ok=True)
     segments = norm.segments[win.first_gop:win.end_gop]
     frames = sum(norm.segment_frames[win.first_gop:win.end_gop])
@@ -163,7 +173,7 @@ def _encode_windows(norm: NormalizedVideo, win: HookWindow, hooks: list[tuple[st
             fd, name = tempfile.mkstemp(prefix=f".tmp-{key}-", suffix=".ts", dir=folder)
             os.close(fd)
             tmp = Path(name)
-            made.append((tmp, folder / f"{key}.ts"))
+            made.append((tmp, _window_path(cache_root, norm, key)))
             overlays.append(fb.WindowOverlay(png, hook.x, hook.y, own.start_s, own.end_s, tmp, tmp.with_suffix(".jpg")))
         shift = decode_delay_s(segments[0]) if codec.in_band else 0.0
         run_ffmpeg(fb.hook_segments_args(segments, overlays, frames, norm.ts_offset_s(win.first_gop), codec, shift),
@@ -210,9 +220,9 @@ def prepare_hook_windows(norm: NormalizedVideo, hooks: list[tuple[str | None, Va
         if win is None:
             continue
         key = _hook_key(norm, text, options, win)
-        if not (Path(cache_root) / "hooks" / norm.key / f"{key}.ts").is_file():
+        if not _window_path(cache_root, norm, key).is_file():
             groups.setdefault((win.first_gop, win.end_gop), {})[key] = (text, options, win)
-    log.info("hook windows for %d variants of %s: %d not cached yet", len(hooks), norm.source_name,
+    log.debug("hook windows for %d variants of %s: %d not cached yet", len(hooks), norm.source_name,
              sum(len(found) for found in groups.values()))
     encoded = 0
     for found in groups.values():
@@ -233,7 +243,7 @@ def prepare_hook_windows(norm: NormalizedVideo, hooks: list[tuple[str | None, Va
                     key_lock(key).acquire()
                     held.append((key, value))
                 todo = [(key, text, options) for key, (text, options, _) in held
-                        if not (Path(cache_root) / "hooks" / norm.key / f"{key}.ts").is_file()]
+                        if not _window_path(cache_root, norm, key).is_file()]
                 if len(todo) < 2:
                     continue
                 win = held[0][1][2]
