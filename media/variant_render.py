@@ -287,6 +287,7 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
     before = list(norm.segments[max(0, win.first_gop - 1):win.first_gop])
     after = list(norm.segments[win.end_gop:win.end_gop + 1])
     frames = sum(norm.segment_frames[max(0, win.first_gop - 1):win.end_gop + 1])
+    after_frames = sum(norm.segment_frames[win.end_gop:win.end_gop + 1])
 
     def decodes(codec: canonical.VideoCodec):
         """The first window of this codec in this copy is decoded between its neighbours; later ones
@@ -297,7 +298,8 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
             if proof.is_file():
                 return True
             try:
-                check_decodes([*before, enc, *after], frames, f"hook window of {norm.source_name}")
+                check_decodes([*before, enc, *after], frames, f"hook window of {norm.source_name}",
+                              frames - after_frames if after else None)
             except MediaError:
                 return False
             proof.write_text("decoded cleanly between its neighbours\n")

@@ -132,3 +132,24 @@ def test_a_sources_only_variant_renders_in_one_pass(square_src, conforming_src, 
     copied = render_variant(conforming_src, sax, "One pass", WINDOW, tmp_path / "copied.mp4", copy_cache,
                             one_pass=True)
     assert copied.render_path == "fast"
+
+
+def test_join_check_stops_past_the_join_but_still_sees_a_broken_one(norm, tmp_path):
+    """``check_decodes`` with ``last_join`` decodes only JOIN_TAIL_FRAMES past the join, yet a segment
+    whose first frames are damaged (as a bad join shows) is refused, and so is a frame count that is off."""
+    from media.normalize import JOIN_TAIL_FRAMES, check_decodes
+    from media.probe import MediaError
+
+    first, second = norm.segments[0], norm.segments[1]
+    check_decodes([first, second], 60, "the good join", last_join=30)
+    data = bytearray(second.read_bytes())
+    for packet in range(10, 60):  # payload bytes of the IDR's MPEG-TS packets, headers left alone
+        start = packet * 188 + 20
+        data[start:start + 100] = bytes(100)
+    broken = tmp_path / "broken.ts"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match="the broken join"):
+        check_decodes([first, broken], 60, "the broken join", last_join=30)
+    with pytest.raises(MediaError, match="61 in the join"):
+        check_decodes([first, second], 61, "a miscount", last_join=30)
+    assert 30 + JOIN_TAIL_FRAMES < 60  # the decode above did stop early
