@@ -236,7 +236,8 @@ class WindowOverlay:
 
 
 def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverlay], frames: int,
-                       ts_offset_s: float, codec: VideoCodec, dts_shift_s: float = 0.0) -> list[str]:
+                       ts_offset_s: float, codec: VideoCodec, dts_shift_s: float = 0.0,
+                       tail: tuple[int, Path] | None = None) -> list[str]:
     """Re-encode the GOP segments a hook covers once per overlay, in one FFmpeg run: the segments are
     decoded once and ``split`` into one overlay + encoder per hook (issue 15: the sibling variants of
     a source share that decode), each written as one MPEG-TS file of ``frames`` frames.
@@ -248,7 +249,10 @@ def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverla
     timestamps are moved that many seconds earlier (FFmpeg's ``setts`` bitstream filter), so they
     continue those of the GOP before and end before the next one's. A ``thumb``: the window's first
     frame (only that one is scaled) as a JPEG within :data:`media.thumbnails.THUMB_SIZE` pixels, the
-    variant's thumbnail without decoding anything again. Raises ValueError for no overlays.
+    variant's thumbnail without decoding anything again. ``tail``: ``(first frame, path)``: the frames
+    from that one on (after every hook's end, at one of ``codec``'s IDRs) are encoded once, without a
+    hook, to ``path``, and each overlay's ``out`` holds only the frames before it (the window is then
+    the two files back to back). Raises ValueError for no overlays or a tail outside the window.
     """
     from media.thumbnails import THUMB_SIZE
 
@@ -256,19 +260,30 @@ def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverla
         raise ValueError("no hook to overlay")
     # several encoders run side by side: one thread each (and one for the decoder) spares the thread
     # handoffs, about half the system time of the run, and keeps both cores busy
-    one = {"threads": "1"} if len(overlays) > 1 else {}
+    if tail is not None and not 0 < tail[0] < frames:
+        raise ValueError(f"tail from frame {tail[0]} outside a window of {frames} frames")
+    branches = len(overlays) + (tail is not None)
+    one = {"threads": "1"} if branches > 1 else {}
     decoded = ffmpeg.input(concat_url(segments), **one)["v"]
-    split = decoded.filter_multi_output("split", len(overlays)) if len(overlays) > 1 else None
-    sources = [split[i] for i in range(len(overlays))] if split is not None else [decoded]
+    split = decoded.filter_multi_output("split", branches) if branches > 1 else None
+    sources = [split[i] for i in range(branches)] if split is not None else [decoded]
     shift = {"bsf:v": f"setts=dts=DTS-round({_num(dts_shift_s)}/TB)"} if dts_shift_s > 0 else {}
     outputs = []
+    head = frames
+    if tail is not None:
+        head, tail_out = tail
+        rest = sources.pop().filter("trim", start_frame=head).filter("setpts", "PTS-STARTPTS")
+        outputs.append(ffmpeg.output(rest, str(tail_out), an=None, map_metadata="-1",
+                                     **{"frames:v": str(frames - head)},
+                                     **_options(canonical.video_codec_args(codec)), **shift, **one,
+                                     output_ts_offset=_num(ts_offset_s + head / FPS), f="mpegts"))
     for video, hook in zip(sources, overlays):
         video = overlay_hook(video, ffmpeg.input(str(hook.png))["v"], hook.x, hook.y, hook.start_s, hook.end_s)
         still = None
         if hook.thumb is not None:
             split = video.filter_multi_output("split")
             video, still = split[0], split[1]
-        outputs.append(ffmpeg.output(video, str(hook.out), an=None, map_metadata="-1", **{"frames:v": str(frames)},
+        outputs.append(ffmpeg.output(video, str(hook.out), an=None, map_metadata="-1", **{"frames:v": str(head)},
                                      **_options(canonical.video_codec_args(codec)), **shift, **one,
                                      output_ts_offset=_num(ts_offset_s), f="mpegts"))
         if still is not None:  # only the first frame is scaled down

@@ -19,6 +19,7 @@ import contextvars
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -152,6 +153,20 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
         raise HeaderMismatch(f"re-encoded hook window of {norm.source_name} cannot be joined")
 
 
+def _shared_tail(overlays: list[fb.WindowOverlay], frames: int, codec: canonical.VideoCodec,
+                 work: Path) -> tuple[int, Path] | None:
+    """``(first frame, path)`` of the window's GOPs after every hook's end, encoded once for all the
+    hooks of a run (:func:`media.ffmpeg_builder.hook_segments_args`), or None when there are none. Only
+    for the in-band codec, whose IDR falls every :data:`media.canonical.GOP_FRAMES` frames of the window,
+    so the tail starts at an IDR as it would in one encode. For a 3 s hook in a 4 s window (2 s GOPs)
+    the last second is encoded once instead of once per hook."""
+    if not codec.in_band:
+        return None
+    last = max(math.ceil(hook.end_s * FPS - 1e-6) for hook in overlays)  # frames with t < end_s show it
+    first = -(-last // canonical.GOP_FRAMES) * canonical.GOP_FRAMES
+    return (first, work / "tail.ts") if 0 < first < frames else None
+
+
 def _encode_windows(norm: NormalizedVideo, win: HookWindow, hooks: list[tuple[str, str, VariantOptions]],
                     codec: canonical.VideoCodec, joins: Callable[[Path], bool], cache_root: Path, work: Path,
                     report: Callable[[float], None] | None = None) -> bool:
@@ -176,9 +191,16 @@ def _encode_windows(norm: NormalizedVideo, win: HookWindow, hooks: list[tuple[st
             made.append((tmp, _window_path(cache_root, norm, key)))
             overlays.append(fb.WindowOverlay(png, hook.x, hook.y, own.start_s, own.end_s, tmp, tmp.with_suffix(".jpg")))
         shift = decode_delay_s(segments[0]) if codec.in_band else 0.0
-        run_ffmpeg(fb.hook_segments_args(segments, overlays, frames, norm.ts_offset_s(win.first_gop), codec, shift),
+        tail = _shared_tail(overlays, frames, codec, work)
+        run_ffmpeg(fb.hook_segments_args(segments, overlays, frames, norm.ts_offset_s(win.first_gop), codec, shift,
+                                         tail),
                    "encoding the hook window" if len(hooks) == 1 else f"encoding {len(hooks)} hook windows",
                    frames / FPS, report)
+        if tail is not None:  # each window: its own frames with the hook, then the shared GOPs after it
+            rest = tail[1].read_bytes()
+            for tmp, _ in made:
+                with open(tmp, "ab") as fh:
+                    fh.write(rest)
         if not all(joins(tmp) for tmp, _ in made):
             return False
         for tmp, path in made:

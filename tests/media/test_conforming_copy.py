@@ -7,6 +7,7 @@ the copied frames are bit-identical to the source's (framemd5), the variant deco
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -153,3 +154,44 @@ def test_join_check_stops_past_the_join_but_still_sees_a_broken_one(norm, tmp_pa
     with pytest.raises(MediaError, match="61 in the join"):
         check_decodes([first, second], 61, "a miscount", last_join=30)
     assert 30 + JOIN_TAIL_FRAMES < 60  # the decode above did stop early
+
+
+@pytest.fixture(scope="module")
+def two_s_gop_src(samples, tmp_path_factory) -> Path:
+    """4 s, 1080x1920, 30 frames/s, x264 ``faster``, a keyframe every 60 frames (2 s GOPs), AAC audio."""
+    out = tmp_path_factory.mktemp("gop2") / "gop2.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1",
+                    "-i", str(samples / "videos" / "liveportrait_d13.mp4"),
+                    "-i", str(samples / "audio" / "musetalk_sun.wav"), "-map", "0:v", "-map", "1:a",
+                    "-vf", "scale=1080:1920,fps=30,format=yuv420p", "-c:v", "libx264", "-preset", "faster",
+                    "-crf", "23", "-g", "60", "-keyint_min", "60", "-c:a", "aac", "-t", "4", str(out)], check=True)
+    return out
+
+
+def test_sibling_windows_share_the_gops_after_their_hooks(two_s_gop_src, samples, tmp_path):
+    """Two 1 s hooks in a 2 s GOP: the window's second second (after both hooks, at the window codec's
+    IDR) is encoded once for both; each variant still has its own hook before it, the same frames as a
+    variant that encoded its window alone, and decodes with FFmpeg silent."""
+    from media.variant_render import prepare_hook_windows
+
+    hooks, opts = ["POV: the first try", "Nobody talks about this"], VariantOptions(hook_duration_s=1.0)
+    cache = tmp_path / "together"
+    norm = normalize_video(two_s_gop_src, "blur", cache)
+    assert norm.copied and norm.segment_frames == (60, 60)
+    assert prepare_hook_windows(norm, [(h, opts) for h in hooks], cache) == 2
+    windows = [w.read_bytes() for w in sorted((cache / "hooks" / norm.key).glob("*.ts"))]
+    shared = len(os.path.commonprefix([w[::-1] for w in windows]))
+    assert shared > 0.2 * min(len(w) for w in windows)  # the same tail bytes end both windows
+    frames = []
+    for i, text in enumerate(hooks):
+        res = render_variant(two_s_gop_src, None, text, opts, tmp_path / f"t{i}.mp4", cache)
+        ref = render_variant(two_s_gop_src, None, text, opts, tmp_path / f"a{i}.mp4", tmp_path / f"alone{i}")
+        assert res.render_path == ref.render_path == "fast" and res.reencoded_s == 0 < ref.reencoded_s
+        assert decode_warnings(res.path) == ""
+        md5 = [m for _, m in framemd5(str(res.path))]
+        assert md5 == [m for _, m in framemd5(str(ref.path))] and len(md5) == 120
+        frames.append(md5)
+    assert all(a != b for a, b in zip(frames[0][:30], frames[1][:30]))  # each its own hook
+    assert frames[0][30:] == frames[1][30:]  # the shared tail, then the copied GOP
+    copied = [m for _, m in framemd5(str(norm.segments[1]))]
+    assert frames[0][60:] == copied

@@ -305,3 +305,12 @@ def test_hook_segments_args_decode_once_for_every_hook():
     assert args.count("setts=dts=DTS-round(0.1/TB)") == 3 and args.count("-output_ts_offset") == 3
     with pytest.raises(ValueError):
         fb.hook_segments_args(segs, [], 60, 3.0, CODEC)
+    shared = fb.hook_segments_args(segs, overlays, 60, 3.0, CODEC, 0.1, tail=(30, Path("/h/tail.ts")))
+    graph = value(shared, "-filter_complex")
+    assert graph.count("split=4") == 1 and graph.count("trim=start_frame=30") == 1
+    # the tail once (the last 30 frames, timestamps 1 s later), then each hook's first 30 frames
+    assert [shared[i + 1] for i, a in enumerate(shared) if a == "-output_ts_offset"] == ["4", "3", "3", "3"]
+    assert [shared[i + 1] for i, a in enumerate(shared) if a == "-frames:v"] == ["30", "30", "1", "30", "30", "1"]
+    for bad in (0, 60):
+        with pytest.raises(ValueError):
+            fb.hook_segments_args(segs, overlays, 60, 3.0, CODEC, tail=(bad, Path("/h/tail.ts")))
