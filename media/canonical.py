@@ -75,7 +75,7 @@ IN_BAND_SPS_ID = 7  # SPS/PPS id of a hook window that carries its own parameter
 # x264's ultrafast preset turns the deblocking filter off; on again, a window at CRF 20 has the SSIM of a
 # veryfast encode (0.9902 vs 0.9903 against the source, 4 s of 1080x1920) at half its CPU seconds.
 # No B-frames: the window's decode timestamps equal its presentation ones, so they can be moved earlier by
-# the copy's own B-frame delay (media.ffmpeg_builder.hook_segment_args) and run on from the GOP before.
+# the copy's own B-frame delay (media.ffmpeg_builder.hook_segments_args) and run on from the GOP before.
 WINDOW_X264 = "deblock=0,0:bframes=0"
 
 

@@ -258,49 +258,41 @@ def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverla
 
     if not overlays:
         raise ValueError("no hook to overlay")
-    # several encoders run side by side: one thread each (and one for the decoder) spares the thread
-    # handoffs, about half the system time of the run, and keeps both cores busy
     if tail is not None and not 0 < tail[0] < frames:
         raise ValueError(f"tail from frame {tail[0]} outside a window of {frames} frames")
     branches = len(overlays) + (tail is not None)
+    # several encoders run side by side: one thread each (and one for the decoder) spares the thread
+    # handoffs, about half the system time of the run, and keeps both cores busy
     one = {"threads": "1"} if branches > 1 else {}
     decoded = ffmpeg.input(concat_url(segments), **one)["v"]
     split = decoded.filter_multi_output("split", branches) if branches > 1 else None
     sources = [split[i] for i in range(branches)] if split is not None else [decoded]
     shift = {"bsf:v": f"setts=dts=DTS-round({_num(dts_shift_s)}/TB)"} if dts_shift_s > 0 else {}
+
+    def encoded(video: ffmpeg.Stream, out: Path, count: int, offset_s: float):
+        return ffmpeg.output(video, str(out), an=None, map_metadata="-1", **{"frames:v": str(count)},
+                             **_options(canonical.video_codec_args(codec)), **shift, **one,
+                             output_ts_offset=_num(offset_s), f="mpegts")
+
     outputs = []
     head = frames
     if tail is not None:
         head, tail_out = tail
         rest = sources.pop().filter("trim", start_frame=head).filter("setpts", "PTS-STARTPTS")
-        outputs.append(ffmpeg.output(rest, str(tail_out), an=None, map_metadata="-1",
-                                     **{"frames:v": str(frames - head)},
-                                     **_options(canonical.video_codec_args(codec)), **shift, **one,
-                                     output_ts_offset=_num(ts_offset_s + head / FPS), f="mpegts"))
+        outputs.append(encoded(rest, tail_out, frames - head, ts_offset_s + head / FPS))
     for video, hook in zip(sources, overlays):
         video = overlay_hook(video, ffmpeg.input(str(hook.png))["v"], hook.x, hook.y, hook.start_s, hook.end_s)
         still = None
         if hook.thumb is not None:
             split = video.filter_multi_output("split")
             video, still = split[0], split[1]
-        outputs.append(ffmpeg.output(video, str(hook.out), an=None, map_metadata="-1", **{"frames:v": str(head)},
-                                     **_options(canonical.video_codec_args(codec)), **shift, **one,
-                                     output_ts_offset=_num(ts_offset_s), f="mpegts"))
+        outputs.append(encoded(video, hook.out, head, ts_offset_s))
         if still is not None:  # only the first frame is scaled down
             small = still.filter("trim", end_frame=1).filter("scale", *THUMB_SIZE,
                                                              force_original_aspect_ratio="decrease")
             outputs.append(ffmpeg.output(small, str(hook.thumb), **{"frames:v": "1", "q:v": "3"},
                                          map_metadata="-1", f="image2"))
     return (outputs[0] if len(outputs) == 1 else ffmpeg.merge_outputs(*outputs)).get_args()
-
-
-def hook_segment_args(segments: Sequence[Path], hook_png: Path, x: int, y: int, start_s: float,
-                      end_s: float, frames: int, ts_offset_s: float, codec: VideoCodec, out: Path,
-                      dts_shift_s: float = 0.0, thumb: Path | None = None) -> list[str]:
-    """:func:`hook_segments_args` for one hook: the PNG ``hook_png`` at (``x``, ``y``) from ``start_s``
-    to ``end_s``, written to ``out`` (and its first frame to ``thumb``)."""
-    return hook_segments_args(segments, [WindowOverlay(hook_png, x, y, start_s, end_s, out, thumb)], frames,
-                              ts_offset_s, codec, dts_shift_s)
 
 
 def remux_args(segments: Sequence[Path], audio: Path, out: Path, in_band: bool = False) -> list[str]:

@@ -101,8 +101,8 @@ def test_source_x264_options_reproduce_its_parameter_sets(conforming_src, norm, 
     assert "deblock=0,0" in params and ":crf=23.0" in params and "psy-rd=1.00,0.00" in params
     codec = canonical.VideoCodec(23, "ultrafast", params)  # the preset's own choices are all overridden
     out = tmp_path / "window.ts"
-    run_ffmpeg(fb.hook_segment_args(norm.segments[:1], _png(tmp_path), 0, 0, 0.0, 0.5, 30,
-                                    norm.ts_offset_s(0), codec, out), "test window")
+    run_ffmpeg(fb.hook_segments_args(norm.segments[:1], [fb.WindowOverlay(_png(tmp_path), 0, 0, 0.0, 0.5, out)], 30,
+                                     norm.ts_offset_s(0), codec), "test window")
     assert parameter_sets(out) == parameter_sets(norm.segments[0])
 
 

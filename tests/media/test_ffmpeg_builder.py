@@ -198,7 +198,8 @@ def test_silent_audio_args():
 
 def test_hook_overlay_window_is_half_open_and_numeric():
     segs = [Path("/n/seg_00002.ts")]
-    args = fb.hook_segment_args(segs, Path("/w/hook.png"), 120, 270, 0.5, 2.0, 60, 3.0, CODEC, Path("/h/x.ts"))
+    args = fb.hook_segments_args(segs, [fb.WindowOverlay(Path("/w/hook.png"), 120, 270, 0.5, 2.0, Path("/h/x.ts"))],
+                                 60, 3.0, CODEC)
     # ffmpeg-python escapes the commas for the filtergraph level instead of quoting the expression
     assert mapped(args) == (["[0:v]", "[1:v]"], ["overlay=enable=gte(t\\,0.5)*lt(t\\,2):x=120:y=270",
                                                   "format=yuv420p"])
@@ -206,9 +207,10 @@ def test_hook_overlay_window_is_half_open_and_numeric():
     assert mapped(whole) == (["[0:v]", "[1:v]"], ["overlay=x=10:y=20", "format=yuv420p"])
 
 
-def test_hook_segment_args():
+def test_hook_segments_args_for_one_hook():
     segs = [Path("/n/seg_00002.ts"), Path("/n/seg_00003.ts")]
-    args = fb.hook_segment_args(segs, Path("/w/hook.png"), 133, 270, 0.5, 2.0, 60, 3.0, CODEC, Path("/h/x.ts"))
+    args = fb.hook_segments_args(segs, [fb.WindowOverlay(Path("/w/hook.png"), 133, 270, 0.5, 2.0, Path("/h/x.ts"))],
+                                 60, 3.0, CODEC)
     assert value(args, "-i", 0) == "concat:/n/seg_00002.ts|/n/seg_00003.ts"
     assert value(args, "-i", 1) == "/w/hook.png" and args.count("-i") == 2
     assert args.count("-map") == 1
