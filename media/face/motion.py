@@ -40,17 +40,27 @@ MOTION_CLIP = 40.0
 STABLE_POINTS: tuple[int, ...] = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4)
 # (outer eye corner, face outline point at eye level) of each eye: the crow's feet lie between them.
 EYE_CORNERS: tuple[tuple[int, int], ...] = ((33, 127), (263, 356))
-# (nose wing, mouth corner) of each smile (nasolabial) fold, and the nose tip they point away from.
-SMILE_FOLDS: tuple[tuple[int, int], ...] = ((48, 61), (278, 291))
-NOSE_TIP = 4
+# Face Mesh points along each smile (nasolabial) fold and on down to the jaw (the marionette line), from
+# beside the nose wing: traced on obama.jpg's deep smile folds (the subject's right side, then the mirror).
+SMILE_FOLDS: tuple[tuple[int, ...], ...] = ((203, 206, 216, 212, 210, 169), (423, 426, 436, 432, 430, 394))
 # A face further than this share of its width from the one seen before, or resized by more than
 # SIZE_JUMP, is a new face (its mean starts again).
 MOVE_JUMP = 0.35
 SIZE_JUMP = 1.3
-# Softening of the photo's creases: Gaussian sigma (share of the face width) and amount (0..1).
+# Softening of the photo's crow's feet: Gaussian sigma (share of the face width) and amount (0..1).
 SOFTEN_SIGMA_SHARE = 0.012
 SOFTEN_AMOUNT = 0.5
-SOFTEN_FOLDS = False
+# The photo's smile folds are filled in: a grey-level closing (a disc of FOLD_CLOSE_SHARE of the face
+# width, so a valley up to twice as wide is filled with the skin beside it) inside a band FOLD_WIDTH_SHARE
+# wide along SMILE_FOLDS, blended at FOLD_AMOUNT. A blur would only spread a deep fold's shadow.
+FOLD_WIDTH_SHARE = 0.08
+FOLD_CLOSE_SHARE = 0.03
+FOLD_AMOUNT = 0.9
+# The folds come back as the target smiles: all of them when its mouth is as wide as the photo's
+# (:func:`smile_width`), none when it is FOLD_SMILE_RANGE of the face width narrower (the samples' talking
+# faces are 0.06-0.17 narrower than their smiling photos); smoothed over frames by FOLD_SMOOTHING.
+FOLD_SMILE_RANGE = 0.08
+FOLD_SMOOTHING = 0.3
 # A face's eyes are closing (its eye openings are kept) under this share of their open level, which
 # decays by OPEN_DECAY a frame (half in about 3 s at 25 fps) so a face that keeps squinting adapts.
 BLINK_SHARE = 0.8
@@ -76,12 +86,19 @@ def _pixel(point: np.ndarray) -> tuple[int, int]:
     return round(float(point[0])), round(float(point[1]))
 
 
+def _fold_marks(mask: np.ndarray, landmarks: np.ndarray, width: float) -> None:
+    """Draw (255) each smile fold of ``landmarks`` (SMILE_FOLDS) into ``mask`` as a band ``width`` pixels
+    wide."""
+    for chain in SMILE_FOLDS:
+        points = np.round(landmarks[list(chain)]).astype(np.int32)
+        cv2.polylines(mask, [points], False, 255, max(round(width), 1), lineType=cv2.LINE_8)
+
+
 def _crease_marks(mask: np.ndarray, landmarks: np.ndarray, size: float, folds: bool = True) -> None:
-    """Draw (255) the smile folds (nose wing past the mouth corner; unless ``folds`` is False) and a disc
-    beside each eye's outer corner (crow's feet) of ``landmarks`` into ``mask``."""
-    for wing, corner in SMILE_FOLDS if folds else ():
-        end = landmarks[corner] + 0.3 * (landmarks[corner] - landmarks[NOSE_TIP])
-        cv2.line(mask, _pixel(landmarks[wing]), _pixel(end), 255, max(round(0.07 * size), 1))
+    """Draw (255) the smile folds (unless ``folds`` is False) and a disc beside each eye's outer corner
+    (crow's feet) of ``landmarks`` into ``mask``."""
+    if folds:
+        _fold_marks(mask, landmarks, 0.07 * size)
     for corner, outline in EYE_CORNERS:
         centre = landmarks[corner] + 0.4 * (landmarks[outline] - landmarks[corner])
         cv2.circle(mask, _pixel(centre), max(round(0.07 * size), 1), 255, -1)
@@ -116,28 +133,51 @@ def motion_weights(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
 
 
 def soften_creases(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """``image`` (H, W, 3 uint8; ``landmarks`` (468, 2) in its pixels) with the skin of the smile folds
-    and the crow's feet low-passed (SOFTEN_AMOUNT of a Gaussian at SOFTEN_SIGMA_SHARE of the face width),
-    the eyes, lids and lips left sharp: the photo's expression creases do not freeze on the swap; the
-    target's come back through :class:`MotionTransfer`. A new image."""
+    """``image`` (H, W, 3 uint8; ``landmarks`` (468, 2) in its pixels) with the skin of the crow's feet
+    low-passed (SOFTEN_AMOUNT of a Gaussian at SOFTEN_SIGMA_SHARE of the face width), the eyes and lids
+    left sharp: the photo's crow's feet do not freeze on the swap; the target's come back through
+    :class:`MotionTransfer`. A new image. The smile folds: :func:`fill_folds`."""
     size = face_size(landmarks)
     mask = np.zeros(image.shape[:2], dtype=np.uint8)
-    _crease_marks(mask, landmarks, size, folds=SOFTEN_FOLDS)
+    _crease_marks(mask, landmarks, size, folds=False)
     mask &= ~cv2.dilate(_eye_openings(mask.shape, landmarks), _disk(0.03 * size))
-    lips = np.zeros_like(mask)
-    cv2.fillPoly(lips, [np.round(landmarks[list(OUTER_LIPS)]).astype(np.int32)], 255)
-    mask &= ~cv2.dilate(lips, _disk(0.01 * size))
     k = max(int(0.04 * size), 3) | 1
     alpha = cv2.blur(mask, (k, k)).astype(np.float32) * (SOFTEN_AMOUNT / 255.0)
     soft = cv2.GaussianBlur(image, (0, 0), sigmaX=max(SOFTEN_SIGMA_SHARE * size, 0.5))
     return cv2.blendLinear(soft, image, alpha, 1.0 - alpha)
 
 
+def fill_folds(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, 3 uint8; ``landmarks`` (468, 2) in its pixels) with its smile folds filled in: a
+    grey-level closing (a disc of FOLD_CLOSE_SHARE of the face width) blended at FOLD_AMOUNT inside a band
+    FOLD_WIDTH_SHARE wide along SMILE_FOLDS, the lips left sharp. A smiling photo's folds would otherwise
+    stay, frozen, on a target that talks; :meth:`MotionTransfer.fold_share` gives how much of them a
+    frame takes back as the target smiles. A new image."""
+    size = face_size(landmarks)
+    lips = np.zeros(image.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(lips, [np.round(landmarks[list(OUTER_LIPS)]).astype(np.int32)], 255)
+    folds = np.zeros_like(lips)
+    _fold_marks(folds, landmarks, FOLD_WIDTH_SHARE * size)
+    folds &= ~cv2.dilate(lips, _disk(0.01 * size))
+    filled = cv2.morphologyEx(image, cv2.MORPH_CLOSE, _disk(FOLD_CLOSE_SHARE * size))
+    filled = cv2.GaussianBlur(filled, (0, 0), sigmaX=max(SOFTEN_SIGMA_SHARE * size, 0.5))
+    k = max(int(0.05 * size), 3) | 1
+    alpha = cv2.blur(cv2.blur(folds, (k, k)), (k, k)).astype(np.float32) * (FOLD_AMOUNT / 255.0)
+    return cv2.blendLinear(filled, image, alpha, 1.0 - alpha)
+
+
+def smile_width(landmarks: np.ndarray) -> float:
+    """Mouth corner to mouth corner (Face Mesh 61, 291) over the face width: about 0.26-0.37 on the
+    samples' talking faces, 0.42-0.44 on their smiling photos."""
+    return float(np.linalg.norm(landmarks[61] - landmarks[291])) / max(face_size(landmarks), 1e-6)
+
+
 @dataclass
 class FaceTrack:
     """One target face's state within a job: where it was (frame pixels), its running mean luma in the
     canvas (None until its first frame), frames seen, the call it was last seen at and its eyes' open
-    level (a slowly decaying maximum of :func:`media.face.occlusion.eye_openness`)."""
+    level (a slowly decaying maximum of :func:`media.face.occlusion.eye_openness`) and the share of the
+    photo's smile folds it shows (:meth:`MotionTransfer.fold_share`; None before its first frame)."""
 
     centre: np.ndarray
     size: float
@@ -145,6 +185,7 @@ class FaceTrack:
     mean: np.ndarray | None = None
     frames: int = 0
     eyes_open: float = 0.0
+    folds: float | None = None
 
 
 class MotionTransfer:
@@ -188,6 +229,17 @@ class MotionTransfer:
         open), so a blink is judged against the face's own open eyes, not a fixed threshold."""
         track.eyes_open = max(openness, track.eyes_open * OPEN_DECAY)
         return openness < BLINK_SHARE * track.eyes_open
+
+    @staticmethod
+    def fold_share(track: FaceTrack, target_smile: float, photo_smile: float) -> float:
+        """0..1: how much of the photo's smile folds the face shows in this frame, from its mouth width
+        ``target_smile`` against the photo's ``photo_smile`` (both :func:`smile_width`): 1 as wide, 0 at
+        FOLD_SMILE_RANGE narrower, smoothed over the track's frames (FOLD_SMOOTHING)."""
+        share = float(np.clip(1.0 - (photo_smile - target_smile) / FOLD_SMILE_RANGE, 0.0, 1.0))
+        if track.folds is not None:
+            share = track.folds + FOLD_SMOOTHING * (share - track.folds)
+        track.folds = share
+        return share
 
     def change(self, track: FaceTrack, gray: np.ndarray, local: np.ndarray) -> np.ndarray | None:
         """float32 luma change (``gray``'s shape) to add to the swap of ``track``'s face, whose landmarks

@@ -60,6 +60,12 @@ RIM_CONTRAST = 18
 RIM_BAND_BOTTOM = 5
 # Share of the columns between the inner eye corners a bridge must cross.
 RIM_BRIDGE = 0.6
+# A hole in the skin that is brighter than the skin's mean luma and paler (its chroma nearer neutral grey),
+# enclosed by the face (not touching its outline) and smaller than HIGHLIGHT_SHARE of the face width
+# squared is a highlight on the skin (shine on a nose bridge or a forehead, out of the chroma model since
+# it is near white), not an occluder (a strand of hair is as saturated as skin): kept,
+# the target's paler skin there would show through the swap as a bright spot (liveportrait_s18).
+HIGHLIGHT_SHARE = 0.15
 # In the source photo likewise (a shadowed cheek, stubble are the photo's face; a black microphone is far
 # darker).
 PHOTO_DARK_SHARE = 0.3
@@ -134,7 +140,31 @@ def visible_skin_mask(image: np.ndarray, landmarks: np.ndarray, dark_share: floa
     visible = (skin.astype(np.uint8) * 255) | parts
     visible = cv2.morphologyEx(visible, cv2.MORPH_OPEN, _disk(0.012 * size))
     visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, _disk(0.02 * size))
-    return visible & outline
+    visible &= outline
+    _keep_highlights(visible, outline, ycc, mean, y_mean, size)
+    return visible
+
+
+def _keep_highlights(visible: np.ndarray, outline: np.ndarray, ycc: np.ndarray, skin_chroma: np.ndarray,
+                     skin_luma: float, size: float) -> None:
+    """Mark as visible (in place) the holes of ``visible`` that are highlights on the skin: enclosed by
+    the face (not touching ``outline``'s edge), under (HIGHLIGHT_SHARE x ``size``)^2 pixels, mean luma
+    (``ycc`` (H, W, 3) float32 YCrCb) above ``skin_luma`` and mean chroma nearer neutral (128, 128) than
+    ``skin_chroma``."""
+    holes = (outline > 0) & (visible == 0)
+    if not holes.any():
+        return
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=8)
+    edge = np.unique(labels[(outline > 0) & (cv2.erode(outline, _disk(1)) == 0)])
+    limit = (HIGHLIGHT_SHARE * size) ** 2
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] > limit or label in edge:
+            continue
+        hole = labels == label
+        pixels = ycc[hole]
+        paler = np.abs(pixels[:, 1:].mean(axis=0) - 128.0).sum() < np.abs(skin_chroma - 128.0).sum()
+        if float(pixels[:, 0].mean()) > skin_luma and paler:
+            visible[hole] = 255
 
 
 def glasses_rims(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

@@ -18,8 +18,10 @@ from media.face.blend import alpha_blend, feather_mask, poisson_correct
 from media.face.colour import transfer_colour
 from media.face.landmarks import Face
 from media.face.mesh import INNER_LIPS, face_size, mouth_openness, swap_outline, triangulate
-from media.face.motion import MotionTransfer, soften_creases
+from media.face.motion import MotionTransfer, fill_folds, smile_width, soften_creases
 from media.face.occlusion import (
+    LEFT_EYE,
+    RIGHT_EYE,
     expression_mask,
     eye_openness,
     glasses_rims,
@@ -42,13 +44,17 @@ class SourceFace:
     """A prepared source face: pyramid levels (image RGB uint8, landmarks (468, 2)) largest first,
     the triangles (M, 3) shared by every level and every target, and ``visible``: a uint8 0/255 mask per
     level of the photo's face that nothing covers (a microphone or a hand in the photo is never pasted;
-    see :mod:`media.face.occlusion`), and ``motion``: the per-job state of the target's expression change
-    (mutable; one SourceFace per job and source face)."""
+    see :mod:`media.face.occlusion`), ``motion``: the per-job state of the target's expression change
+    (mutable; one SourceFace per job and source face), and ``folds``: per level, int16 (H, W, 3) of the
+    photo's smile folds that the levels' images have filled in (:func:`media.face.motion.fill_folds`;
+    added back as the target smiles), with ``smile``, the photo's :func:`media.face.motion.smile_width`."""
 
     levels: tuple[tuple[np.ndarray, np.ndarray], ...]
     triangles: np.ndarray
     visible: tuple[np.ndarray, ...] = ()
     motion: MotionTransfer | None = None
+    folds: tuple[np.ndarray, ...] = ()
+    smile: float = 0.0
 
     def level_for(self, target_size: float) -> tuple[np.ndarray, np.ndarray]:
         """The smallest level whose face is at least ``target_size`` pixels wide (else the largest)."""
@@ -61,6 +67,10 @@ class SourceFace:
                 chosen = k
         return chosen
 
+    def folds_for(self, target_size: float) -> np.ndarray | None:
+        """The smile folds of :meth:`level_for`'s level (int16), or None when not filled in."""
+        return self.folds[self._level_index(target_size)] if self.folds else None
+
     def visible_for(self, target_size: float) -> np.ndarray | None:
         """The visibility mask of :meth:`level_for`'s level, or None when not computed."""
         return self.visible[self._level_index(target_size)] if self.visible else None
@@ -68,9 +78,10 @@ class SourceFace:
 
 def prepare_source(rgb: np.ndarray, face: Face, motion: bool = True) -> SourceFace:
     """Prepare ``face`` of the source image ``rgb`` (H, W, 3) for swapping (see :class:`SourceFace`).
-    ``motion``: the photo's expression creases (smile folds, crow's feet) are softened
-    (:func:`media.face.motion.soften_creases`) and the target's expression change is added per frame
-    (:class:`media.face.motion.MotionTransfer`), so the expression follows the target."""
+    ``motion``: the photo's expression creases are taken out (crow's feet softened,
+    :func:`media.face.motion.soften_creases`; smile folds filled in, :func:`media.face.motion.fill_folds`,
+    and given back per frame as much as the target smiles) and the target's expression change is added per
+    frame (:class:`media.face.motion.MotionTransfer`), so the expression follows the target."""
     size = face_size(face.landmarks)
     h, w = rgb.shape[:2]
     region = region_around(face.landmarks, w, h, margin=int(0.15 * size) + 4)
@@ -79,16 +90,23 @@ def prepare_source(rgb: np.ndarray, face: Face, motion: bool = True) -> SourceFa
     image = np.ascontiguousarray(rgb[region.slices()])
     landmarks = face.landmarks - np.array([region.x0, region.y0], dtype=np.float32)
     visible = [photo_visible_mask(image, landmarks) | expression_mask(image.shape[:2], landmarks)]
+    folds: list[np.ndarray] = []
     if motion:
         image = soften_creases(image, landmarks)
+        filled = fill_folds(image, landmarks)
+        folds.append(cv2.subtract(image, filled, dtype=cv2.CV_16S))
+        image = filled
     levels = [(image, landmarks)]
     while face_size(landmarks) / 2 >= MIN_PYRAMID_FACE:
         image = cv2.pyrDown(image)
         landmarks = landmarks / 2.0
         levels.append((image, landmarks))
         visible.append(cv2.resize(visible[-1], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_AREA))
+        if folds:
+            folds.append(cv2.pyrDown(folds[-1]))
     return SourceFace(levels=tuple(levels), triangles=_without_mouth(triangulate(face.landmarks), face.landmarks),
-                      visible=tuple(visible), motion=MotionTransfer(landmarks) if motion else None)
+                      visible=tuple(visible), motion=MotionTransfer(landmarks) if motion else None,
+                      folds=tuple(folds), smile=smile_width(face.landmarks))
 
 
 def _without_mouth(triangles: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -142,24 +160,66 @@ def _shrink(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
 
 
-# The target's eye openings are kept when its eyes are less open than EYE_CLOSING x the photo's and than
-# EYE_SHUT (lid gap / eye width: a blink or a squint; open eyes of the samples are 0.21-0.47). An open
-# target eye keeps the photo's iris and eye shape, much of its identity (bench/swap_quality.py: with
-# the relative test alone, a wide-eyed photo onto retalking_face_2 kept the target's eyes in every frame).
+# The target's eyes are kept when they are less open than EYE_CLOSING x the photo's and than EYE_SHUT
+# (lid gap / eye width: a blink or a squint; open eyes of the samples are 0.21-0.47). An open target eye
+# keeps the photo's iris and eye shape, much of its identity (bench/swap_quality.py: with the relative
+# test alone, a wide-eyed photo onto retalking_face_2 kept the target's eyes in every frame).
 EYE_CLOSING = 0.75
 EYE_SHUT = 0.16
+# A closing target eye is kept with its lids and lashes: the lid aperture grown by this share of the face
+# width (a photo's open eye squeezed into a closing one shows its iris and lid rim as stripes), faded over
+# as much again, and recoloured to the swap's skin there (EYE_TONE_RING: the skin band around it, from
+# EYE_TONE_RING[0] to [1] x the face width past the aperture), so the target's paler lids do not show.
+EYE_KEEP_GROW = 0.03
+EYE_TONE_RING = (0.04, 0.08)
 
 
-def occlusion_masks(roi_small: np.ndarray, local: np.ndarray, source_eyes: float = 0.0,
-                    blinking: bool = False) -> np.ndarray:
+def eyes_closing(local: np.ndarray, source_eyes: float, blinking: bool = False) -> bool:
+    """Whether the target face whose landmarks are ``local`` (468, 2) keeps its own eyes: ``blinking``
+    (judged against the face's own open eyes over time, :meth:`media.face.motion.MotionTransfer.blinking`)
+    or less open than EYE_CLOSING x the photo's (``source_eyes``, see
+    :func:`media.face.occlusion.eye_openness`) and than EYE_SHUT."""
+    return blinking or eye_openness(local) < min(EYE_CLOSING * source_eyes, EYE_SHUT)
+
+
+def occlusion_masks(roi_small: np.ndarray, local: np.ndarray) -> np.ndarray:
     """uint8 0/255 mask (grid-sized) of the target face that the swap may change: not covered by
-    anything (glasses, hands, a microphone) and outside its mouth opening, and outside its eye openings
-    when its eyes are less open than EYE_CLOSING x the photo's (``source_eyes``, see
-    :func:`media.face.occlusion.eye_openness`) and than EYE_SHUT, or when ``blinking`` (judged against
-    the face's own open eyes over time, :meth:`media.face.motion.MotionTransfer.blinking`)."""
+    anything (glasses, hands, a microphone) and outside its mouth opening."""
     keep = visible_skin_mask(roi_small, local)
-    eyes = blinking or eye_openness(local) < min(EYE_CLOSING * source_eyes, EYE_SHUT)
-    return keep & ~expression_mask(keep.shape, local, eyes=eyes)
+    return keep & ~expression_mask(keep.shape, local, eyes=False)
+
+
+def target_eyes(warped: np.ndarray, roi: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """``warped`` (the swapped face, H, W, 3 uint8) with the target's eyes of ``roi`` (the frame region,
+    same shape; landmarks ``local`` (468, 2) in its pixels) put back: each lid aperture grown by
+    EYE_KEEP_GROW of the face width (lids, lashes), faded out, each channel scaled by the ratio of the
+    swap's median skin colour to the target's in the band around that eye (EYE_TONE_RING). The target's
+    blink, with the photo's skin tone. A new image."""
+    size = face_size(local)
+    h, w = warped.shape[:2]
+    grow = max(1, round(EYE_KEEP_GROW * size))
+    outer, inner = max(1, round(EYE_TONE_RING[1] * size)), max(1, round(EYE_TONE_RING[0] * size))
+    out = warped.copy()
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        # Each eye is worked on in its own box: the aperture's bounds plus the tone band.
+        points = local[list(ring)]
+        x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - outer - 1, 0)
+        x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + outer + 2, (w, h))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        aperture = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+        cv2.fillPoly(aperture, [np.round(points - (x0, y0)).astype(np.int32)], 255)
+        band = _grow(aperture, outer) & ~_grow(aperture, inner)
+        if cv2.countNonZero(band) < 8:
+            continue
+        box_warped, box_roi = out[y0:y1, x0:x1], roi[y0:y1, x0:x1]
+        inside = band > 0
+        gain = (np.median(box_warped[inside], axis=0) + 1.0) / (np.median(box_roi[inside], axis=0) + 1.0)
+        eye = cv2.GaussianBlur(_grow(aperture, grow), (0, 0), sigmaX=grow / 2.0 + 0.5)
+        eye = (eye.astype(np.float32) * (1.0 / 255.0))[..., None]
+        recoloured = np.clip(box_roi.astype(np.float32) * gain.astype(np.float32), 0, 255)
+        out[y0:y1, x0:x1] = (recoloured * eye + box_warped.astype(np.float32) * (1.0 - eye)).astype(np.uint8)
+    return out
 
 
 def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: BlendMode = "seamless",
@@ -198,9 +258,11 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     roi = frame[region.slices()]
     roi_small = cv2.resize(roi, (grid[1], grid[0]), interpolation=cv2.INTER_AREA) if scale < 1.0 else roi
     rims = None
+    closing = False
     if occlusion:
         blinking = track is not None and source.motion.blinking(track, eye_openness(local))
-        keep &= occlusion_masks(roi_small, local, eye_openness(source.levels[0][1]), blinking)
+        closing = eyes_closing(local, eye_openness(source.levels[0][1]), blinking)
+        keep &= occlusion_masks(roi_small, local)
         # Glasses' rims are a few pixels wide: kept at full resolution, not grown with the grid's holes.
         rims = glasses_rims(roi, target - np.array([region.x0, region.y0], dtype=np.float32))
         source_visible = source.visible_for(size)
@@ -216,6 +278,14 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
     else:
         mask = outer_small
     warped = cv2.remap(image, coords, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    folds = source.folds_for(size)
+    if track is not None and folds is not None:
+        share = source.motion.fold_share(track, smile_width(local), source.smile)
+        if share > 0.02:  # the target smiles: the photo's folds come back, as much as it does
+            back = cv2.remap(folds, coords, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                             borderValue=0)
+            warped = cv2.add(warped, back * share, dtype=cv2.CV_8U) if share < 0.98 else \
+                cv2.add(warped, back, dtype=cv2.CV_8U)
     if colour_strength > 0:
         warped = transfer_colour(warped, roi, mask, colour_strength)
     if track is not None:
@@ -224,6 +294,8 @@ def swap_face(frame: np.ndarray, source: SourceFace, target: np.ndarray, blend: 
             if scale < 1.0:
                 change = cv2.resize(change, full, interpolation=cv2.INTER_LINEAR)
             warped = cv2.add(warped, cv2.cvtColor(change, cv2.COLOR_GRAY2RGB), dtype=cv2.CV_8U)
+    if closing:
+        warped = target_eyes(warped, roi, target - np.array([region.x0, region.y0], dtype=np.float32))
     feather = 0.015 if blend == "seamless" else 0.04
     if blend == "seamless":
         warped = poisson_correct(warped, roi, mask)

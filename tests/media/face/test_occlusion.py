@@ -102,20 +102,23 @@ def test_target_eyes_kept_only_when_shut(target):
     """An open target eye less open than the photo's still takes the photo's eye (its identity); a shut
     one keeps the target's."""
     from media.face.occlusion import LEFT_EYE, RIGHT_EYE, eye_openness
-    from media.face.swapper import occlusion_masks
+    from media.face.swapper import eyes_closing, occlusion_masks
 
     frame, landmarks = target
     centre = landmarks[list(RIGHT_EYE)].mean(axis=0)
     x, y = int(centre[0]), int(centre[1])
     assert eye_openness(landmarks) < 0.75 * 0.4
-    assert occlusion_masks(frame, landmarks, source_eyes=0.4)[y, x] == 255
+    assert not eyes_closing(landmarks, source_eyes=0.4)
+    assert eyes_closing(landmarks, source_eyes=0.4, blinking=True)
+    assert occlusion_masks(frame, landmarks)[y, x] == 255  # the eyes are no occluder
     shut = landmarks.copy()
     for ring in (RIGHT_EYE, LEFT_EYE):
         ring_pts = shut[list(ring)]
         mid = ring_pts.mean(axis=0)
         shut[list(ring)] = mid + (ring_pts - mid) * (1.0, 0.6)
     assert eye_openness(shut) < 0.16
-    assert occlusion_masks(frame, shut, source_eyes=0.4)[y, x] == 0
+    assert eyes_closing(shut, source_eyes=0.4)
+    assert not eyes_closing(shut, source_eyes=0.1)  # a photo with narrower eyes still gives its own
 
 
 def test_thin_glasses_rims_stay_in_front_of_the_swap(obama, target):
@@ -144,3 +147,25 @@ def test_thin_glasses_rims_stay_in_front_of_the_swap(obama, target):
     assert swap_face(out, prepare_source(*obama), landmarks) is not None
     diff = np.abs(out.astype(int) - with_rims).sum(axis=2)
     assert np.median(diff[(rims > 0) & (found > 0)]) < 30
+
+
+def test_a_highlight_on_the_skin_is_swapped_but_a_coloured_patch_stays(target):
+    """A near-white shine enclosed by the face (on the forehead) is skin: the swap covers it, so the
+    target's paler skin does not show through as a bright spot. A blue patch of the same size there is an
+    occluder, and so is a near-white patch that reaches the face's outline (a white object in front)."""
+    from media.face.occlusion import visible_skin_mask
+
+    frame, landmarks = target
+    size = face_size(landmarks)
+    radius = int(0.05 * size)
+    forehead = tuple(int(v) for v in landmarks[151] + (0, 0.1 * size))
+    edge = tuple(int(v) for v in landmarks[234])
+
+    def visible_at(colour, centre):
+        marked = frame.copy()
+        cv2.circle(marked, centre, radius, colour, -1)
+        return visible_skin_mask(marked, landmarks)[centre[1], centre[0]]
+
+    assert visible_at((250, 248, 245), forehead) == 255
+    assert visible_at(tuple(int(v) for v in BLUE), forehead) == 0
+    assert visible_at((250, 248, 245), edge) == 0
