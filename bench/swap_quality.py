@@ -72,8 +72,11 @@ def _cut(video: Path, seconds: float, out: Path) -> None:
 def _frames(path: Path, step: int) -> list[np.ndarray]:
     import av
 
+    # PyAV pads each row of a frame whose width is no multiple of its alignment (retalking_face_2: 844 px),
+    # and hands back a strided view; dlib reads such an array as if packed (faces found in 2 of 10 frames).
     with av.open(str(path)) as container:
-        return [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(video=0)) if i % step == 0]
+        return [np.ascontiguousarray(f.to_ndarray(format="rgb24"))
+                for i, f in enumerate(container.decode(video=0)) if i % step == 0]
 
 
 def _provider(engine: str):

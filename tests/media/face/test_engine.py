@@ -51,15 +51,28 @@ def test_warp_of_a_shifted_mesh_is_a_shift():
 
 
 def test_colour_transfer_matches_statistics():
+    """Means and spreads are matched in L*a*b*; a chroma spread is narrowed but never widened."""
     rng = np.random.default_rng(2)
-    source = rng.normal(90, 10, (60, 60, 3)).clip(0, 255).astype(np.uint8)
-    target = rng.normal((170, 120, 100), 16, (60, 60, 3)).clip(0, 255).astype(np.uint8)
     mask = np.full((60, 60), 255, np.uint8)
-    out = transfer_colour(source, target, mask).reshape(-1, 3).astype(float)
-    assert out.mean(axis=0) == pytest.approx(target.reshape(-1, 3).mean(axis=0), abs=2)
-    assert out.std(axis=0) == pytest.approx(target.reshape(-1, 3).std(axis=0), rel=0.15)  # stats use a 1-in-9 sample
-    half = transfer_colour(source, target, mask, strength=0.0)
-    assert np.array_equal(half, source)
+
+    def lab(image):
+        return cv2.cvtColor(image, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(float)
+
+    source = rng.normal(90, 14, (60, 60, 3)).clip(0, 255).astype(np.uint8)
+    target = rng.normal((170, 120, 100), 10, (60, 60, 3)).clip(0, 255).astype(np.uint8)
+    out = transfer_colour(source, target, mask)
+    assert out.reshape(-1, 3).mean(axis=0) == pytest.approx(target.reshape(-1, 3).mean(axis=0), abs=3)
+    # Matched in L*a*b*, the space the transfer works in (its stats use a 1-in-9 sample).
+    assert lab(out).mean(axis=0) == pytest.approx(lab(target).mean(axis=0), abs=2)
+    assert lab(out).std(axis=0) == pytest.approx(lab(target).std(axis=0), rel=0.15)
+
+    narrow = rng.normal(90, 5, (60, 60, 3)).clip(0, 255).astype(np.uint8)
+    wide = rng.normal((170, 120, 100), 30, (60, 60, 3)).clip(0, 255).astype(np.uint8)
+    out = transfer_colour(narrow, wide, mask)
+    assert lab(out).std(axis=0)[0] > 1.5 * lab(narrow).std(axis=0)[0]  # lightness: widened (up to 2x)
+    assert (lab(out).std(axis=0)[1:] <= lab(narrow).std(axis=0)[1:] * 1.1 + 0.5).all()  # chroma: not widened
+    assert (lab(wide).std(axis=0)[1:] > 2 * lab(narrow).std(axis=0)[1:]).all()
+    assert np.array_equal(transfer_colour(source, target, mask, strength=0.0), source)
 
 
 def test_seamless_clone_takes_the_frame_colour_at_the_edge_and_keeps_outside():

@@ -137,6 +137,7 @@ def test_a_blink_is_judged_against_the_faces_own_open_eyes(obama, target):
     assert abs(luma(lined[3]) - luma(plain[3])) < 5  # open: the photo's eye
     assert luma(lined[4]) < luma(plain[4]) - 40  # blinking: the target's eye and lashes
 
+    # Pale lids: the target's skin around its eye 40 levels lighter than the rest of its face.
     aperture = np.zeros(frame.shape[:2], np.uint8)
     cv2.fillPoly(aperture, [np.round(blink[list(RIGHT_EYE)]).astype(np.int32)], 255)
 
@@ -144,11 +145,13 @@ def test_a_blink_is_judged_against_the_faces_own_open_eyes(obama, target):
         r = max(int(share * size), 1)
         return cv2.dilate(aperture, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0
 
-    lid = grown(0.02) & ~line & (aperture == 0)
-    skin = plain[4][grown(0.08) & ~grown(0.04)].mean(axis=0)
-    before = np.abs(frame[lid].mean(axis=0) - skin)
-    after = np.abs(plain[4][lid].mean(axis=0) - skin)
-    assert (after < before).all()  # the kept lids take the swap's skin tone
+    pale = frame.copy()
+    pale[grown(0.1)] = np.clip(pale[grown(0.1)].astype(int) + 40, 0, 255).astype(np.uint8)
+    eye = grown(0.012)
+    shift = np.abs(run(pale)[4][eye].astype(int) - plain[4][eye]).mean()
+    # Kept as they are, the lids are 40 levels lighter too (measured 39.6); recoloured to the swap's skin
+    # around them, about half as much (20.5: the lighter frame also moves the swap's colour a little).
+    assert shift < 28
 
 
 def test_photo_crows_feet_are_softened_and_eyes_stay_sharp(obama):
