@@ -7,10 +7,11 @@ component that any event has touched so far. With 22 separate load events a page
 library spent ~6 s of browser main-thread time on that before the Variants pickers showed their
 choices (``bench/library_scale.py --browser``). Merged, the choices come with the page's first reply.
 
-Inside :func:`merged` (``studio.app.build_app``) the fills become two load events: first the pickers' (fills
-that only set dropdowns: small, and what a creator picks from), then the rest (galleries and tables, whose
-paint costs the browser most), so the choices are not held back by the Library's 200 thumbnails. A tab built
-on its own (``with gr.Blocks(): lora_tab.build()``, as tests do) gets a load event per fill.
+Inside :func:`merged` (``studio.app.build_app``, once per page: a page sends and fills only its own
+tools) the fills become two load events: first the pickers' (fills that only set dropdowns: small, and
+what a creator picks from), then the rest (galleries and tables, whose paint costs the browser most), so
+the choices are not held back by the Library's 200 thumbnails. A tab built on its own
+(``with gr.Blocks(): lora_tab.build()``, as tests do) gets a load event per fill.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""End to end in a real browser: every tab, Library uploads, a small variant batch, the Dashboard counts.
+"""End to end in a real browser: every tool, Library uploads, a small variant batch, the Dashboard counts.
+
+The home page holds the Library and Variants tabs; every other tool is a page of its own, opened from the
+navigation bar (``studio.app``).
 
 Playwright for Python drives Debian's chromium (/usr/bin/chromium; .ci/install-browser.sh installs
 both). Skipped, with the reason, when either is missing. Screenshots of each step are written to
@@ -60,7 +63,7 @@ def page(studio):
         context.set_default_timeout(UI_TIMEOUT_MS)
         tab = context.new_page()
         tab.goto(studio.url)
-        tab.get_by_role("tab", name="Dashboard").wait_for()
+        tab.get_by_role("tab", name="Variants").wait_for()
         yield tab
         context.close()
         browser.close()
@@ -72,12 +75,40 @@ def shot(page, name: str) -> Path:
     return path
 
 
+def _tool(title: str):
+    from studio.app import TABS
+
+    (tab,) = [tab for tab in TABS if tab.TITLE == title]
+    return tab
+
+
 def open_tab(page, title: str, nested: str | None = None):
-    """Click a tab (and a tab inside it); returns the page, whose visible parts are that tab's."""
-    page.get_by_role("tab", name=title, exact=True).first.click()
+    """Open a tool as a creator does: a page of its own by its link in the navigation bar; Library and
+    Variants by the home page's link, then their tab (and a tab inside it). Returns the page, whose
+    visible parts are that tool's."""
+    from studio.app import HOME_NAME, page_path
+
+    path = page_path(_tool(title))
+    link = page.locator("nav").get_by_role("link", name=title if path else HOME_NAME, exact=True)
+    if "active" not in (link.get_attribute("class") or "").split():  # another page: the link loads it
+        href = link.get_attribute("href")
+        link.click()
+        page.wait_for_url(href)
+    if path:
+        page.locator(f"#page-{path}").wait_for()
+    else:
+        page.get_by_role("tab", name=title, exact=True).first.click()
     if nested:
         page.get_by_role("tab", name=nested, exact=True).click()
     return page
+
+
+def content(page, title: str):
+    """What the tool shows: its tab's panel on the home page, its page's column elsewhere."""
+    from studio.app import page_path
+
+    path = page_path(_tool(title))
+    return page.locator(f"#page-{path}") if path else shown(page.locator("[role=tabpanel]"))
 
 
 def shown(locator):
@@ -128,13 +159,13 @@ def test_studio_in_a_browser(page, studio, samples, monkeypatch):
 
     expect.set_options(timeout=UI_TIMEOUT_MS)
 
-    # 1. Every tab opens and shows its content.
+    # 1. Every tool opens (tab or page) and shows its content.
     assert page.title() == "NOVAI Studio"
     for index, tab in enumerate(TABS):
         open_tab(page, tab.TITLE)
-        content = shown(page.locator("[role=tabpanel]"))
-        content.wait_for()
-        assert content.inner_text().strip(), f"tab {tab.TITLE} is empty"
+        shows = content(page, tab.TITLE)
+        shows.wait_for()
+        assert shows.inner_text().strip(), f"tab {tab.TITLE} is empty"
         shot(page, f"01_tab_{index:02d}_{tab.__name__.rsplit('.', 1)[-1]}")
     open_tab(page, "Dashboard")
     page.locator("#dash-refresh").click()
@@ -311,8 +342,8 @@ def test_what_a_new_user_hit(page, studio, samples, tmp_path):
     shutil.copyfile(samples / "photos" / "lin-manuel-miranda.png", portrait)
     import_diagram(portrait, "Lin")
     batch_id = _finished_batch(samples, tmp_path)
-    page.reload()
-    page.get_by_role("tab", name="Dashboard").wait_for()
+    page.goto(studio.url)
+    page.get_by_role("tab", name="Variants").wait_for()
 
     # LoRA Creator: both pickers come from the catalog after a reload ...
     open_tab(page, "LoRA Creator")
@@ -381,5 +412,5 @@ def test_what_a_new_user_hit(page, studio, samples, tmp_path):
     panel = open_tab(page, "Credits")
     shown(panel.get_by_text(re.compile(r"No spend recorded in the last 30 days"))).wait_for()
     expect(page.locator("#credits-chart")).to_be_hidden()
-    assert "NaN" not in shown(page.locator("[role=tabpanel]")).inner_text()
+    assert "NaN" not in content(page, "Credits").inner_text()
     shot(page, "15_credits_empty")

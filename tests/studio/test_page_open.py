@@ -1,4 +1,4 @@
-"""The page opens with two load events that fill every tab, pickers first (issue 15), never stale."""
+"""Each page opens with at most two load events that fill its tabs, pickers first (issue 15), never stale."""
 
 from __future__ import annotations
 
@@ -26,22 +26,43 @@ def _open_page(fills: PageOpenFills) -> dict[int, object]:
     return {id(c): v for c, v in zip(fills.outputs, values)}
 
 
-def test_the_studio_page_opens_with_two_load_events_pickers_first(fresh_data_dir):
+def _page_loads(demo: gr.Blocks, page: str) -> list:
+    return [fn for fn in _load_events(demo) if fn.page == page]
+
+
+def test_the_home_page_opens_with_two_load_events_pickers_first(fresh_data_dir):
     demo = build_app()
-    pickers, others = _load_events(demo)  # 22 separate ones cost the browser seconds with a big library
+    pickers, others = _page_loads(demo, "")  # 22 separate ones cost the browser seconds with a big library
     for event in (pickers, others):
         assert isinstance(event.fn, PageOpenFills)
         assert event.concurrency_limit is None and event.show_progress == "hidden"
         assert len(event.fn.outputs) == len({id(c) for c in event.fn.outputs}) == len(event.outputs)
     assert all(isinstance(c, gr.Dropdown) for c in pickers.outputs)
-    assert {fill.tab for fill in pickers.fn.fills} >= {"Variants", "LoRA Creator"}
-    assert {fill.tab for fill in others.fn.fills} >= {"Library", "Swapper", "LoRA Creator", "Dashboard",
-                                                       "Credits", "Settings"}
+    assert {fill.tab for fill in pickers.fn.fills} == {"Variants"}
+    assert {fill.tab for fill in others.fn.fills} == {"Library"}
     assert any(isinstance(c, (gr.Gallery, gr.Dataframe)) for c in others.outputs)
+    assert {c.page for c in [*pickers.outputs, *others.outputs]} == {""}  # the other pages fill themselves
+
+
+def test_every_other_page_fills_only_itself_when_it_opens(fresh_data_dir):
+    """A tool's page fills its own components when it opens: at most two load events, pickers first."""
+    demo = build_app()
+    filled = {}
+    for path, name, _ in demo.pages[1:]:
+        events = _page_loads(demo, path)
+        assert len(events) <= 2, name
+        for event in events:
+            assert isinstance(event.fn, PageOpenFills) and event.show_progress == "hidden"
+            assert {fill.tab for fill in event.fn.fills} == {name}
+            assert {c.page for c in event.outputs} == {path}
+        if len(events) == 2:
+            assert all(isinstance(c, gr.Dropdown) for c in events[0].outputs)
+        filled[name] = len(events)
+    assert all(filled[name] for name in ("Swapper", "LoRA Creator", "Dashboard", "Credits", "Settings"))
 
 
 def test_each_page_open_lists_the_hooks_added_since(fresh_data_dir):
-    fills = _load_events(build_app())[0].fn
+    fills = _page_loads(build_app(), "")[0].fn
     picker = _by_label(fills, "…and/or single hooks")
     hooks.add_hooks("first hook of the day", "tips")
     first = _open_page(fills)[id(picker)]
