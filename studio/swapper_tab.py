@@ -225,7 +225,7 @@ def build() -> None:
         with gr.Column():
             gr.Markdown("### Face")
             faces = gr.Gallery(label="Click a library image or character diagram", columns=5, height=240,
-                               allow_preview=False)
+                               allow_preview=False, object_fit="contain", fit_columns=False)  # small tiles
             face_label = gr.Markdown("no face picked")
             face_boxes = gr.State([])
             image_faces = gr.Image(label="Faces found in the image (click one to use it)", interactive=False,
