@@ -296,10 +296,14 @@ def preview_swap(video_id: str, face_image_id: str, time_s: float = 0.0,
         raise UserFacingError(str(exc)) from exc
 
 
+FACES_PREVIEW_SIDE = 1280  # pixels: the longer side of the numbered faces image shown in the Swapper
+
+
 def faces_of_image(face_image_id: str) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """The faces of library image ``face_image_id``, so a creator can pick which one a swap uses: (the
-    image, H x W x 3 uint8, with each face's box numbered from 1, largest first, as "Face of the image"
-    and the face mapping number them; the boxes (x, y, w, h) in the image's pixels, in that order). No
+    image, H x W x 3 uint8, at most FACES_PREVIEW_SIDE pixels on its longer side, with each face's box
+    numbered from 1, largest first, as "Face of the image" and the face mapping number them; the boxes
+    (x, y, w, h) in the returned image's pixels, in that order). No
     face gives the plain image and no boxes. Raises UserFacingError when the image is not in the library,
     its file is missing or it does not decode."""
     from jobs.swap_providers.local import MAX_SOURCE_FACES
@@ -315,7 +319,14 @@ def faces_of_image(face_image_id: str) -> tuple[np.ndarray, list[tuple[int, int,
     except ValueError as exc:
         raise UserFacingError(f"the image {image.name} cannot be read: {exc}") from exc
     faces = detect_faces(rgb, max_faces=MAX_SOURCE_FACES)
-    return numbered_faces(rgb, faces), [tuple(int(v) for v in face.box) for face in faces]
+    numbered = numbered_faces(rgb, faces)
+    scale = min(1.0, FACES_PREVIEW_SIDE / max(numbered.shape[:2]))
+    if scale < 1.0:  # a phone photo would be sent to the browser at full size otherwise
+        import cv2
+
+        numbered = cv2.resize(numbered, (round(numbered.shape[1] * scale), round(numbered.shape[0] * scale)),
+                              interpolation=cv2.INTER_AREA)
+    return numbered, [tuple(round(v * scale) for v in face.box) for face in faces]
 
 
 def face_number_at(boxes: list[tuple[int, int, int, int]], point: tuple[float, float]) -> int:

@@ -121,6 +121,18 @@ def test_a_two_face_image_shows_its_faces_numbered_and_a_click_picks_one(rows, s
     assert "1 swapped" in swapped
     _, _, refused = swapper_tab._preview([video_id], image_id, 0.5, "one", None, None, 0, 2)
     assert "holds 2 face(s); face number 3 does not exist" in refused
+    # A large photo is shown at most FACES_PREVIEW_SIDE pixels across, its boxes in the shown image's pixels.
+    big_path = tmp_path / "two_faces_big.png"
+    pair.resize((pair.width * 3, pair.height * 3)).save(big_path)
+    _, big_shown, big_boxes, _ = swapper_tab._image_faces(_row(Image, big_path), "two_faces_big.png")
+    from jobs.swap_tasks import FACES_PREVIEW_SIDE
+
+    assert max(big_shown["value"].shape[:2]) == FACES_PREVIEW_SIDE < 3 * pair.width
+    bx, by, bw, bh = big_boxes[1]
+    big_click = gr.SelectData(None, {"index": [bx + bw // 2, by + bh // 2], "value": None})
+    assert swapper_tab._pick_image_face(big_boxes, big_click)[0] == 2
+    shown_scale = FACES_PREVIEW_SIDE / (3 * pair.width)  # the big image's pixels -> the shown image's
+    assert abs(bx - 3 * x * shown_scale) <= 0.1 * bw and abs(bw - 3 * w * shown_scale) <= 0.1 * bw
     one_face, _, single, _ = swapper_tab._image_faces(_row(Image, samples / "photos" / "obama.jpg"), "obama.jpg")
     assert len(single) == 1 and "(1 face)" in one_face
 
