@@ -12,7 +12,8 @@ from typing import Any
 import gradio as gr
 
 from media import model_store
-from studio.common import user_errors
+from media.errors import StudioError
+from studio.common import notice, user_errors
 from studio.page_open import on_page_open
 
 MODEL_HEADERS = ["Model", "What it is", "Size (MB)", "Licence", "Commercial use", "Source URL", "Status"]
@@ -33,15 +34,20 @@ def model_details(name: str | None) -> str:
 
 
 @user_errors
-def download(name: str | None, accepted: bool, progress=gr.Progress()) -> tuple[list[list[Any]], str]:  # noqa: B008
-    """Download model ``name`` after the licence tick; returns (table rows, details)."""
+def download(name: str | None, accepted: bool, progress=gr.Progress()) -> tuple[Any, str]:  # noqa: B008
+    """Download model ``name`` after the licence tick; returns (table rows, details). A refusal (no
+    licence tick, a failed download, a wrong checksum) is shown in the details, the table left as it is
+    (an event that raises would mark both "Error" and blank the table)."""
     if not name:
-        raise gr.Error("pick a model first")
+        return gr.update(), notice("pick a model first", False)
     progress(0.0, desc=f"downloading {name}")
-    model_store.download_model(name, bool(accepted),
-                               progress=lambda done, total: progress(done / max(total, 1),
-                                                                     desc=f"{done / 1e6:.0f} / {total / 1e6:.0f} MB"))
-    return model_store.catalog_rows(), model_details(name)
+    try:
+        model_store.download_model(name, bool(accepted),
+                                   progress=lambda done, total: progress(done / max(total, 1),
+                                                                         desc=f"{done / 1e6:.0f} / {total / 1e6:.0f} MB"))
+    except StudioError as exc:
+        return gr.update(), f"{notice(str(exc), False)}\n\n{model_details(name)}"
+    return model_store.catalog_rows(), f"{notice(f'{name} downloaded and its SHA-256 checked')}\n\n{model_details(name)}"
 
 
 @user_errors
