@@ -194,7 +194,7 @@ def delete_model(name: str) -> None:
 
 
 def catalog_rows() -> list[list[str]]:
-    """Rows for Settings > Models: name, what it is, size (MB), licence, commercial use, source URL,
-    status."""
-    return [[s.name, s.title, f"{s.size_bytes / 1e6:.0f}", s.licence, "yes" if s.commercial_use else "no",
-             s.url, "downloaded" if is_downloaded(s.name) else "not downloaded"] for s in CATALOG.values()]
+    """Rows for Settings > Models: name, status (downloaded or not), what it is, size (MB), licence,
+    commercial use, source URL (the columns of ``studio.models_section.MODEL_HEADERS``)."""
+    return [[s.name, "downloaded" if is_downloaded(s.name) else "not downloaded", s.title, f"{s.size_bytes / 1e6:.0f}",
+             s.licence, "yes" if s.commercial_use else "no", s.url] for s in CATALOG.values()]

@@ -16,7 +16,7 @@ from media.errors import StudioError
 from studio.common import notice, user_errors
 from studio.page_open import on_page_open
 
-MODEL_HEADERS = ["Model", "What it is", "Size (MB)", "Licence", "Commercial use", "Source URL", "Status"]
+MODEL_HEADERS = ["Model", "Status", "What it is", "Size (MB)", "Licence", "Commercial use", "Source URL"]
 
 
 def model_details(name: str | None) -> str:

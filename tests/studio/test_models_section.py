@@ -31,7 +31,7 @@ def host(fresh_data_dir, monkeypatch):
 
 
 def _status(rows, name: str) -> str:
-    return next(row for row in rows if row[0] == name)[-1]
+    return next(row for row in rows if row[0] == name)[models_section.MODEL_HEADERS.index("Status")]
 
 
 def test_details_name_size_licence_and_source_before_anything_is_fetched(host):
