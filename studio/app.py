@@ -46,7 +46,9 @@ def _header() -> None:
 
 def build_app() -> gr.Blocks:
     """Lay out every page and tab and register the named API endpoints (see docs/API.md)."""
-    with gr.Blocks(title="NOVAI Studio") as demo:
+    # No telemetry: Gradio's analytics (to huggingface.co, with huggingface_hub's agent registry) and its
+    # version check (api.gradio.app) run at launch unless turned off here; the studio works offline.
+    with gr.Blocks(title="NOVAI Studio", analytics_enabled=False) as demo:
         _header()
         with gr.Tabs(), page_open.merged(demo) as fills:  # the tabs' page-open fills: 2 load events, not 9
             for tab in HOME_TABS:
