@@ -3,6 +3,7 @@
 Run by hand (not a test):
     PYTHONPATH=. python bench/variants.py --quick      # 8 s sources, 1 and 3 variants, one pair each
     PYTHONPATH=. python bench/variants.py              # 20 s sources, 1, 3 and 20 variants, two pairs
+    ... --breakdown                                    # also the studio's CPU per FFmpeg step
 
 Sources (built from ../shared/samples, AAC audio): ``conforming`` 1080x1920 H.264 30 frames/s,
 keyframe every 2 s, x264 ``medium`` (an ordinary export: other encoder settings than the studio's);
@@ -102,6 +103,43 @@ def timed(fn, n: int) -> Run:
     return Run(cpu_s() - c0, time.perf_counter() - t0, first, load)
 
 
+SIDE = ["naive"]  # which side is being timed (for --breakdown)
+
+
+def _count_ffmpeg_steps(steps: dict[str, list[float]]) -> None:
+    """Make every ``run_ffmpeg`` of the media modules add its FFmpeg child's CPU seconds and a call to
+    ``steps[description]`` while the studio side runs (the description names the step, e.g. "normalising
+    x.mp4", "encoding 3 hook windows"). Measurement only: the calls themselves are unchanged."""
+    import media
+    from media import ffmpeg_run
+
+    real = ffmpeg_run.run_ffmpeg
+
+    def counted(args, what, *rest, **kwargs):
+        if SIDE[0] != "studio":
+            return real(args, what, *rest, **kwargs)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            return real(args, what, *rest, **kwargs)
+        finally:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            entry = steps.setdefault(what.split(" of ")[0] if what.startswith("joining hook window") else what,
+                                     [0.0, 0])
+            entry[0] += cpu
+            entry[1] += 1
+
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(media.__path__, "media."):
+        if info.name.startswith("media.migrations"):
+            continue
+        module = importlib.import_module(info.name)
+        if getattr(module, "run_ffmpeg", None) is real:
+            module.run_ffmpeg = counted
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="8 s sources, batches of 1 and 3, one pair")
@@ -110,6 +148,8 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=None, help="paired runs per measurement (default 2)")
     ap.add_argument("--shapes", default=",".join(SHAPES), help=f"subset of {','.join(SHAPES)}")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also print the studio side's CPU seconds per FFmpeg step (summed over pairs)")
     ns = ap.parse_args()
     duration = ns.duration or (8.0 if ns.quick else 20.0)
     sizes = [int(x) for x in (ns.variants or ("1,3" if ns.quick else "1,3,20")).split(",")]
@@ -128,6 +168,10 @@ def main() -> None:
     except ImportError:
         prepare = None
     from media.variant_render import normalize_video
+
+    steps: dict[str, list[float]] = {}
+    if ns.breakdown:
+        _count_ffmpeg_steps(steps)
 
     global ONE_PASS
     ONE_PASS = "one_pass" in inspect.signature(render_variant).parameters  # the planner's choice (issue 15)
@@ -183,6 +227,7 @@ def main() -> None:
                 if p % 2:
                     order.reverse()
                 for side, fn in order:
+                    SIDE[0] = side
                     run = timed(fn, n)
                     (naive_runs if side == "naive" else studio_runs).append(run)
                 for j in range(n):
@@ -198,6 +243,13 @@ def main() -> None:
                   f" | studio {sc:7.1f} CPU s {sw:7.1f} s wall (first {studio_runs[0].first:5.1f} s)"
                   f" [{results[(shape, n)][2]}] | CPU ratio {nc / sc:5.2f}x, wall {nw / sw:5.2f}x"
                   f" | load {statistics.mean(r.load for r in naive_runs + studio_runs):.2f}", flush=True)
+            if ns.breakdown:
+                for what, (cpu, calls) in sorted(steps.items(), key=lambda item: -item[1][0]):
+                    print(f"{'':>16} studio step {cpu / pairs:6.2f} CPU s a batch  x{calls / pairs:g}  {what}")
+                print(f"{'':>16} studio rest {sc - sum(c for c, _ in steps.values()) / pairs:6.2f} CPU s a batch "
+                      "(the median batch minus the steps: Python, and probes and loudness measures run outside "
+                      "run_ffmpeg)")
+                steps.clear()
 
     print("whole-batch CPU ratio naive/studio (sum over sources, medians of pairs):")
     for n in sizes:
