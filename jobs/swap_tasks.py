@@ -319,14 +319,13 @@ def faces_of_image(face_image_id: str) -> tuple[np.ndarray, list[tuple[int, int,
     except ValueError as exc:
         raise UserFacingError(f"the image {image.name} cannot be read: {exc}") from exc
     faces = detect_faces(rgb, max_faces=MAX_SOURCE_FACES)
-    numbered = numbered_faces(rgb, faces)
-    scale = min(1.0, FACES_PREVIEW_SIDE / max(numbered.shape[:2]))
+    scale = min(1.0, FACES_PREVIEW_SIDE / max(rgb.shape[:2]))
     if scale < 1.0:  # a phone photo would be sent to the browser at full size otherwise
         import cv2
 
-        numbered = cv2.resize(numbered, (round(numbered.shape[1] * scale), round(numbered.shape[0] * scale)),
-                              interpolation=cv2.INTER_AREA)
-    return numbered, [tuple(round(v * scale) for v in face.box) for face in faces]
+        rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    boxes = [tuple(round(v * scale) for v in face.box) for face in faces]
+    return numbered_faces(rgb, boxes), boxes
 
 
 def face_number_at(boxes: list[tuple[int, int, int, int]], point: tuple[float, float]) -> int:

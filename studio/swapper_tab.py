@@ -135,7 +135,7 @@ def _image_faces(face_id: str | None, name: str | None):
 
 def _pick_image_face(boxes: list, evt: gr.SelectData):
     try:
-        number = swap_tasks.face_number_at([tuple(b) for b in boxes], tuple(evt.index))
+        number = swap_tasks.face_number_at(boxes, tuple(evt.index))
     except StudioError as exc:
         return gr.update(), notice(str(exc), False)
     return number, notice(f"face {number} of the image is used")

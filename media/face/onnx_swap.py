@@ -87,7 +87,7 @@ def swap_face_onnx(frame: np.ndarray, source: OnnxSource, target: np.ndarray, oc
     # The target's face outline always bounds the paste; the occlusion mask (inside that outline) also
     # leaves out what covers the face.
     keep = (visible_skin_mask(crop, crop_landmarks) if occlusion
-            else _outline_mask((info.size, info.size), target, matrix))
+            else _outline_mask((info.size, info.size), crop_landmarks))
     keep = feather_mask(keep, round(max(PASTE_FEATHER * face_size(crop_landmarks), 1.0)))  # fades out inside
     mask = np.minimum(onnx_models.box_mask(info.size), keep)
     return onnx_models.paste_back(frame, swapped, matrix, mask)

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from media.face.landmarks import Face, detect_faces
+from media.face.landmarks import detect_faces
 from media.face.tracking import FaceTracker
 
 
@@ -60,11 +60,11 @@ def preview_swap(video: Path, time_s: float, tracker: FaceTracker,
                         swapped=len(targets))
 
 
-def numbered_faces(rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
-    """A copy of ``rgb`` (H, W, 3 uint8) with each face's box drawn and numbered from 1 in the order of
-    ``faces`` (the face image's faces, largest first: the numbers the Swapper's "Face of the image" and
-    face mapping use). Line width and label size scale with the image (about 1/300 and 1/24 of its
-    larger side, in pixels)."""
+def numbered_faces(rgb: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> np.ndarray:
+    """A copy of ``rgb`` (H, W, 3 uint8) with each box (x, y, w, h pixels) drawn and numbered from 1 in
+    the order of ``boxes`` (the face image's faces, largest first: the numbers the Swapper's "Face of the
+    image" and face mapping use). Line width and label size scale with the image (about 1/300 and 1/24 of
+    its larger side, in pixels)."""
     from PIL import Image, ImageDraw, ImageFont
 
     image = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
@@ -72,8 +72,7 @@ def numbered_faces(rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
     side = max(image.size)
     width = max(2, side // 300)
     font = ImageFont.load_default(size=max(14, side // 24))
-    for number, face in enumerate(faces, start=1):
-        x, y, w, h = face.box
+    for number, (x, y, w, h) in enumerate(boxes, start=1):
         draw.rectangle((x, y, x + w, y + h), outline=(255, 214, 0), width=width)
         label = str(number)
         left, top, right, bottom = draw.textbbox((x, y), label, font=font)
