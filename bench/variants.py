@@ -17,7 +17,8 @@ For each source and each batch size N the two sides are timed in pairs, alternat
   (normalisation included in the first, which also encodes its siblings' hook windows together,
   :func:`prepare_hook_windows`, as the first variant job of a source does; ``one_pass`` when N = 1, as
   the planner marks a source's only variant) and the cataloguing facts + thumbnail (:func:`catalog_facts`).
-CPU seconds (this process + its FFmpeg children, ``getrusage``) are the figure to compare on a shared
+The studio side is warmed up first (one untimed 2-variant batch of a 5 s clip), as a worker process that
+has rendered before. CPU seconds (this process + its FFmpeg children, ``getrusage``) are the figure to compare on a shared
 machine; wall seconds and the load average are printed beside them. "first" = seconds until the
 first variant is finished. Every studio output is checked: it decodes with ``ffmpeg -v warning``
 silent and lasts as long as the source.
@@ -167,6 +168,10 @@ def main() -> None:
         from media.variant_render import prepare_hook_windows as prepare
     except ImportError:
         prepare = None
+    try:  # ... and, when it transcodes the source, in the normalisation's own run
+        from media.variant_render import prepare_source
+    except ImportError:
+        prepare_source = None
     from media.variant_render import normalize_video
 
     steps: dict[str, list[float]] = {}
@@ -196,6 +201,19 @@ def main() -> None:
     print(f"both sides encode with x264 preset {codec.preset}, CRF {codec.crf}; sources {duration:g} s; "
           f"hook 3 s at 0 s; batch sizes {sizes}; {pairs} pair(s) each")
 
+    # the studio side runs as in a worker process that has rendered before (its modules imported, fonts
+    # and encoder facts loaded): one throwaway 2-variant batch of a 3 s clip first, untimed
+    warm = work / "warm.mp4"
+    build_source(warm, "landscape", 5.0)
+    if prepare_source is not None:
+        prepare_source(lambda windows: normalize_video(warm, options.fit, work / "cache" / "warm", windows=windows),
+                       [(hooks[0], options), (hooks[1], options)], work / "cache" / "warm", work / "cache" / "warm" / "tmp")
+    for j in range(2):
+        res = render_variant(warm, tracks[j], hooks[j], options, work / "out" / "warm" / f"{j}.mp4", work / "cache" / "warm")
+        catalog_facts(res, work / "out" / "warm" / f"{j}.jpg")
+    shutil.rmtree(work / "cache" / "warm", ignore_errors=True)
+    shutil.rmtree(work / "out" / "warm", ignore_errors=True)
+
     results: dict[tuple[str, int], tuple[list[Run], list[Run], str]] = {}
     for shape in shapes:
         source = work / f"{shape}.mp4"
@@ -214,9 +232,14 @@ def main() -> None:
                                  out / f"naive_{j}.mp4", preset=codec.preset)
 
                 def studio(j: int, out=out, tag=tag, source=source, paths=paths, n=n) -> None:
-                    if j == 0 and n > 1 and prepare is not None:  # as the first variant job does
+                    batch_hooks = [(hooks[i % len(hooks)], options) for i in range(n)]
+                    if j == 0 and n > 1 and prepare_source is not None:  # as the first variant job does
+                        cache = work / "cache" / tag
+                        prepare_source(lambda windows: normalize_video(source, options.fit, cache, windows=windows),
+                                       batch_hooks, cache, cache / "tmp")
+                    elif j == 0 and n > 1 and prepare is not None:
                         norm = normalize_video(source, options.fit, work / "cache" / tag)
-                        prepare(norm, [(hooks[i % len(hooks)], options) for i in range(n)], work / "cache" / tag)
+                        prepare(norm, batch_hooks, work / "cache" / tag)
                     res = render_variant(source, tracks[j % len(tracks)], hooks[j % len(hooks)], options,
                                          out / f"studio_{j}.mp4", work / "cache" / tag,
                                          **({"one_pass": True} if n == 1 and ONE_PASS else {}))

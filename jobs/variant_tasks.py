@@ -18,14 +18,13 @@ from media.db import session_scope
 from media.library import purge_trash, register_file
 from media.models import AudioFile, Hook, Job, Video
 from media.normalize import cached_normalized, prune_cache
-from media.probe import MediaError
 from media.settings import get_settings
 from media.subtitles import to_srt
 from media.variant_render import (
     VariantOptions,
     normalize_video,
     one_pass_better,
-    prepare_hook_windows,
+    prepare_source,
     render_variant,
     variant_facts,
     variant_thumbnail,
@@ -54,10 +53,11 @@ NORMALIZE_LOCK = "normalize:{video_id}:{fit}"
 """Key of the farm-wide lock (``media.work_lock``) held while one source is normalised for one fit."""
 
 
-def normalized_for(video: Video, fit: str, progress=None, scratch: Path | None = None):
+def normalized_for(video: Video, fit: str, progress=None, scratch: Path | None = None, windows=None):
     """The video's canonical copy for ``fit``, made once across the farm: a worker holding the catalog
-    lock :data:`NORMALIZE_LOCK` makes it (in ``scratch`` when given, then moved into the shared cache);
-    the others wait for it, then find it cached."""
+    lock :data:`NORMALIZE_LOCK` makes it (in ``scratch`` when given, then moved into the shared cache,
+    with the hook windows ``windows`` asks for, :class:`media.normalize.WindowRequest`); the others
+    wait for it, then find it cached."""
     source, root = store.abs_path(video.file), cache_root(video.id)
     found = cached_normalized(source, fit, root)
     if found is not None:
@@ -66,7 +66,7 @@ def normalized_for(video: Video, fit: str, progress=None, scratch: Path | None =
         return found
     waiting = (lambda: progress(0.0, "waiting for another worker to normalise the source")) if progress else None
     with work_lock(NORMALIZE_LOCK.format(video_id=video.id, fit=fit), waiting=waiting):
-        return normalize_video(source, fit, root, progress, scratch=scratch)
+        return normalize_video(source, fit, root, progress, scratch=scratch, windows=windows)
 
 
 def variant_video_id(variant_id: str) -> str:
@@ -102,14 +102,12 @@ def _render(job_id: str, variant_id: str) -> dict:
     hook_text = hook.text if hook else variant.snapshot.get("hook")
     dest = store.media_root() / "variants" / batch.id / variant.file_name
     with store.work_dir("variant-") as work:  # this machine's scratch; only finished files reach dest
-        norm = None if one_pass else normalized_for(video, options.fit, _progress(job_id, 0, 60), scratch=work)
-        if norm is not None:  # the windows of this source's other variants in the same FFmpeg run as its own
+        norm = None
+        if not one_pass:  # the hook windows of this source's variants with its normalisation, or together
             siblings = [(text, VariantOptions.from_dict(opts)) for text, opts in batches.sibling_hooks(variant_id)]
-            try:
-                prepare_hook_windows(norm, siblings, cache_root(video.id), scratch=work,
-                                     progress=_progress(job_id, 60, 70))
-            except (MediaError, ValueError) as exc:  # a saving only: each variant still renders its own window
-                log.warning("hook windows of the variants of %s not encoded together: %s", video.name, exc)
+            norm = prepare_source(lambda windows: normalized_for(video, options.fit, _progress(job_id, 0, 60),
+                                                                 scratch=work, windows=windows),
+                                  siblings, cache_root(video.id), work, progress=_progress(job_id, 60, 70))
         voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
         words = [] if norm is None else voices.caption_words(options, video, audio, voice, norm.duration_s,
                                                               hook_text, variant.snapshot.get("script"))

@@ -254,8 +254,6 @@ def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverla
     hook, to ``path``, and each overlay's ``out`` holds only the frames before it (the window is then
     the two files back to back). Raises ValueError for no overlays or a tail outside the window.
     """
-    from media.thumbnails import THUMB_SIZE
-
     if not overlays:
         raise ValueError("no hook to overlay")
     if tail is not None and not 0 < tail[0] < frames:
@@ -267,6 +265,18 @@ def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverla
     decoded = ffmpeg.input(concat_url(segments), **one)["v"]
     split = decoded.filter_multi_output("split", branches) if branches > 1 else None
     sources = [split[i] for i in range(branches)] if split is not None else [decoded]
+    outputs = _window_outputs(sources, overlays, frames, ts_offset_s, codec, dts_shift_s, tail, one)
+    return (outputs[0] if len(outputs) == 1 else ffmpeg.merge_outputs(*outputs)).get_args()
+
+
+def _window_outputs(sources: list[ffmpeg.Stream], overlays: Sequence[WindowOverlay], frames: int,
+                    ts_offset_s: float, codec: VideoCodec, dts_shift_s: float,
+                    tail: tuple[int, Path] | None, one: dict[str, str]) -> list:
+    """The outputs of :func:`hook_segments_args` (and :func:`normalize_with_windows_args`): one
+    overlay + encoder per hook on ``sources`` (the window's frames, t = 0 at its first frame; the last
+    one is the tail's when ``tail`` is set), each hook's thumbnail, the shared tail."""
+    from media.thumbnails import THUMB_SIZE
+
     shift = {"bsf:v": f"setts=dts=DTS-round({_num(dts_shift_s)}/TB)"} if dts_shift_s > 0 else {}
 
     def encoded(video: ffmpeg.Stream, out: Path, count: int, offset_s: float):
@@ -292,7 +302,66 @@ def hook_segments_args(segments: Sequence[Path], overlays: Sequence[WindowOverla
                                                              force_original_aspect_ratio="decrease")
             outputs.append(ffmpeg.output(small, str(hook.thumb), **{"frames:v": "1", "q:v": "3"},
                                          map_metadata="-1", f="image2"))
-    return (outputs[0] if len(outputs) == 1 else ffmpeg.merge_outputs(*outputs)).get_args()
+    return outputs
+
+
+def normalize_with_windows_args(source: Path, segment_pattern: Path, fit: str, frames: int, codec: VideoCodec,
+                                first_gop: int, end_gop: int, overlays: Sequence[WindowOverlay],
+                                window_codec: VideoCodec, dts_shift_s: float = 0.0) -> list[str]:
+    """:func:`normalize_video_args` with hook windows encoded in the same run (issue 15): the source is
+    decoded and fitted once, the GOPs [``first_gop``, ``end_gop``) (1 s each) are not encoded plain
+    (a batch whose variants all show a hook there never uses them; they are made later when needed,
+    :func:`normalize_range_args`) and each overlay's ``out`` gets them with its hook, encoded with
+    ``window_codec`` as :func:`hook_segments_args` would from the plain GOPs (same timestamps, same
+    ``dts_shift_s``, a thumbnail). Plain segments keep their names (``segment_start_number``) and
+    timestamps. Needs at least one GOP after the window. Raises ValueError for no overlays, an empty
+    window or none after it, an unknown ``fit``."""
+    gop = canonical.GOP_FRAMES
+    start, end = first_gop * gop, end_gop * gop
+    if not overlays:
+        raise ValueError("no hook to overlay")
+    if not 0 <= start < end < frames:
+        raise ValueError(f"window of GOPs {first_gop}-{end_gop} not inside {frames} frames with one after it")
+    _, video = _retimed_video(source)
+    branches = (start > 0) + 1 + len(overlays)
+    split = fit_video(video, fit).filter_multi_output("split", branches)
+    outputs = []
+    if start > 0:
+        outputs.append(_plain_segments(split[0].filter("trim", end_frame=start), segment_pattern, 0, start, codec))
+    after = split[int(start > 0)].filter("trim", start_frame=end).filter("setpts", "PTS-STARTPTS")
+    outputs.append(_plain_segments(after, segment_pattern, end, frames - end, codec))
+    sources = [split[i].filter("trim", start_frame=start, end_frame=end).filter("setpts", "PTS-STARTPTS")
+               for i in range(branches - len(overlays), branches)]
+    outputs += _window_outputs(sources, overlays, end - start, TS_OFFSET_S + start / FPS, window_codec,
+                               dts_shift_s, None, {"threads": "1"})
+    return ffmpeg.merge_outputs(*outputs).get_args()
+
+
+def normalize_range_args(source: Path, segment_pattern: Path, fit: str, first_gop: int, end_gop: int,
+                         codec: VideoCodec) -> list[str]:
+    """The plain GOPs [``first_gop``, ``end_gop``) of :func:`normalize_video_args`'s copy (1 s each;
+    those a run of :func:`normalize_with_windows_args` left out), decoded from the source's start
+    up to the window's end, fitted, encoded with the copy's ``codec`` (same parameter sets) into
+    ``segment_pattern`` under their own numbers and timestamps."""
+    gop = canonical.GOP_FRAMES
+    start, end = first_gop * gop, end_gop * gop
+    if not 0 <= start < end:
+        raise ValueError(f"no GOPs in {first_gop}-{end_gop}")
+    _, video = _retimed_video(source)
+    video = video.filter("trim", end_frame=end)  # fitted only where kept
+    if start > 0:
+        video = video.filter("trim", start_frame=start).filter("setpts", "PTS-STARTPTS")
+    return _plain_segments(fit_video(video, fit), segment_pattern, start, end - start, codec).get_args()
+
+
+def _plain_segments(video: ffmpeg.Stream, segment_pattern: Path, first_frame: int, frames: int, codec: VideoCodec):
+    """Output of ``frames`` fitted frames (t = 0 at frame ``first_frame`` of the copy) as per-GOP MPEG-TS
+    segments numbered and timed as :func:`normalize_video_args` numbers and times them."""
+    return ffmpeg.output(video, str(segment_pattern), an=None, sn=None, dn=None, map_metadata="-1",
+                         **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
+                         output_ts_offset=_num(TS_OFFSET_S + first_frame / FPS), f="segment",
+                         segment_format="mpegts", segment_time=_num(GOP_S), segment_time_delta=_num(0.5 / FPS),
+                         reset_timestamps="0", segment_start_number=str(first_frame // canonical.GOP_FRAMES))
 
 
 def remux_args(segments: Sequence[Path], audio: Path, out: Path, in_band: bool = False) -> list[str]:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import av
 
@@ -56,6 +57,13 @@ class NormalizedVideo:
     x264: str = ""  # the copied source's x264 options (hook windows encode with them), "" = none known
     source: Path | None = None  # the source file (not stored): the synced audio is extracted from it when used
     audio_offset_s: float = 0.0  # the source's audio start - video start, seconds
+    # GOPs [first, end) not encoded yet (issue 15: their hook windows were encoded in the transcode's own
+    # run instead); made from the source by :func:`complete_segments` when something needs them
+    deferred: tuple[int, int] | None = None
+
+    def is_deferred(self, index: int) -> bool:
+        """Whether segment ``index`` may not exist yet (see :func:`complete_segments`)."""
+        return self.deferred is not None and self.deferred[0] <= index < self.deferred[1]
 
     @property
     def frames(self) -> int:
@@ -122,14 +130,16 @@ def load_normalized(folder: Path, source: Path | None = None) -> NormalizedVideo
     segments = tuple(folder / name for name in meta["segments"])
     audio = folder / meta["audio"] if meta.get("audio") else None
     lazy = "audio_offset_s" in meta  # extracted on first use (issue 15), not with the video
-    if not all(p.is_file() for p in segments) or (audio is not None and not lazy and not audio.is_file()):
+    deferred = tuple(meta["deferred"]) if meta.get("deferred") else None
+    needed = [p for i, p in enumerate(segments) if deferred is None or not deferred[0] <= i < deferred[1]]
+    if not all(p.is_file() for p in needed) or (audio is not None and not lazy and not audio.is_file()):
         return None
     return NormalizedVideo(key=meta["key"], folder=folder, segments=segments,
                            segment_frames=tuple(meta["segment_frames"]), fit=meta["fit"], audio=audio,
                            source_name=meta.get("source_name", ""), copied=bool(meta.get("copied")),
                            segment_starts=tuple(meta.get("segment_starts", ())), x264=meta.get("x264", ""),
                            source=Path(source) if source is not None else None,
-                           audio_offset_s=float(meta.get("audio_offset_s", 0.0)))
+                           audio_offset_s=float(meta.get("audio_offset_s", 0.0)), deferred=deferred)
 
 
 def synced_audio(norm: NormalizedVideo) -> Path | None:
@@ -217,8 +227,35 @@ def cached_normalized(source: Path, fit: str, cache_root: Path) -> NormalizedVid
     return found
 
 
+@dataclass(frozen=True)
+class FusedWindows:
+    """Hook windows a transcode encodes in its own run (issue 15; asked for by
+    :func:`media.variant_render.fused_windows`): the plain GOPs [``first_gop``, ``end_gop``) are then
+    left out (the copy's ``deferred`` range) and each overlay's ``out`` (times relative to the window's
+    first frame) gets the window with its hook, encoded with ``codec`` and decode timestamps moved
+    ``dts_shift_s`` earlier (:func:`media.ffmpeg_builder.normalize_with_windows_args`)."""
+
+    first_gop: int
+    end_gop: int
+    overlays: tuple[fb.WindowOverlay, ...]
+    codec: canonical.VideoCodec
+    dts_shift_s: float
+
+
+class WindowRequest(Protocol):
+    """Asks a transcode for hook windows (:class:`media.variant_render.BatchWindows`)."""
+
+    def __call__(self, layout: NormalizedVideo) -> FusedWindows | None:
+        """Given the layout the transcode will have (its GOPs, key and folder; nothing exists yet), the
+        hook windows to encode in its run, or None."""
+
+    def publish(self, norm: NormalizedVideo) -> int:
+        """Called with the finished copy while its lock is still held (no other worker sees the copy
+        before its windows are cached); returns the number of windows kept."""
+
+
 def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress | None = None,
-                    scratch: Path | None = None):
+                    scratch: Path | None = None, windows: WindowRequest | None = None):
     """Return the canonical normalised copy of ``source`` for ``fit``, making it if not cached.
 
     Raises ValueError for an unknown fit, :class:`media.probe.MediaError` when ``source`` is not a
@@ -227,6 +264,8 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
     ``scratch``: build the copy there (a farm worker's local disk), then copy it into the (shared) cache
     under a temporary name and rename it into place; default: build it in the cache folder itself.
     Across processes and machines, callers serialise with a farm-wide lock (``media.work_lock``).
+    ``windows``: when the copy is made by a transcode, hook windows encoded in the same run
+    (:class:`FusedWindows`; each overlay's ``out`` exists afterwards only if they were).
     """
     if fit not in fb.FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(fb.FIT_MODES)}, not {fit!r}")
@@ -248,13 +287,15 @@ def normalize_video(source: Path, fit: str, cache_root: Path, progress: Progress
                 Path(scratch).mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=scratch or base))
             try:
-                _build(source, info, fit, codec, key, tmp, progress)
+                _build(source, info, fit, codec, key, tmp, progress, windows, folder)
                 _publish_from(tmp, base, folder, key)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             found = load_normalized(folder, source)
             if found is None:
                 raise MediaError(f"normalised copy of {source.name} is incomplete in the cache")
+            if windows is not None:
+                windows.publish(found)
     _touch(found.folder / "meta.json")
     if progress:
         progress(100.0, "source normalised")
@@ -330,10 +371,10 @@ def _publish(tmp: Path, folder: Path) -> None:
 
 
 def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
-           progress: Progress | None) -> None:
+           progress: Progress | None, windows: WindowRequest | None = None, folder: Path | None = None) -> None:
     try:
         verdict = conformance(source, info)
-    except (av.FFmpegError, OSError) as exc:  # unreadable packets: the probe below names the problem
+    except (av.FFmpegError, OSError) as exc:  # unreadable packets: the transcode below names the problem
         verdict = Conformance(False, f"unreadable ({exc})")
     if verdict.ok:
         try:
@@ -343,27 +384,102 @@ def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, 
             log.info("stream copy of %s not usable (%s): transcoding", source.name, exc)
             for leftover in tmp.iterdir():
                 leftover.unlink()
-    info = probe(source)  # its first frame and its end decode (a truncated file fails here, by name)
+    fused = None
+    if windows is not None:
+        frames = max(1, round(info.duration_s * FPS))
+        counts = tuple(min(GOP_FRAMES, frames - at) for at in range(0, frames, GOP_FRAMES))
+        layout = NormalizedVideo(key=key, folder=Path(folder or tmp),
+                                 segments=tuple(Path(folder or tmp) / f"seg_{i:05d}.ts" for i in range(len(counts))),
+                                 segment_frames=counts, fit=fit, audio=None, source_name=source.name, source=source)
+        fused = windows(layout)
+    if fused is not None:
+        try:
+            _build_transcode(source, info, fit, codec, key, tmp, progress, fused)
+            return
+        except MediaError as exc:  # e.g. fewer frames than the header says: the plain transcode decides
+            log.info("hook windows of %s not encoded with its normalisation (%s)", source.name, exc)
+            for leftover in [*tmp.iterdir(), *(o.out for o in fused.overlays), *(o.thumb for o in fused.overlays if o.thumb)]:
+                Path(leftover).unlink(missing_ok=True)
     _build_transcode(source, info, fit, codec, key, tmp, progress)
 
 
 def _build_transcode(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,
-                     progress: Progress | None) -> None:
+                     progress: Progress | None, fused: FusedWindows | None = None) -> None:
+    """Transcode ``source`` into canonical GOP segments in ``tmp`` (with ``fused``: its hook windows
+    too, its GOP range left out). The source is not decoded beforehand: a truncated or undecodable
+    file shows here, in the frames the transcode gets (MediaError naming it)."""
     frames = max(1, round(info.duration_s * FPS))
 
     def report(fraction: float) -> None:
         if progress:
             progress(90.0 * fraction, f"normalising {source.name}")
 
-    run_ffmpeg(fb.normalize_video_args(source, tmp / "seg_%05d.ts", fit, frames, codec),
-               f"normalising {source.name}", frames / FPS, report)
+    if fused is None:
+        args = fb.normalize_video_args(source, tmp / "seg_%05d.ts", fit, frames, codec)
+    else:
+        args = fb.normalize_with_windows_args(source, tmp / "seg_%05d.ts", fit, frames, codec, fused.first_gop,
+                                              fused.end_gop, fused.overlays, fused.codec, fused.dts_shift_s)
+    run_ffmpeg(args, f"normalising {source.name}", frames / FPS, report)
     segments = sorted(p.name for p in tmp.glob("seg_*.ts"))
     if not segments:
         raise MediaError(f"no video frames could be decoded from {source.name}")
     counts = [count_frames(tmp / name) for name in segments]
+    extra = {}
+    if fused is not None:
+        first, end = fused.first_gop, fused.end_gop
+        if segments[:first] != [f"seg_{i:05d}.ts" for i in range(first)] or len(segments) <= first:
+            raise MediaError(f"normalising {source.name} gave segments {segments[:first + 1]}")
+        missing = [f"seg_{i:05d}.ts" for i in range(first, end)]
+        window = (end - first) * GOP_FRAMES
+        for overlay in fused.overlays:
+            if not overlay.out.is_file() or count_frames(overlay.out) != window:
+                raise MediaError(f"hook window of {source.name} encoded with the normalisation is incomplete")
+        segments[first:first] = missing
+        counts[first:first] = [GOP_FRAMES] * (end - first)
+        extra = {"deferred": [first, end]}
     if any(c > GOP_FRAMES for c in counts) or any(c != GOP_FRAMES for c in counts[:-1]):
         raise MediaError(f"normalising {source.name} gave GOPs of {counts} frames, not {GOP_FRAMES}")
-    _finish(source, info, fit, codec, key, tmp, segments, counts, {}, progress)
+    # what decoding the file's last tenth before the transcode caught (media.probe's check, 0.3 CPU s): a
+    # file whose frames stop more than a tenth and a second before its header's duration is truncated
+    if sum(counts) < 0.9 * frames - FPS:
+        raise MediaError(f"media file is truncated (its last {(frames - sum(counts)) / FPS:.1f} s are missing): "
+                         f"{source.name}")
+    if segments != [f"seg_{i:05d}.ts" for i in range(len(segments))]:
+        raise MediaError(f"normalising {source.name} gave segments {segments}")
+    _finish(source, info, fit, codec, key, tmp, segments, counts, extra, progress)
+
+
+def complete_segments(norm: NormalizedVideo, first: int = 0, end: int | None = None) -> None:
+    """Make the deferred GOPs of ``norm`` that fall in [``first``, ``end``) (all: None) from its source
+    (:func:`media.ffmpeg_builder.normalize_range_args`: decoded from the start to the range's end,
+    encoded with the copy's codec: same parameter sets, checked). Nothing to do for a complete copy.
+    Raises MediaError (no source known, FFmpeg failure, headers that differ)."""
+    if norm.deferred is None:
+        return
+    end = len(norm.segments) if end is None else end
+    lo, hi = max(first, norm.deferred[0]), min(end, norm.deferred[1])
+    if lo >= hi or all(norm.segments[i].is_file() for i in range(lo, hi)):
+        return
+    a, b = norm.deferred  # made all at once: one decode of the source's start
+    with key_lock(f"{norm.key}:deferred"):
+        if all(norm.segments[i].is_file() for i in range(a, b)):
+            return
+        if norm.source is None or not Path(norm.source).is_file():
+            raise MediaError(f"the source of {norm.source_name} is needed to finish its normalised copy")
+        codec = canonical.current_codec()  # the copy was found by its key, which holds this codec
+        with tempfile.TemporaryDirectory(prefix=".tmp-deferred-", dir=norm.folder) as folder:
+            run_ffmpeg(fb.normalize_range_args(Path(norm.source), Path(folder) / "seg_%05d.ts", norm.fit, a, b, codec),
+                       f"normalising {norm.source_name}", (b - a) * GOP_FRAMES / FPS)
+            made = [Path(folder) / norm.segments[i].name for i in range(a, b)]
+            reference = next(p for i, p in enumerate(norm.segments) if not norm.is_deferred(i))
+            for path in made:
+                if not path.is_file() or count_frames(path) != GOP_FRAMES:
+                    raise MediaError(f"normalising {norm.source_name}: GOP {path.name} incomplete")
+                if parameter_sets(path) != parameter_sets(reference):
+                    raise MediaError(f"normalising {norm.source_name}: GOP {path.name} has other parameter sets")
+            for i, path in zip(range(a, b), made):
+                os.replace(path, norm.segments[i])
+        log.info("deferred GOPs %d-%d of %s made", a, b, norm.source_name)
 
 
 def _finish(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, tmp: Path,

@@ -15,6 +15,7 @@ Paths (``RenderResult.render_path``):
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import json
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -39,8 +41,11 @@ from media.captions import CaptionLook, band_size, build_track, place_band
 from media.ffmpeg_builder import FitMode
 from media.ffmpeg_run import run_ffmpeg
 from media.normalize import (
+    FusedWindows,
     NormalizedVideo,
+    WindowRequest,
     check_decodes,
+    complete_segments,
     decode_delay_s,
     key_lock,
     normalize_video,
@@ -145,6 +150,7 @@ def _hook_segment(norm: NormalizedVideo, text: str, options: VariantOptions, win
         if path.is_file():
             os.utime(path)  # recently used: kept by prune_cache
             return path, 0
+        complete_segments(norm, win.first_gop - 1, win.end_gop + 1)  # decoded here and by the join check
         segments = norm.segments[win.first_gop:win.end_gop]
         for codec, joins in _window_plan(norm, segments, win):
             if _encode_windows(norm, win, [(key, text, options)], codec, joins, cache_root, work,
@@ -201,16 +207,22 @@ def _encode_windows(norm: NormalizedVideo, win: HookWindow, hooks: list[tuple[st
             for tmp, _ in made:
                 with open(tmp, "ab") as fh:
                     fh.write(rest)
-        if not all(joins(tmp) for tmp, _ in made):
-            return False
-        for tmp, path in made:
-            os.replace(tmp.with_suffix(".jpg"), path.with_suffix(".jpg"))  # a cached window has its thumbnail
-            os.replace(tmp, path)
-        return True
+        return _publish_windows(made, joins)
     finally:
         for tmp, _ in made:
             tmp.unlink(missing_ok=True)
             tmp.with_suffix(".jpg").unlink(missing_ok=True)
+
+
+def _publish_windows(made: list[tuple[Path, Path]], joins: Callable[[Path], bool]) -> bool:
+    """Move each encoded window ``(tmp, cached path)`` (its thumbnail ``tmp.jpg`` first) into the cache when
+    every one ``joins``; False, nothing moved, otherwise."""
+    if not all(joins(tmp) for tmp, _ in made):
+        return False
+    for tmp, path in made:
+        os.replace(tmp.with_suffix(".jpg"), path.with_suffix(".jpg"))  # a cached window has its thumbnail
+        os.replace(tmp, path)
+    return True
 
 
 MAX_WINDOWS_PER_RUN = 6
@@ -269,6 +281,7 @@ def prepare_hook_windows(norm: NormalizedVideo, hooks: list[tuple[str | None, Va
                 if len(todo) < 2:
                     continue
                 win = held[0][1][2]
+                complete_segments(norm, win.first_gop - 1, win.end_gop + 1)
                 codec, joins = _window_plan(norm, norm.segments[win.first_gop:win.end_gop], win)[0]
                 work = Path(tempfile.mkdtemp(prefix="windows-", dir=scratch or _tmp_root(cache_root)))
                 try:
@@ -300,9 +313,10 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
     canonical codec. An in-band window joins only when it decodes with FFmpeg silent between its
     neighbours (proved once per copy and codec)."""
     exact, window = canonical.current_codec(), canonical.hook_window_codec()
+    reference = segments[0] if segments[0].is_file() else reference_segment(norm)
 
     def same_headers(enc: Path) -> bool:
-        return parameter_sets(enc) == parameter_sets(segments[0])
+        return parameter_sets(enc) == parameter_sets(reference)
 
     if not norm.copied and window == exact:
         return [(exact, same_headers)]
@@ -313,8 +327,11 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
 
     def decodes(codec: canonical.VideoCodec):
         """The first window of this codec in this copy is decoded between its neighbours; later ones
-        join the same way (same parameter sets, same IDR cut points), so one proof per copy is kept."""
-        proof = norm.folder / f"joins-{codec.key}.ok"
+        join the same way (same parameter sets, same IDR cut points), so one proof per copy is kept. A
+        transcoded copy is our own encode: how a window joins it depends on the two codecs (parameter
+        sets, B-frame delay, GOP), not on the picture, so its proof is kept once per installation,
+        codec pair and FFmpeg build (:func:`_encoder_proof`)."""
+        proof = norm.folder / f"joins-{codec.key}.ok" if norm.copied else _encoder_proof(codec)
 
         def check(enc: Path) -> bool:
             if proof.is_file():
@@ -328,11 +345,10 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
             return True
         return check
 
-    in_band = canonical.in_band_window_codec()
-    if not norm.copied:  # the transcoded copy's colour tags (the canonical encode writes BT.709)
-        in_band = canonical.VideoCodec(in_band.crf, in_band.preset,
-                                       f"{in_band.x264}:colorprim=bt709:transfer=bt709:colormatrix=bt709")
+    if not norm.copied:
+        in_band = _transcoded_window_codec()
         return [(in_band, decodes(in_band)), (exact, same_headers)]
+    in_band = canonical.in_band_window_codec()
     plan = [(in_band, decodes(in_band))]
     if norm.x264:  # the source's own settings: same SPS/PPS, but slower to encode than the canonical ones
         matched = canonical.VideoCodec(window.crf, window.preset, norm.x264)
@@ -341,9 +357,149 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
     return plan
 
 
+def _encoder_proof(window: canonical.VideoCodec) -> Path:
+    """Where the proof that ``window``'s hook windows join a transcoded copy (canonical codec) is kept:
+    ``<media>/cache/joins/<copy codec>-<window codec>-<FFmpeg build>.ok`` (the build: the executable's
+    path, size and modification time)."""
+    from media import store
+    from media.ffmpeg_run import ffmpeg_exe
+
+    exe = Path(ffmpeg_exe())
+    st = exe.stat()
+    build = hashlib.sha256(f"{exe.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    pair = hashlib.sha256(f"{canonical.current_codec().key}|{window.key}".encode()).hexdigest()[:16]
+    folder = store.media_root() / "cache" / "joins"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{pair}-{build}.ok"
+
+
+def _transcoded_window_codec() -> canonical.VideoCodec:
+    """The first codec of :func:`_window_plan` for a transcoded copy: the canonical one when hook windows
+    use its preset (same SPS/PPS), else :func:`media.canonical.in_band_window_codec` with the copy's
+    BT.709 colour tags (the canonical encode writes them)."""
+    exact, window = canonical.current_codec(), canonical.hook_window_codec()
+    if window == exact:
+        return exact
+    in_band = canonical.in_band_window_codec()
+    return canonical.VideoCodec(in_band.crf, in_band.preset,
+                                f"{in_band.x264}:colorprim=bt709:transfer=bt709:colormatrix=bt709")
+
+
+def reference_segment(norm: NormalizedVideo) -> Path:
+    """A segment of ``norm`` that exists (the first not deferred): its parameter sets are the copy's."""
+    return next(p for i, p in enumerate(norm.segments) if not norm.is_deferred(i))
+
+
+@lru_cache(maxsize=8)
+def _reorder_delay_s(codec: canonical.VideoCodec) -> float:
+    """PTS - DTS of the first packet ``codec`` writes (its B-frame delay, as :func:`decode_delay_s`
+    reads it from a copy's segment), measured once per codec on a 4-frame 64x64 encode (~0.05 CPU s)."""
+    with tempfile.TemporaryDirectory(prefix="delay-") as folder:
+        out = Path(folder) / "probe.ts"
+        run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", "8",
+                    *canonical.video_codec_args(codec), "-f", "mpegts", str(out)], "measuring the encoder's frame delay")
+        return decode_delay_s(out)
+
+
+class BatchWindows:
+    """The hook windows of a source's variants in one batch, encoded in the source's own normalisation
+    run when it is transcoded (issue 15): the source is decoded and fitted once for the copy and every
+    window, and the plain GOPs under the windows are not encoded at all (the copy defers them,
+    :func:`media.normalize.complete_segments` makes them if a later variant needs them).
+
+    Asked only when every variant shows a hook in the same GOP range (none needs those GOPs plain),
+    with at most :data:`MAX_WINDOWS_PER_RUN` distinct windows and one GOP after them. Passed as
+    ``normalize_video``'s ``windows``: it calls the object with the planned layout, then :meth:`publish`
+    with the copy. ``hooks``: ``(hook text,
+    options)`` of the variants; ``work``: folder for the PNGs and encoded windows."""
+
+    def __init__(self, hooks: list[tuple[str | None, VariantOptions]], cache_root: Path, work: Path):
+        self.hooks, self.cache_root, self.work = hooks, Path(cache_root), Path(work)
+        self.asked: FusedWindows | None = None
+        self.keys: list[str] = []
+        self.win: HookWindow | None = None
+
+    def __call__(self, layout: NormalizedVideo) -> FusedWindows | None:
+        found: dict[str, tuple[str, VariantOptions, HookWindow]] = {}
+        for text, options in self.hooks:
+            text = (text or "").strip()
+            if not text or options.hook_duration_s == 0 or options.captions != "off" or options.fit != layout.fit:
+                return None
+            win = hook_window(options.hook_start_s, options.hook_duration_s, layout)
+            if win is None:
+                return None
+            found[_hook_key(layout, text, options, win)] = (text, options, win)
+        ranges = {(w.first_gop, w.end_gop) for _, _, w in found.values()}
+        if len(ranges) != 1 or not 0 < len(found) <= MAX_WINDOWS_PER_RUN:
+            return None
+        first, end = ranges.pop()
+        if end >= len(layout.segments):  # the plain run needs a GOP after the window (and the join check)
+            return None
+        codec = _transcoded_window_codec()
+        shift = 0.0 if codec == canonical.current_codec() else _reorder_delay_s(canonical.current_codec())
+        self.work.mkdir(parents=True, exist_ok=True)
+        overlays = []
+        for key, (text, options, win) in sorted(found.items()):
+            hook = render_hook(text, options.style, options.hook_position)
+            png = self.work / f"{key}.png"
+            hook.image.save(png)
+            out = self.work / f"{key}.ts"
+            overlays.append(fb.WindowOverlay(png, hook.x, hook.y, win.start_s, win.end_s, out, out.with_suffix(".jpg")))
+            self.keys.append(key)
+            self.win = win
+        self.asked = FusedWindows(first, end, tuple(overlays), codec, shift)
+        return self.asked
+
+    def publish(self, norm: NormalizedVideo) -> int:
+        """Cache the windows the normalisation encoded (after the join check of :func:`_window_plan`);
+        returns how many (0 when the copy was cached already, stream-copied, or they would not join)."""
+        if self.asked is None or self.win is None or not all(o.out.is_file() for o in self.asked.overlays):
+            return 0
+        if norm.deferred != (self.asked.first_gop, self.asked.end_gop) or norm.copied:
+            return 0
+        _windows_folder(self.cache_root, norm).mkdir(parents=True, exist_ok=True)
+        codec, joins = _window_plan(norm, norm.segments[self.win.first_gop:self.win.end_gop], self.win)[0]
+        if codec != self.asked.codec:
+            return 0
+        if codec != canonical.current_codec() and abs(decode_delay_s(reference_segment(norm)) - self.asked.dts_shift_s) > 1e-6:
+            log.info("hook windows of %s: the copy's B-frame delay is not the one measured", norm.source_name)
+            return 0
+        made = [(o.out, _window_path(self.cache_root, norm, key)) for key, o in zip(self.keys, self.asked.overlays)]
+        with contextlib.ExitStack() as held:
+            for key in sorted(self.keys):
+                held.enter_context(key_lock(key))
+            if not _publish_windows(made, joins):
+                log.info("hook windows of %s encoded with the normalisation do not join", norm.source_name)
+                return 0
+        log.info("%d hook windows of %s encoded with its normalisation", len(made), norm.source_name)
+        return len(made)
+
+
+def prepare_source(normalize: Callable[[WindowRequest | None], NormalizedVideo],
+                   hooks: list[tuple[str | None, VariantOptions]], cache_root: Path, work: Path,
+                   progress: Progress | None = None) -> NormalizedVideo:
+    """What the first variant job of a source does before rendering its own variant (issue 15):
+    ``normalize(windows)`` (e.g. :func:`normalize_video` with that keyword), asking for the variants'
+    hook windows in the same run (:class:`BatchWindows`), then :func:`prepare_hook_windows` for those
+    still missing. ``hooks``: ``(hook text, options)`` of the source's variants in the batch. A failure
+    to encode windows together is only logged (each variant still renders its own). Returns the copy;
+    raises what ``normalize`` raises."""
+    Path(work).mkdir(parents=True, exist_ok=True)
+    windows = BatchWindows(hooks, cache_root, Path(work) / "fused-windows")
+    norm = normalize(windows)  # which calls windows.publish(copy) under its lock
+    try:
+        prepare_hook_windows(norm, hooks, cache_root, scratch=work, progress=progress)
+    except (MediaError, ValueError) as exc:  # a saving only: each variant still renders its own window
+        log.warning("hook windows of the variants of %s not encoded together: %s", norm.source_name, exc)
+    finally:
+        shutil.rmtree(Path(work) / "fused-windows", ignore_errors=True)
+    return norm
+
+
 def _render_full(norm: NormalizedVideo, text: str, options: VariantOptions, audio: Path, work: Path,
                  out: Path, progress: Progress | None) -> None:
     """One encode of the whole normalised copy with the hook (whole video when its duration is 0)."""
+    complete_segments(norm)
     hook = render_hook(text, options.style, options.hook_position)
     png = work / "hook.png"
     hook.image.save(png)
@@ -464,6 +620,8 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
         if mode == "fast":
             try:
                 seg, frames = _hook_segment(norm, text, options, win, cache_root, work, _stage(progress, 40, 90))
+                complete_segments(norm, 0, win.first_gop)  # the GOPs copied around the window
+                complete_segments(norm, win.end_gop)
                 segments[win.first_gop:win.end_gop] = [seg]
                 reencoded = frames / FPS
             except HeaderMismatch:  # the window cannot be joined: one full encode instead
@@ -472,11 +630,13 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
             _render_full(norm, text, options, pending.finish(), work, tmp_out, _stage(progress, 40, 100))
             reencoded = norm.duration_s
         elif mode != "captioned":
+            if mode == "copy":
+                complete_segments(norm)
             audio_path = pending.finish()
             if progress:
                 progress(92.0, "joining")
             in_band = mode == "fast" and parameter_sets(segments[win.first_gop]) != \
-                parameter_sets(norm.segments[0])  # a window with its own SPS/PPS: mux as avc3
+                parameter_sets(reference_segment(norm))  # a window with its own SPS/PPS: mux as avc3
             run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out, in_band), "joining the variant")
         os.replace(tmp_out, out_path)
     except BaseException:
@@ -492,6 +652,8 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
         thumb = segments[win.first_gop]  # the hook window: the thumbnail shows the hook
     else:
         thumb = norm.segments[min(len(norm.segments) - 1, hook_window(norm.duration_s * 0.1, 1, norm).first_gop)]
+        if not thumb.is_file():
+            thumb = reference_segment(norm)
     return RenderResult(path=out_path, render_path=mode, duration_s=norm.duration_s,
                         wall_s=time.perf_counter() - t0, reencoded_s=reencoded, frames=norm.frames,
                         thumb_segment=thumb)
@@ -565,6 +727,7 @@ def _start_audio(norm: NormalizedVideo, track: Path | None, options: VariantOpti
 def _render_captioned(norm: NormalizedVideo, text: str, options: VariantOptions, words: list[dict],
                       audio: Path, work: Path, out: Path, shared_cache: Path, progress: Progress | None) -> None:
     """One encode of the normalised copy with the caption band and the hook (issue 11)."""
+    complete_segments(norm)
     look = CaptionLook(options.caption_style, options.caption_font_size, options.caption_color,
                        options.caption_highlight_color, options.caption_stroke_color)
     track = build_track(words, look, shared_cache)

@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 from media.normalize import normalize_video, parameter_sets
 from media.probe import probe
 from media.settings import reset_settings
-from media.variant_render import VariantOptions, render_variant
+from media.variant_render import VariantOptions, _encoder_proof, _transcoded_window_codec, render_variant
 from tests.media.conftest import best_correlation, decode_warnings, framemd5, gray_frames, mono
 
 
@@ -159,15 +159,18 @@ def _sps_id(sps: bytes) -> int:
 
 def test_hook_window_with_other_headers_carries_them_in_band(silent_vertical_src, tmp_path, monkeypatch):
     """ultrafast copy (no CABAC, no B-frames) + superfast window: the window's SPS/PPS differ, so it
-    carries its own under id 7 at its IDR, the MP4 is tagged avc3, the join is proved once per copy and
-    every frame outside the window is the copy's."""
+    carries its own under id 7 at its IDR, the MP4 is tagged avc3, the join is proved (once per codec
+    pair for a transcoded copy, which is our own encode) and every frame outside the window is the copy's."""
     monkeypatch.setenv("NOVAI_HOOK_WINDOW_PRESET", "superfast")
     reset_settings()
     try:
         cache = tmp_path / "cache"
         norm = normalize_video(silent_vertical_src, "crop", cache)
+        proof = _encoder_proof(_transcoded_window_codec())
+        proof.unlink(missing_ok=True)
         res = render_variant(silent_vertical_src, None, "Rate this transition from 1 to 10 👇",
                              VariantOptions(hook_duration_s=1, fit="crop"), tmp_path / "f.mp4", cache)
+        assert proof.is_file()  # the decode proof of this codec pair
     finally:
         monkeypatch.undo()
         reset_settings()
@@ -175,7 +178,6 @@ def test_hook_window_with_other_headers_carries_them_in_band(silent_vertical_src
     window, copy = parameter_sets(hook_ts), parameter_sets(norm.segments[0])
     assert window != copy and {_sps_id(n) for n in window if n[0] & 0x1F == 7} == {7}
     assert {_sps_id(n) for n in copy if n[0] & 0x1F == 7} == {0}
-    assert list(norm.folder.glob("joins-*.ok"))  # the decode proof of this copy and codec
     assert decode_warnings(res.path) == ""
     with av.open(str(res.path)) as c:
         assert c.streams.video[0].codec_context.codec_tag == "avc3"
