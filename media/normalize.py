@@ -6,6 +6,10 @@ Made once per (source content, fit mode, codec settings) and cached under
 the video; absent when the source has none) and ``meta.json``. A folder is built in a temporary
 sibling and moved into place with ``os.replace``, so readers only ever see complete folders and two
 workers asking at once both end up with the same, complete copy (issue 7).
+
+A transcode may encode hook windows in its own run (issue 15, :class:`FusedWindows`): then the GOPs under
+them are *deferred* (``meta.json`` ``"deferred": [first, end]``, the files absent) and
+:func:`complete_segments` makes them from the source the first time anything needs them.
 """
 
 from __future__ import annotations
