@@ -200,7 +200,15 @@ def _normalize(job_id: str, video_id: str, fit: str) -> dict:
         video = session.get(Video, video_id)
     if video is None:
         raise FileNotFoundError(f"video {video_id} was deleted")
-    normalized_for(video, fit, _progress(job_id, 0, 100))
+    waiting = batches.waiting_variant(video_id, fit)
+    if waiting is None:
+        normalized_for(video, fit, _progress(job_id, 0, 100))
+    else:  # a batch already waits for this video: its hook windows are encoded in the same run
+        siblings = [(text, VariantOptions.from_dict(opts)) for text, opts in batches.sibling_hooks(waiting)]
+        with store.work_dir("normalize-") as work:
+            prepare_source(lambda windows: normalized_for(video, fit, _progress(job_id, 0, 90), scratch=work,
+                                                          windows=windows),
+                           siblings, cache_root(video.id), work, progress=_progress(job_id, 90, 100))
     return {"video_id": video_id, "fit": fit}
 
 

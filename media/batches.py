@@ -163,6 +163,22 @@ def sibling_hooks(variant_id: str) -> list[tuple[str | None, dict[str, Any]]]:
              variant_options(row, batch)) for row in rows]
 
 
+def waiting_variant(video_id: str, fit: str) -> str | None:
+    """The id of the earliest not yet started variant (``pending`` / ``queued``) of ``video_id`` rendered
+    with ``fit``, in any batch, or None: whose hooks a normalisation made ahead can encode with it
+    (:func:`sibling_hooks`)."""
+    with session_scope() as session:
+        rows = session.exec(select(Variant).where(Variant.video_id == video_id,
+                                                  col(Variant.status).in_(["pending", "queued"]))
+                            .order_by(Variant.batch_id, Variant.index)).all()
+        batches_by_id = _rows_by_id(session, VariantBatch, {row.batch_id for row in rows})
+        for row in rows:
+            batch = batches_by_id.get(row.batch_id)
+            if batch is not None and variant_options(row, batch).get("fit", "blur") == fit:
+                return row.id
+    return None
+
+
 def update_variant(variant_id: str, **fields: Any) -> Variant:
     """Set columns of a variant row, then refresh its batch's status."""
     variant = update_row(Variant, variant_id, BatchError, "variant", **fields)

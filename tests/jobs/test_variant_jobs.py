@@ -140,3 +140,30 @@ def test_hook_after_the_video_end_is_a_warning(inline_queue, library_items):
     assert result["warning"] and "no hook is shown" in result["warning"]
     early = variant_jobs.create_variant_batch([video], [], [hook], 1, {"hook_start_s": 0.5, "hook_duration_s": 1})
     assert batches.batch_results(early["batch_id"])[0]["warning"] is None
+
+
+def test_a_normalisation_made_ahead_encodes_a_waiting_batchs_hook_windows(library_items):
+    """An upload's copy queued ahead (``request_normalize``) that starts after a batch of the video was
+    planned encodes that batch's hook windows in its own run (issue 15); the variants then re-encode
+    nothing and the plain GOP under the windows is never made."""
+    from jobs.variant_tasks import _normalize, cache_root, render_variant_task
+    from media import hooks
+    from media.normalize import cached_normalized
+
+    video, _, audio = library_items
+    hook_ids = [h.id for h in hooks.add_hooks("Wait for the ending\nDay 3 of learning to cook\nNobody says this")]
+    huey.immediate = False
+    created = variant_jobs.create_variant_batch([video], [audio], hook_ids, 3, {"hook_duration_s": 1})
+    assert batches.waiting_variant(video, "blur") is not None and batches.waiting_variant(video, "crop") is None
+    normalize_job = job_store.create_job("normalize", {"video_id": video, "fit": "blur"}, reference_id=video)
+    run_job(normalize_job.id, lambda: _normalize(normalize_job.id, video, "blur"))
+    source = store.abs_path(library.get_item("video", video).file)
+    norm = cached_normalized(source, "blur", cache_root(video))
+    assert norm is not None and norm.deferred == (0, 1)
+    assert len(list((cache_root(video) / "hooks" / norm.key).glob("*.ts"))) == 3
+    huey.flush()  # the queued render tasks, run here instead
+    for job_id in created["job_ids"]:
+        render_variant_task.call_local(job_id)
+    status = batches.batch_status(created["batch_id"])
+    assert status["done"] == 3, status
+    assert not norm.segments[0].exists()
