@@ -395,7 +395,10 @@ def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, 
         layout = NormalizedVideo(key=key, folder=Path(folder or tmp),
                                  segments=tuple(Path(folder or tmp) / f"seg_{i:05d}.ts" for i in range(len(counts))),
                                  segment_frames=counts, fit=fit, audio=None, source_name=source.name, source=source)
-        fused = windows(layout)
+        try:
+            fused = windows(layout)
+        except (MediaError, ValueError, OSError) as exc:  # a saving only: the copy is made without them
+            log.warning("hook windows of %s not asked of its normalisation: %s", source.name, exc)
     if fused is not None:
         try:
             _build_transcode(source, info, fit, codec, key, tmp, progress, fused)
