@@ -204,7 +204,7 @@ def main() -> None:
           f"hook 3 s at 0 s; batch sizes {sizes}; {pairs} pair(s) each")
 
     # the studio side runs as in a worker process that has rendered before (its modules imported, fonts
-    # and encoder facts loaded): one throwaway 2-variant batch of a 3 s clip first, untimed
+    # and encoder facts loaded): one throwaway 2-variant batch of a 5 s clip first, untimed
     if not ns.cold:
         warm = work / "warm.mp4"
         build_source(warm, "landscape", 5.0)

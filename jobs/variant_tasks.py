@@ -69,6 +69,17 @@ def normalized_for(video: Video, fit: str, progress=None, scratch: Path | None =
         return normalize_video(source, fit, root, progress, scratch=scratch, windows=windows)
 
 
+def _prepare_for_batch(job_id: str, video: Video, fit: str, variant_id: str, work: Path, split: float,
+                       windows_end: float):
+    """The video's copy for ``fit`` with the hook windows of ``variant_id``'s batch siblings
+    (:func:`media.variant_render.prepare_source`): progress 0-``split`` for the copy, then up to
+    ``windows_end`` for the windows encoded together afterwards. Returns the copy."""
+    siblings = [(text, VariantOptions.from_dict(opts)) for text, opts in batches.sibling_hooks(variant_id)]
+    return prepare_source(lambda windows: normalized_for(video, fit, _progress(job_id, 0, split), scratch=work,
+                                                         windows=windows),
+                          siblings, cache_root(video.id), work, progress=_progress(job_id, split, windows_end))
+
+
 def variant_video_id(variant_id: str) -> str:
     """Catalog id of a variant's output video, derived from the variant (UUID5): a re-run of the
     variant's job (its worker died, a retry) replaces that one row instead of adding another."""
@@ -104,10 +115,7 @@ def _render(job_id: str, variant_id: str) -> dict:
     with store.work_dir("variant-") as work:  # this machine's scratch; only finished files reach dest
         norm = None
         if not one_pass:  # the hook windows of this source's variants with its normalisation, or together
-            siblings = [(text, VariantOptions.from_dict(opts)) for text, opts in batches.sibling_hooks(variant_id)]
-            norm = prepare_source(lambda windows: normalized_for(video, options.fit, _progress(job_id, 0, 60),
-                                                                 scratch=work, windows=windows),
-                                  siblings, cache_root(video.id), work, progress=_progress(job_id, 60, 70))
+            norm = _prepare_for_batch(job_id, video, options.fit, variant_id, work, 60, 70)
         voice = voices.voice_for(options, hook_text, variant.snapshot.get("script"), shared_cache())
         words = [] if norm is None else voices.caption_words(options, video, audio, voice, norm.duration_s,
                                                               hook_text, variant.snapshot.get("script"))
@@ -204,11 +212,8 @@ def _normalize(job_id: str, video_id: str, fit: str) -> dict:
     if waiting is None:
         normalized_for(video, fit, _progress(job_id, 0, 100))
     else:  # a batch already waits for this video: its hook windows are encoded in the same run
-        siblings = [(text, VariantOptions.from_dict(opts)) for text, opts in batches.sibling_hooks(waiting)]
         with store.work_dir("normalize-") as work:
-            prepare_source(lambda windows: normalized_for(video, fit, _progress(job_id, 0, 90), scratch=work,
-                                                          windows=windows),
-                           siblings, cache_root(video.id), work, progress=_progress(job_id, 90, 100))
+            _prepare_for_batch(job_id, video, fit, waiting, work, 90, 100)
     return {"video_id": video_id, "fit": fit}
 
 

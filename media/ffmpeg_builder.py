@@ -118,10 +118,7 @@ def normalize_video_args(source: Path, segment_pattern: Path, fit: str, frames: 
     Raises ValueError for an unknown ``fit``.
     """
     _, video = _retimed_video(source)
-    return _args(fit_video(video, fit), out=segment_pattern, an=None, sn=None, dn=None, map_metadata="-1",
-                 **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
-                 output_ts_offset=_num(TS_OFFSET_S), f="segment", segment_format="mpegts",
-                 segment_time=_num(GOP_S), segment_time_delta=_num(0.5 / FPS), reset_timestamps="0")
+    return _plain_segments(fit_video(video, fit), segment_pattern, 0, frames, codec).get_args()
 
 
 def copy_segments_args(source: Path, segment_pattern: Path) -> list[str]:
@@ -357,11 +354,12 @@ def normalize_range_args(source: Path, segment_pattern: Path, fit: str, first_go
 def _plain_segments(video: ffmpeg.Stream, segment_pattern: Path, first_frame: int, frames: int, codec: VideoCodec):
     """Output of ``frames`` fitted frames (t = 0 at frame ``first_frame`` of the copy) as per-GOP MPEG-TS
     segments numbered and timed as :func:`normalize_video_args` numbers and times them."""
+    numbered = {"segment_start_number": str(first_frame // canonical.GOP_FRAMES)} if first_frame else {}
     return ffmpeg.output(video, str(segment_pattern), an=None, sn=None, dn=None, map_metadata="-1",
                          **{"frames:v": str(frames)}, **_options(canonical.video_codec_args(codec)),
                          output_ts_offset=_num(TS_OFFSET_S + first_frame / FPS), f="segment",
                          segment_format="mpegts", segment_time=_num(GOP_S), segment_time_delta=_num(0.5 / FPS),
-                         reset_timestamps="0", segment_start_number=str(first_frame // canonical.GOP_FRAMES))
+                         reset_timestamps="0", **numbered)
 
 
 def remux_args(segments: Sequence[Path], audio: Path, out: Path, in_band: bool = False) -> list[str]:

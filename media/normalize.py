@@ -69,6 +69,10 @@ class NormalizedVideo:
         """Whether segment ``index`` may not exist yet (see :func:`complete_segments`)."""
         return self.deferred is not None and self.deferred[0] <= index < self.deferred[1]
 
+    def reference_segment(self) -> Path:
+        """A segment that exists (the first not deferred): its parameter sets are the copy's."""
+        return next(p for i, p in enumerate(self.segments) if not self.is_deferred(i))
+
     @property
     def frames(self) -> int:
         """Total number of video frames."""
@@ -234,7 +238,7 @@ def cached_normalized(source: Path, fit: str, cache_root: Path) -> NormalizedVid
 @dataclass(frozen=True)
 class FusedWindows:
     """Hook windows a transcode encodes in its own run (issue 15; asked for by
-    :func:`media.variant_render.fused_windows`): the plain GOPs [``first_gop``, ``end_gop``) are then
+    :class:`media.variant_render.BatchWindows`): the plain GOPs [``first_gop``, ``end_gop``) are then
     left out (the copy's ``deferred`` range) and each overlay's ``out`` (times relative to the window's
     first frame) gets the window with its hook, encoded with ``codec`` and decode timestamps moved
     ``dts_shift_s`` earlier (:func:`media.ffmpeg_builder.normalize_with_windows_args`)."""
@@ -392,8 +396,8 @@ def _build(source: Path, info, fit: str, codec: canonical.VideoCodec, key: str, 
     if windows is not None:
         frames = max(1, round(info.duration_s * FPS))
         counts = tuple(min(GOP_FRAMES, frames - at) for at in range(0, frames, GOP_FRAMES))
-        layout = NormalizedVideo(key=key, folder=Path(folder or tmp),
-                                 segments=tuple(Path(folder or tmp) / f"seg_{i:05d}.ts" for i in range(len(counts))),
+        where = Path(folder or tmp)
+        layout = NormalizedVideo(key=key, folder=where, segments=tuple(where / name for name in _segment_names(len(counts))),
                                  segment_frames=counts, fit=fit, audio=None, source_name=source.name, source=source)
         try:
             fused = windows(layout)
@@ -434,9 +438,9 @@ def _build_transcode(source: Path, info, fit: str, codec: canonical.VideoCodec, 
     extra = {}
     if fused is not None:
         first, end = fused.first_gop, fused.end_gop
-        if segments[:first] != [f"seg_{i:05d}.ts" for i in range(first)] or len(segments) <= first:
-            raise MediaError(f"normalising {source.name} gave segments {segments[:first + 1]}")
-        missing = [f"seg_{i:05d}.ts" for i in range(first, end)]
+        if len(segments) <= first:  # nothing after the window (the names are checked below)
+            raise MediaError(f"normalising {source.name} gave no segment after its hook windows")
+        missing = _segment_names(end)[first:]
         window = (end - first) * GOP_FRAMES
         for overlay in fused.overlays:
             if not overlay.out.is_file() or count_frames(overlay.out) != window:
@@ -451,9 +455,14 @@ def _build_transcode(source: Path, info, fit: str, codec: canonical.VideoCodec, 
     if sum(counts) < 0.9 * frames - FPS:
         raise MediaError(f"media file is truncated (its last {(frames - sum(counts)) / FPS:.1f} s are missing): "
                          f"{source.name}")
-    if segments != [f"seg_{i:05d}.ts" for i in range(len(segments))]:
+    if segments != _segment_names(len(segments)):
         raise MediaError(f"normalising {source.name} gave segments {segments}")
     _finish(source, info, fit, codec, key, tmp, segments, counts, extra, progress)
+
+
+def _segment_names(count: int) -> list[str]:
+    """The file names of a copy's first ``count`` segments (``fb.normalize_video_args``' pattern)."""
+    return [f"seg_{i:05d}.ts" for i in range(count)]
 
 
 def complete_segments(norm: NormalizedVideo, first: int = 0, end: int | None = None) -> None:
@@ -478,7 +487,7 @@ def complete_segments(norm: NormalizedVideo, first: int = 0, end: int | None = N
             run_ffmpeg(fb.normalize_range_args(Path(norm.source), Path(folder) / "seg_%05d.ts", norm.fit, a, b, codec),
                        f"normalising {norm.source_name}", (b - a) * GOP_FRAMES / FPS)
             made = [Path(folder) / norm.segments[i].name for i in range(a, b)]
-            reference = next(p for i, p in enumerate(norm.segments) if not norm.is_deferred(i))
+            reference = norm.reference_segment()
             for path in made:
                 if not path.is_file() or count_frames(path) != GOP_FRAMES:
                     raise MediaError(f"normalising {norm.source_name}: GOP {path.name} incomplete")

@@ -313,7 +313,7 @@ def _window_plan(norm: NormalizedVideo, segments: list[Path], win: HookWindow):
     canonical codec. An in-band window joins only when it decodes with FFmpeg silent between its
     neighbours (proved once per copy and codec)."""
     exact, window = canonical.current_codec(), canonical.hook_window_codec()
-    reference = segments[0] if segments[0].is_file() else reference_segment(norm)
+    reference = segments[0] if segments[0].is_file() else norm.reference_segment()
 
     def same_headers(enc: Path) -> bool:
         return parameter_sets(enc) == parameter_sets(reference)
@@ -385,11 +385,6 @@ def _transcoded_window_codec() -> canonical.VideoCodec:
                                 f"{in_band.x264}:colorprim=bt709:transfer=bt709:colormatrix=bt709")
 
 
-def reference_segment(norm: NormalizedVideo) -> Path:
-    """A segment of ``norm`` that exists (the first not deferred): its parameter sets are the copy's."""
-    return next(p for i, p in enumerate(norm.segments) if not norm.is_deferred(i))
-
-
 @lru_cache(maxsize=8)
 def _reorder_delay_s(codec: canonical.VideoCodec) -> float:
     """PTS - DTS of the first packet ``codec`` writes (its B-frame delay, as :func:`decode_delay_s`
@@ -410,8 +405,8 @@ class BatchWindows:
     Asked only when every variant shows a hook in the same GOP range (none needs those GOPs plain),
     with at most :data:`MAX_WINDOWS_PER_RUN` distinct windows and one GOP after them. Passed as
     ``normalize_video``'s ``windows``: it calls the object with the planned layout, then :meth:`publish`
-    with the copy. ``hooks``: ``(hook text,
-    options)`` of the variants; ``work``: folder for the PNGs and encoded windows."""
+    with the copy. ``hooks``: ``(hook text, options)`` of the variants; ``work``: folder for the PNGs and
+    encoded windows."""
 
     def __init__(self, hooks: list[tuple[str | None, VariantOptions]], cache_root: Path, work: Path):
         self.hooks, self.cache_root, self.work = hooks, Path(cache_root), Path(work)
@@ -461,7 +456,7 @@ class BatchWindows:
         codec, joins = _window_plan(norm, norm.segments[self.win.first_gop:self.win.end_gop], self.win)[0]
         if codec != self.asked.codec:
             return 0
-        if codec != canonical.current_codec() and abs(decode_delay_s(reference_segment(norm)) - self.asked.dts_shift_s) > 1e-6:
+        if codec != canonical.current_codec() and abs(decode_delay_s(norm.reference_segment()) - self.asked.dts_shift_s) > 1e-6:
             log.info("hook windows of %s: the copy's B-frame delay is not the one measured", norm.source_name)
             return 0
         made = [(o.out, _window_path(self.cache_root, norm, key)) for key, o in zip(self.keys, self.asked.overlays)]
@@ -636,7 +631,7 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
             if progress:
                 progress(92.0, "joining")
             in_band = mode == "fast" and parameter_sets(segments[win.first_gop]) != \
-                parameter_sets(reference_segment(norm))  # a window with its own SPS/PPS: mux as avc3
+                parameter_sets(norm.reference_segment())  # a window with its own SPS/PPS: mux as avc3
             run_ffmpeg(fb.remux_args(joinable(segments, work), audio_path, tmp_out, in_band), "joining the variant")
         os.replace(tmp_out, out_path)
     except BaseException:
@@ -652,8 +647,6 @@ def render_variant(source: Path, audio: Path | None, hook_text: str | None, opti
         thumb = segments[win.first_gop]  # the hook window: the thumbnail shows the hook
     else:
         thumb = norm.segments[min(len(norm.segments) - 1, hook_window(norm.duration_s * 0.1, 1, norm).first_gop)]
-        if not thumb.is_file():
-            thumb = reference_segment(norm)
     return RenderResult(path=out_path, render_path=mode, duration_s=norm.duration_s,
                         wall_s=time.perf_counter() - t0, reencoded_s=reencoded, frames=norm.frames,
                         thumb_segment=thumb)

@@ -40,12 +40,14 @@ def test_windows_with_the_normalisation_and_deferred_gops(square_src, tmp_path, 
             outs.append(res.path)
         assert not norm.segments[0].exists()  # no variant needed the plain GOP
         copied = framemd5("concat:" + "|".join(map(str, norm.segments[1:])))
+        firsts = set()
         for out in outs:
             assert decode_warnings(out) == ""
             frames = framemd5(str(out))
             assert len(frames) == norm.frames
             assert [m for _, m in frames[30:]] == [m for _, m in copied]  # the copy's GOPs, untouched
-        assert len({framemd5(str(out))[0][1] for out in outs}) == 3  # each its own hook
+            firsts.add(frames[0][1])
+        assert len(firsts) == 3  # each its own hook
 
         # a later variant without a hook needs the plain GOP: made from the source, same headers
         res = render_variant(square_src, None, None, OPTIONS, tmp_path / "plain.mp4", cache)
