@@ -53,6 +53,7 @@ from media.normalize import (
 )
 from media.probe import MediaError, probe
 from media.settings import get_settings
+from media.store import commit_file
 from media.text_render import (
     SAFE_ZONE,
     HookPosition,
@@ -219,9 +220,9 @@ def _publish_windows(made: list[tuple[Path, Path]], joins: Callable[[Path], bool
     every one ``joins``; False, nothing moved, otherwise."""
     if not all(joins(tmp) for tmp, _ in made):
         return False
-    for tmp, path in made:
-        os.replace(tmp.with_suffix(".jpg"), path.with_suffix(".jpg"))  # a cached window has its thumbnail
-        os.replace(tmp, path)
+    for tmp, path in made:  # the windows may be in local scratch and the cache on a shared mount
+        commit_file(tmp.with_suffix(".jpg"), path.with_suffix(".jpg"))  # a cached window has its thumbnail
+        commit_file(tmp, path)
     return True
 
 
@@ -828,6 +829,6 @@ def render_naive(source: Path, audio: Path | None, hook_text: str | None, option
         run_ffmpeg(fb.naive_render_args(source, track, textfile, Path(font_for_drawtext()), size, y,
                                         options.hook_start_s, end, options.fit, frames, duration, offset,
                                         settings.crf, preset, part), "rendering (naive)")
-        os.replace(part, out_path)
+        commit_file(part, out_path)
     return RenderResult(path=out_path, render_path="full", duration_s=duration,
                         wall_s=time.perf_counter() - t0, reencoded_s=duration)

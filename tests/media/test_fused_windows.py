@@ -4,6 +4,10 @@ them are deferred (never encoded unless a later variant needs them, then made fr
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from media.normalize import check_decodes, complete_segments, count_frames, normalize_video, parameter_sets
@@ -91,3 +95,25 @@ def test_a_truncated_source_is_refused_by_the_transcode(samples, tmp_path):
     with pytest.raises(MediaError, match=r"truncated.*cut_clip\.mp4"):
         normalize_video(cut, "blur", tmp_path / "cache")
     assert not list((tmp_path / "cache" / "normalized").glob("*/meta.json"))
+
+
+def test_windows_encoded_in_local_scratch_reach_a_cache_on_another_filesystem(square_src, tmp_path):
+    """A farm worker encodes in local scratch (here /dev/shm) and caches on the shared media mount: the
+    windows are copied across, not renamed (CI caught ``EXDEV`` here on 2026-12-04)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second filesystem (/dev/shm) to encode in")
+    cache = tmp_path / "cache"
+    work = Path(tempfile.mkdtemp(prefix="novai-test-", dir=shm))
+    try:
+        norm = prepare_source(lambda windows: normalize_video(square_src, "blur", cache, windows=windows),
+                              [(h, OPTIONS) for h in HOOKS[:2]], cache, work)
+        assert norm.deferred == (0, 1)
+        cached = sorted(p.name for p in (cache / "hooks" / norm.key).iterdir())
+        assert len(cached) == 4 and not [n for n in cached if n.startswith(".")]  # 2 windows, 2 thumbnails
+        res = render_variant(square_src, None, HOOKS[0], OPTIONS, tmp_path / "v.mp4", cache)
+        assert res.render_path == "fast" and res.reencoded_s == 0
+        assert decode_warnings(res.path) == ""
+        assert not list(work.rglob("*.ts"))  # moved, nothing left behind in scratch
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
